@@ -1,0 +1,99 @@
+//! Account operations shared by the command line, the bootstrap at start and the
+//! HTTP API: creating users with hashed passwords.
+
+use anyhow::Context;
+
+use crate::domain::ids::{meteor_id, secret_token};
+use crate::domain::password::hash_password;
+use crate::domain::permissions::ROLE_ADMIN;
+use crate::domain::time::now_millis;
+use crate::store::{NewUser, Store, StoreError, User};
+
+pub struct UserRequest {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("username {0} is already in use")]
+    UsernameTaken(String),
+    #[error("email {0} is already in use")]
+    EmailTaken(String),
+    #[error("unknown role")]
+    UnknownRole,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Hashes the password off the async runtime and stores the user with its roles.
+pub async fn create_user(store: &Store, request: UserRequest) -> Result<User, CreateUserError> {
+    let password = request.password.clone();
+    let password_hash =
+        tokio::task::spawn_blocking(move || hash_password(&password)).await.expect("password hashing does not panic");
+    let id = meteor_id();
+    let created = store
+        .create_user(NewUser {
+            id: &id,
+            username: &request.username,
+            name: &request.name,
+            email: request.email.as_deref(),
+            password_hash: Some(&password_hash),
+            roles: &request.roles,
+            active: request.active,
+            now: now_millis(),
+        })
+        .await;
+    created.map_err(|error| match error {
+        error if error.is_conflict_on("username") => CreateUserError::UsernameTaken(request.username),
+        error if error.is_conflict_on("email") => CreateUserError::EmailTaken(request.email.unwrap_or_default()),
+        StoreError::NotFound => CreateUserError::UnknownRole,
+        other => CreateUserError::Store(other),
+    })
+}
+
+/// The administrator to create at start when nobody has the role admin.
+pub struct BootstrapAdmin {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Creates the bootstrap administrator unless an admin exists. Without a configured
+/// password, a random one is generated and logged once.
+pub async fn ensure_admin(store: &Store, admin: BootstrapAdmin) -> anyhow::Result<()> {
+    if store.any_user_has_role(ROLE_ADMIN).await? {
+        return Ok(());
+    }
+    let username = admin.username.unwrap_or_else(|| "admin".to_owned());
+    let generated = admin.password.is_none();
+    let password = admin.password.unwrap_or_else(secret_token);
+    let user = create_user(
+        store,
+        UserRequest {
+            username: username.clone(),
+            password: password.clone(),
+            email: admin.email,
+            name: "Administrator".to_owned(),
+            roles: vec![ROLE_ADMIN.to_owned(), "user".to_owned()],
+            active: true,
+        },
+    )
+    .await
+    .context("creating the bootstrap administrator")?;
+    if generated {
+        tracing::warn!(
+            username = %username,
+            user_id = %user.id,
+            password = %password,
+            "created the administrator with a generated password, shown only this once"
+        );
+    } else {
+        tracing::info!(username = %username, user_id = %user.id, "created the configured administrator");
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Every setting, from flags or the environment. `livechat-server --help` lists them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::domain::queue::QueueSort;
+
+/// Where the data lives: the scheme of `DATABASE_URL` picks the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let scheme = raw.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("sqlite") => Ok(Self::Sqlite(raw.to_owned())),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres(raw.to_owned())),
+            _ => Err(format!(
+                "DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got {})",
+                redact_password(raw)
+            )),
+        }
+    }
+
+    /// The URL with any password replaced, safe to log.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(url) | Self::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+/// Replaces the password of a URL by `***`; text that is not a URL is cut after its scheme.
+pub fn redact_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => match raw.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…"),
+            None => "(not a URL)".to_owned(),
+        },
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseSettings {
+    /// Database to use: sqlite://PATH (created if missing) or postgres://...
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/livechat.db",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Most connections the pool opens.
+    #[arg(long, env = "LIVECHAT_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "LIVECHAT_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub db_acquire_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+}
+
+/// Settings of `serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeSettings {
+    /// Address and port to listen on.
+    #[arg(long, env = "LIVECHAT_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Username of the administrator created at start when no user has the role admin.
+    #[arg(long, env = "LIVECHAT_ADMIN_USERNAME", global = true)]
+    pub admin_username: Option<String>,
+
+    /// Password of that administrator; when unset, a random one is generated and logged once.
+    #[arg(long, env = "LIVECHAT_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<String>,
+
+    /// Email of that administrator.
+    #[arg(long, env = "LIVECHAT_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+
+    #[command(flatten)]
+    pub app: AppSettings,
+}
+
+/// Settings the HTTP application reads while serving.
+#[derive(Args, Clone, Debug)]
+pub struct AppSettings {
+    /// Order in which agents see the queue: timestamp, priority or sla.
+    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t = QueueSort::Timestamp, global = true)]
+    pub queue_sort: QueueSort,
+
+    /// Page size of list endpoints when `count` is absent or 0.
+    #[arg(long, env = "LIVECHAT_DEFAULT_COUNT", default_value_t = 50, global = true)]
+    pub default_count: i64,
+
+    /// Largest page size a list endpoint returns.
+    #[arg(long, env = "LIVECHAT_MAX_COUNT", default_value_t = 100, global = true)]
+    pub max_count: i64,
+
+    /// Requests per minute allowed to one HelpCrunch API key.
+    #[arg(long, env = "LIVECHAT_HC_RATE_LIMIT_PER_MINUTE", default_value_t = 120, global = true)]
+    pub hc_rate_limit_per_minute: i64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "LIVECHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            queue_sort: QueueSort::Timestamp,
+            default_count: 50,
+            max_count: 100,
+            hc_rate_limit_per_minute: 120,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_picks_backend_from_scheme() {
+        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db"), Ok(DatabaseUrl::Sqlite("sqlite://data/x.db".into())));
+        assert_eq!(DatabaseUrl::parse("postgresql://u@h/db"), Ok(DatabaseUrl::Postgres("postgresql://u@h/db".into())));
+        assert_eq!(
+            DatabaseUrl::parse("mysql://root:secret@h/db"),
+            Err("DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got mysql://root:***@h/db)"
+                .into())
+        );
+    }
+
+    #[test]
+    fn redaction_hides_passwords() {
+        assert_eq!(redact_password("postgres://app:hunter2@db:5432/livechat"), "postgres://app:***@db:5432/livechat");
+        assert_eq!(redact_password("sqlite://data/livechat.db"), "sqlite://data/livechat.db");
+    }
+}

@@ -1,0 +1,10 @@
+//! The rules of the product, free of I/O: identifiers, permissions, list paging and
+//! sorting, queue order and conversation states.
+
+pub mod chat;
+pub mod ids;
+pub mod page;
+pub mod password;
+pub mod permissions;
+pub mod queue;
+pub mod time;

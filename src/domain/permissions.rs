@@ -1,0 +1,21 @@
+//! Role-based permissions, named as Rocket.Chat names them.
+
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_USER: &str = "user";
+pub const ROLE_AGENT: &str = "livechat-agent";
+pub const ROLE_MANAGER: &str = "livechat-manager";
+pub const ROLE_MONITOR: &str = "livechat-monitor";
+
+pub const ROLES: [&str; 5] = [ROLE_ADMIN, ROLE_USER, ROLE_AGENT, ROLE_MANAGER, ROLE_MONITOR];
+
+pub const VIEW_LIVECHAT_MANAGER: &str = "view-livechat-manager";
+pub const VIEW_L_ROOM: &str = "view-l-room";
+pub const MANAGE_LIVECHAT_SLA: &str = "manage-livechat-sla";
+pub const VIEW_LIVECHAT_ROOMS: &str = "view-livechat-rooms";
+pub const MANAGE_LIVECHAT_AGENTS: &str = "manage-livechat-agents";
+pub const MANAGE_LIVECHAT_MANAGERS: &str = "manage-livechat-managers";
+pub const MANAGE_LIVECHAT_DEPARTMENTS: &str = "manage-livechat-departments";
+pub const VIEW_LIVECHAT_DEPARTMENTS: &str = "view-livechat-departments";
+pub const CREATE_USER: &str = "create-user";
+pub const ACCESS_PERMISSIONS: &str = "access-permissions";
+pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";

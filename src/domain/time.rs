@@ -1,0 +1,30 @@
+//! Instants are stored as milliseconds since the UNIX epoch and shown in each face's format.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
+/// Rocket.Chat's wire format: ISO 8601 UTC with milliseconds.
+pub fn iso(millis: Millis) -> String {
+    DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// HelpCrunch's wire format: UNIX seconds as a string.
+pub fn unix_seconds(millis: Millis) -> String {
+    millis.div_euclid(1000).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(iso(1_560_279_717_424), "2019-06-11T19:01:57.424Z");
+        assert_eq!(unix_seconds(1_603_885_746_999), "1603885746");
+    }
+}

@@ -1,0 +1,102 @@
+//! The HTTP application: one router assembled from one `router()` per resource,
+//! the shared layers, and the fallbacks that keep every error in an envelope.
+
+pub mod error;
+pub mod extract;
+mod health;
+mod rocketchat;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{HeaderName, StatusCode};
+use axum::http::{Request, Response};
+use axum::response::IntoResponse;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::config::AppSettings;
+use crate::domain::page::PageLimits;
+use crate::store::Store;
+use error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<AppSettings>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: AppSettings) -> Self {
+        Self { store, settings: Arc::new(settings) }
+    }
+
+    pub fn page_limits(&self) -> PageLimits {
+        PageLimits { default_count: self.settings.default_count, max_count: self.settings.max_count }
+    }
+}
+
+/// The address a request came from, as the TCP peer.
+pub type ClientAddress = axum::extract::ConnectInfo<SocketAddr>;
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router())
+        .merge(rocketchat::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(record_response)
+                        .on_failure(()),
+                )
+                .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response())),
+        )
+        .with_state(state)
+}
+
+fn request_span<B>(request: &Request<B>) -> Span {
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("(unmatched)");
+    let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route,
+        request_id,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
+    span.record("status", response.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::info!("finished");
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("Endpoint not found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::coded_with_status(StatusCode::METHOD_NOT_ALLOWED, "error-method-not-allowed", "Method not allowed")
+}

@@ -1,0 +1,105 @@
+//! POST /api/v1/login, POST /api/v1/logout, GET /api/v1/me.
+
+use std::sync::LazyLock;
+
+use axum::extract::{ConnectInfo, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::profile_json;
+use crate::domain::ids::{secret_token, token_digest};
+use crate::domain::password::{hash_password, verify_password};
+use crate::domain::time::now_millis;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Credentials, JsonBody};
+use crate::http::validate::Fields;
+use crate::http::{AppState, ClientAddress};
+use crate::store::User;
+
+/// Failed logins allowed per username and per address within the window.
+const MAX_FAILED_LOGINS: i64 = 10;
+const FAILED_LOGIN_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// A hash of a random password, verified against when the user does not exist so
+/// that an unknown username takes as long as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&secret_token()));
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout)).route("/api/v1/me", get(me))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ClientAddress,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let fields = Fields::new(&body);
+    if let Some(resume) = fields.optional_str("resume")? {
+        let digest = token_digest(resume);
+        let user = state.store.user_for_token(&digest).await?.ok_or_else(ApiError::login_failed)?;
+        return login_success(&state, user, resume.to_owned()).await;
+    }
+    let login = match fields.optional_str("user")? {
+        Some(user) => user,
+        None => fields.optional_str("username")?.ok_or_else(|| crate::http::validate::missing("user"))?,
+    };
+    let password = fields.required_str("password")?.to_owned();
+    let address = peer.ip().to_string();
+
+    let now = now_millis();
+    let failures = state.store.login_failures_since(login, &address, now - FAILED_LOGIN_WINDOW_MS).await?;
+    if failures.for_username >= MAX_FAILED_LOGINS {
+        return Err(ApiError::login_blocked(
+            "error-login-blocked-for-user",
+            "Login has been temporarily blocked for this user",
+        ));
+    }
+    if failures.for_address >= MAX_FAILED_LOGINS {
+        return Err(ApiError::login_blocked(
+            "error-login-blocked-for-ip",
+            "Login has been temporarily blocked for this IP",
+        ));
+    }
+
+    let found = state.store.user_for_login(login).await?;
+    let hash = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let matches =
+        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
+    match found {
+        Some((user, _)) if matches && user.active => login_success(&state, user, secret_token()).await,
+        _ => {
+            state.store.record_login_failure(login, &address, now, now - FAILED_LOGIN_WINDOW_MS).await?;
+            Err(ApiError::login_failed())
+        }
+    }
+}
+
+/// Stores a new login token (a resumed one is already stored) and answers with it.
+async fn login_success(state: &AppState, user: User, token: String) -> ApiResult<Json<Value>> {
+    let digest = token_digest(&token);
+    if state.store.user_for_token(&digest).await?.is_none() {
+        state.store.store_token(&user.id, &digest, "login", None, now_millis()).await?;
+    }
+    let roles = state.store.user_roles(&user.id).await?;
+    Ok(Json(json!({
+        "status": "success",
+        "data": {"userId": user.id, "authToken": token, "me": profile_json(&user, &roles)},
+    })))
+}
+
+async fn logout(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
+    credentials.authenticate(&state).await?;
+    state.store.delete_token(&credentials.token_digest).await?;
+    Ok(Json(json!({"status": "success", "data": {"message": "You've been logged out!"}})))
+}
+
+async fn me(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
+    let caller = credentials.authenticate(&state).await?;
+    let user = state.store.user_by_id(&caller.id).await?.ok_or_else(ApiError::not_logged_in)?;
+    let roles = state.store.user_roles(&user.id).await?;
+    let mut profile = profile_json(&user, &roles);
+    profile["success"] = json!(true);
+    Ok(Json(profile))
+}

@@ -1,0 +1,133 @@
+//! The command line: serve (the default), migrate, and user administration.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use livechat_server::accounts::{self, BootstrapAdmin, UserRequest};
+use livechat_server::config::{DatabaseSettings, DatabaseUrl, LogFormat, ServeSettings};
+use livechat_server::store::{Store, StoreOptions};
+use livechat_server::{AppState, init_tracing, serve, shutdown_signal};
+
+#[derive(Parser)]
+#[command(version, about = "Rocket.Chat-compatible livechat server with a HelpCrunch-compatible chats API")]
+struct Cli {
+    #[command(flatten)]
+    database: DatabaseSettings,
+
+    /// Log format: pretty or json. RUST_LOG filters what is logged.
+    #[arg(long, env = "LIVECHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+
+    #[command(flatten)]
+    serve: ServeSettings,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints its _id on the last line.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// A role to give (repeatable): admin, user, livechat-agent, livechat-manager, livechat-monitor.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let url = match DatabaseUrl::parse(&cli.database.database_url) {
+        Ok(url) => url,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(cli.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    match runtime.block_on(run(cli, url)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
+    let options = StoreOptions {
+        url: url.clone(),
+        max_connections: cli.database.db_max_connections,
+        acquire_timeout: cli.database.acquire_timeout(),
+    };
+    let store = Store::open(&options).await.with_context(|| format!("opening the database {}", url.redacted()))?;
+    store.migrate().await.context("applying migrations")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => run_server(store, cli.serve, &url).await,
+        Command::Migrate => {
+            println!("migrations applied to {}", url.redacted());
+            Ok(())
+        }
+        Command::User(UserCommand::Create { username, password, email, name, roles }) => {
+            let request = UserRequest {
+                name: name.unwrap_or_else(|| username.clone()),
+                username,
+                password,
+                email,
+                roles: if roles.is_empty() { vec!["user".to_owned()] } else { roles },
+                active: true,
+            };
+            let user = accounts::create_user(&store, request).await?;
+            println!("created user {}", user.username);
+            println!("{}", user.id);
+            Ok(())
+        }
+    }
+}
+
+async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) -> anyhow::Result<()> {
+    accounts::ensure_admin(
+        &store,
+        BootstrapAdmin {
+            username: settings.admin_username,
+            password: settings.admin_password,
+            email: settings.admin_email,
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %url.redacted(),
+        backend = store.backend_name(),
+        "livechat-server listening"
+    );
+    let grace = std::time::Duration::from_secs(settings.app.shutdown_grace_secs);
+    serve(listener, AppState::new(store.clone(), settings.app), shutdown_signal(), grace).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

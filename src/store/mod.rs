@@ -1,0 +1,155 @@
+//! The one store both API faces use, in domain words. The backend (PostgreSQL or
+//! SQLite) is picked once, from the URL, when the store is opened.
+//!
+//! Both backends run the same SQL where the dialects agree (numbered `$N` parameters,
+//! `RETURNING`, `ON CONFLICT`, partial indexes); each backend owns its pool setup, its
+//! migrations and the few statements where they differ. Every state change carries its
+//! precondition in the statement's WHERE clause or in a unique index, and the number of
+//! rows changed decides the outcome.
+
+mod postgres;
+mod sqlite;
+mod users;
+
+use std::time::Duration;
+
+use crate::config::DatabaseUrl;
+
+pub use users::{AuthUser, LoginFailureCounts, NewUser, PermissionGrant, User};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the change; the text names the constraint.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    /// The database cannot be reached (connection refused, pool timed out or closed).
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether a unique-constraint conflict was raised by the constraint or index
+    /// `name` (PostgreSQL reports the name; SQLite names index or column in its message).
+    pub fn is_conflict_on(&self, name: &str) -> bool {
+        matches!(self, Self::Conflict(constraint) if constraint.contains(name))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            sqlx::Error::Database(ref database_error) if database_error.is_unique_violation() => {
+                let constraint = database_error
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| database_error.message().to_owned());
+                Self::Conflict(constraint)
+            }
+            other => Self::Database(other),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// The handle every request uses; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// Runs the same body against whichever pool the store has. The body is compiled once
+/// per backend, so the shared SQL is checked against each driver's types.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Postgres($pool) => $body,
+            $crate::store::Backend::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Begins a transaction that will write. SQLite takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
+/// when both try to upgrade a read lock.
+macro_rules! begin_write {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await?;
+                $body
+            }
+            $crate::store::Backend::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use begin_write;
+
+impl Store {
+    /// Connects (creating a SQLite file and its folder if missing); does not migrate.
+    pub async fn open(options: &StoreOptions) -> StoreResult<Self> {
+        let backend = match &options.url {
+            DatabaseUrl::Postgres(url) => Backend::Postgres(postgres::connect(url, options).await?),
+            DatabaseUrl::Sqlite(url) => Backend::Sqlite(sqlite::connect(url, options).await?),
+        };
+        Ok(Self { backend })
+    }
+
+    /// Applies the backend's pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Closes every connection; used at shutdown.
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}

@@ -1,0 +1,309 @@
+//! Users, roles, login tokens, login failures and role permissions.
+
+use sqlx::FromRow;
+
+use super::{Store, StoreError, StoreResult, begin_write, on_pool};
+use crate::domain::time::Millis;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct User {
+    pub id: String,
+    pub num_id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub status: String,
+    pub livechat_status: String,
+    pub active: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The caller of an authenticated request.
+#[derive(Clone, Debug, FromRow)]
+pub struct AuthUser {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    /// Whether the user holds at least one of the permissions asked for.
+    pub permitted: bool,
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub roles: &'a [String],
+    pub active: bool,
+    pub now: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct PermissionGrant {
+    pub id: String,
+    pub roles: Vec<String>,
+    pub updated_at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoginFailureCounts {
+    pub for_username: i64,
+    pub for_address: i64,
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, num_id, username, name, email, status, livechat_status, active, created_at, updated_at"
+    };
+}
+
+impl Store {
+    /// Creates a user with its roles. Username and email are unique (case-insensitive):
+    /// a clash is `Conflict("users_username_key" | "users_email_key")`; an unknown role
+    /// is `NotFound`.
+    pub async fn create_user(&self, user: NewUser<'_>) -> StoreResult<User> {
+        begin_write!(self, |tx| {
+            let created: User = sqlx::query_as(concat!(
+                "INSERT INTO users (id, username, name, email, password_hash, active, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 RETURNING ",
+                user_columns!()
+            ))
+            .bind(user.id)
+            .bind(user.username)
+            .bind(user.name)
+            .bind(user.email)
+            .bind(user.password_hash)
+            .bind(user.active)
+            .bind(user.now)
+            .fetch_one(&mut *tx)
+            .await?;
+            for role in user.roles {
+                sqlx::query("INSERT INTO user_roles (user_id, role) SELECT $1, id FROM roles WHERE id = $2")
+                    .bind(user.id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)
+                    .and_then(|done| if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) })?;
+            }
+            tx.commit().await?;
+            Ok(created)
+        })
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE LOWER(username) = LOWER($1)");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?)
+    }
+
+    /// The user a login names (by username or email) with its password hash.
+    pub async fn user_for_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", password_hash FROM users ",
+            "WHERE LOWER(username) = LOWER($1) OR LOWER(email) = LOWER($1) LIMIT 1"
+        );
+        let row: Option<UserWithHash> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(login).fetch_optional(pool).await)?;
+        Ok(row.map(|row| (row.user, row.password_hash)))
+    }
+
+    /// The active user owning a token digest.
+    pub async fn user_for_token(&self, digest: &str) -> StoreResult<Option<User>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE active AND id = (SELECT user_id FROM auth_tokens WHERE digest = $1)"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(digest).fetch_optional(pool).await)?)
+    }
+
+    pub async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await)?;
+        Ok(rows.into_iter().map(|(role,)| role).collect())
+    }
+
+    pub async fn any_user_has_role(&self, role: &str) -> StoreResult<bool> {
+        let found: Option<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT user_id FROM user_roles WHERE role = $1 LIMIT 1")
+                .bind(role)
+                .fetch_optional(pool)
+                .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Stores a token digest for a user: `kind` is "login" or "personal" (a personal
+    /// access token, named; a second token of the same name is `Conflict`).
+    pub async fn store_token(
+        &self,
+        user_id: &str,
+        digest: &str,
+        kind: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query(
+            "INSERT INTO auth_tokens (digest, user_id, kind, name, created_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(digest)
+        .bind(user_id)
+        .bind(kind)
+        .bind(name)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The user owning both the token digest and the id, with whether it holds one of
+    /// `permissions` (any; an empty list is never permitted). One round trip per request.
+    pub async fn authorize(&self, user_id: &str, digest: &str, permissions: &[&str]) -> StoreResult<Option<AuthUser>> {
+        const SQL: &str = "SELECT u.id, u.username, u.name, EXISTS ( \
+                 SELECT 1 FROM user_roles ur JOIN permission_roles pr ON pr.role = ur.role \
+                 WHERE ur.user_id = u.id AND pr.permission_id IN ($3, $4)) AS permitted \
+             FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.digest = $1 AND t.user_id = $2 AND u.active";
+        let first = permissions.first().copied().unwrap_or("");
+        let second = permissions.get(1).copied().unwrap_or(first);
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(digest)
+            .bind(user_id)
+            .bind(first)
+            .bind(second)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Removes one login token (logout).
+    pub async fn delete_token(&self, digest: &str) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
+            .bind(digest)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Removes a named personal access token; `NotFound` when the user has none of that name.
+    pub async fn delete_personal_token(&self, user_id: &str, name: &str) -> StoreResult<()> {
+        let done = on_pool!(self, |pool| sqlx::query(
+            "DELETE FROM auth_tokens WHERE user_id = $1 AND kind = 'personal' AND name = $2"
+        )
+        .bind(user_id)
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Records a failed login and drops failures older than `forget_before`.
+    pub async fn record_login_failure(
+        &self,
+        username: &str,
+        address: &str,
+        now: Millis,
+        forget_before: Millis,
+    ) -> StoreResult<()> {
+        begin_write!(self, |tx| {
+            sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(forget_before).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)")
+                .bind(username)
+                .bind(address)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn login_failures_since(
+        &self,
+        username: &str,
+        address: &str,
+        since: Millis,
+    ) -> StoreResult<LoginFailureCounts> {
+        const SQL: &str = "SELECT \
+               (SELECT COUNT(*) FROM login_failures WHERE LOWER(username) = LOWER($1) AND at >= $3), \
+               (SELECT COUNT(*) FROM login_failures WHERE address = $2 AND at >= $3)";
+        let (for_username, for_address): (i64, i64) =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(username).bind(address).bind(since).fetch_one(pool).await)?;
+        Ok(LoginFailureCounts { for_username, for_address })
+    }
+
+    pub async fn list_permissions(&self) -> StoreResult<Vec<PermissionGrant>> {
+        let rows: Vec<(String, Millis, Option<String>)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT p.id, p.updated_at, pr.role FROM permissions p \
+             LEFT JOIN permission_roles pr ON pr.permission_id = p.id ORDER BY p.id, pr.role"
+        )
+        .fetch_all(pool)
+        .await)?;
+        let mut grants: Vec<PermissionGrant> = Vec::new();
+        for (id, updated_at, role) in rows {
+            if grants.last().is_none_or(|grant| grant.id != id) {
+                grants.push(PermissionGrant { id, roles: Vec::new(), updated_at });
+            }
+            if let (Some(role), Some(grant)) = (role, grants.last_mut()) {
+                grant.roles.push(role);
+            }
+        }
+        Ok(grants)
+    }
+
+    /// Replaces the roles of each listed permission, all or nothing. Roles must be
+    /// distinct. An unknown permission is `NotFound`; an unknown role is `Conflict("role")`.
+    pub async fn update_permissions(&self, changes: &[(String, Vec<String>)], now: Millis) -> StoreResult<()> {
+        begin_write!(self, |tx| {
+            for (permission, roles) in changes {
+                let touched = sqlx::query("UPDATE permissions SET updated_at = $2 WHERE id = $1")
+                    .bind(permission)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if touched.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("DELETE FROM permission_roles WHERE permission_id = $1")
+                    .bind(permission)
+                    .execute(&mut *tx)
+                    .await?;
+                for role in roles {
+                    let inserted = sqlx::query(
+                        "INSERT INTO permission_roles (permission_id, role) SELECT $1, id FROM roles WHERE id = $2",
+                    )
+                    .bind(permission)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 0 {
+                        return Err(StoreError::Conflict("role".into()));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct UserWithHash {
+    #[sqlx(flatten)]
+    user: User,
+    password_hash: Option<String>,
+}
