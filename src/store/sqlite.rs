@@ -18,10 +18,10 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Sq
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .log_statements(tracing::log::LevelFilter::Trace);
-    if let Some(folder) = Path::new(connect_options.get_filename()).parent() {
-        if !folder.as_os_str().is_empty() {
-            std::fs::create_dir_all(folder).map_err(|error| StoreError::Unavailable(error.into()))?;
-        }
+    if let Some(folder) = Path::new(connect_options.get_filename()).parent()
+        && !folder.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(folder).map_err(|error| StoreError::Unavailable(error.into()))?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(options.max_connections)

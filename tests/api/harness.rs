@@ -1,0 +1,288 @@
+//! Starts the real server on port 0 over a fresh database and talks to it over HTTP.
+//!
+//! `both_backends!` turns one async test body into a SQLite test and a PostgreSQL test;
+//! the PostgreSQL one runs when `TEST_DATABASE_URL` is set (a fresh database per test,
+//! dropped afterwards) and otherwise says once that it was skipped.
+
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::time::Duration;
+
+use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
+use livechat_server::config::{AppSettings, DatabaseUrl};
+use livechat_server::store::{Store, StoreOptions};
+use livechat_server::{AppState, serve};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A logged-in user's headers.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub database_url: String,
+    pub admin: Session,
+    shutdown: Option<oneshot::Sender<()>>,
+    database: TestDatabase,
+}
+
+/// The PostgreSQL server tests create their databases on, if any.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())
+}
+
+pub fn skip_postgres() -> bool {
+    static NOTICE: Once = Once::new();
+    if postgres_admin_url().is_some() {
+        return false;
+    }
+    NOTICE.call_once(|| eprintln!("TEST_DATABASE_URL is not set: the PostgreSQL runs of the API tests were skipped"));
+    true
+}
+
+macro_rules! both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::harness::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await;
+                run(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if $crate::harness::skip_postgres() {
+                    return;
+                }
+                let app = $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await;
+                run(app).await;
+            }
+        }
+    };
+}
+pub(crate) use both_backends;
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; a thread of its own may block.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut connection) = sqlx::PgConnection::connect(&admin_url).await {
+                        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut connection).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn fresh_database(backend: Backend) -> (String, TestDatabase) {
+    match backend {
+        Backend::Sqlite => {
+            let folder = tempfile::tempdir().expect("temporary folder");
+            let url = format!("sqlite://{}/livechat.db", folder.path().display());
+            (url, TestDatabase::Sqlite(folder))
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin_url = postgres_admin_url().expect("TEST_DATABASE_URL");
+            let name = format!("livechat_test_{}", uuid::Uuid::new_v4().simple());
+            let mut connection = sqlx::PgConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut connection)
+                .await
+                .expect("create test database");
+            let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+            url.set_path(&name);
+            (url.to_string(), TestDatabase::Postgres { admin_url, name })
+        }
+    }
+}
+
+pub fn database_url(raw: &str) -> DatabaseUrl {
+    DatabaseUrl::parse(raw).expect("test database URL")
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, AppSettings::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, settings: AppSettings) -> Self {
+        let (database_url, database) = fresh_database(backend).await;
+        let store = open_store(&database_url, Duration::from_secs(5)).await;
+        store.migrate().await.expect("migrations apply");
+        ensure_admin(
+            &store,
+            BootstrapAdmin {
+                username: Some("admin".into()),
+                password: Some(ADMIN_PASSWORD.into()),
+                email: Some("admin@example.com".into()),
+            },
+        )
+        .await
+        .expect("bootstrap admin");
+        let (base, shutdown) = start_server(store, settings).await;
+        let client = reqwest::Client::new();
+        let mut app = Self {
+            base,
+            client,
+            backend,
+            database_url,
+            admin: Session { user_id: String::new(), token: String::new() },
+            shutdown: Some(shutdown),
+            database,
+        };
+        app.admin = app.login("admin", ADMIN_PASSWORD).await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request and returns status and JSON body (`Value::Null` for an empty body).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(session) = session {
+            request = request.header("X-User-Id", &session.user_id).header("X-Auth-Token", &session.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request).await
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&Session>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, session, None).await
+    }
+
+    pub async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, session, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, session: Option<&Session>) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, session, None).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let (status, body) = self.post("/api/v1/login", None, json!({"user": username, "password": password})).await;
+        assert_eq!(status, StatusCode::OK, "login of {username}: {body}");
+        Session {
+            user_id: body["data"]["userId"].as_str().unwrap().to_owned(),
+            token: body["data"]["authToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates a user with the given roles through the API and logs it in.
+    pub async fn user_with_roles(&self, username: &str, roles: &[&str]) -> Session {
+        let (status, body) = self
+            .post(
+                "/api/v1/users.create",
+                Some(&self.admin),
+                json!({
+                    "username": username,
+                    "password": format!("{username}-password"),
+                    "email": format!("{username}@example.com"),
+                    "name": username,
+                    "roles": roles,
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "create {username}: {body}");
+        self.login(username, &format!("{username}-password")).await
+    }
+
+    /// Every value of one text column, straight from the database.
+    pub async fn column_strings(&self, sql: &'static str) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows.into_iter().map(|(value,)| value).collect()
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+                pool.close().await;
+                rows.into_iter().map(|(value,)| value).collect()
+            }
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = &self.database;
+    }
+}
+
+pub async fn open_store(url: &str, acquire_timeout: Duration) -> Store {
+    Store::open(&StoreOptions { url: database_url(url), max_connections: 16, acquire_timeout })
+        .await
+        .expect("open the test database")
+}
+
+/// Serves `store` on a fresh port; the sender stops the server.
+pub async fn start_server(store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let state = AppState::new(store, settings);
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = shutdown_rx.await;
+        };
+        serve(listener, state, shutdown, Duration::from_secs(5)).await.expect("server runs");
+    });
+    (format!("http://{address}"), shutdown_tx)
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request is answered");
+    let status = response.status();
+    let text = response.text().await.expect("body is readable");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}

@@ -1,0 +1,6 @@
+//! The one integration test binary: real servers on real sockets over real databases.
+
+mod harness;
+mod proxy;
+
+mod foundation;
