@@ -1,13 +1,14 @@
 //! Account operations shared by the command line, the bootstrap at start and the
-//! HTTP API: creating users with hashed passwords.
+//! HTTP API: creating users with hashed passwords, issuing HelpCrunch API keys.
 
 use anyhow::Context;
 
+use crate::domain::api_keys::ApiKeySecret;
 use crate::domain::ids::{meteor_id, secret_token};
 use crate::domain::password::hash_password;
 use crate::domain::permissions::ROLE_ADMIN;
 use crate::domain::time::now_millis;
-use crate::store::{NewUser, Store, StoreError, User};
+use crate::store::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey, NewUser, Store, StoreError, User};
 
 pub struct UserRequest {
     pub username: String,
@@ -96,4 +97,37 @@ pub async fn ensure_admin(store: &Store, admin: BootstrapAdmin) -> anyhow::Resul
         tracing::info!(username = %username, user_id = %user.id, "created the configured administrator");
     }
     Ok(())
+}
+
+/// A key just issued: `key` is shown once and never stored.
+pub struct IssuedApiKey {
+    pub api_key: ApiKey,
+    pub key: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueApiKeyError {
+    #[error("an API key needs a name")]
+    BlankName,
+    #[error("an API key named {0:?} already exists")]
+    NameTaken(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Generates a key and stores its digest under `name` (trimmed, not blank, unique).
+pub async fn issue_api_key(store: &Store, name: &str) -> Result<IssuedApiKey, IssueApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(IssueApiKeyError::BlankName);
+    }
+    let secret = ApiKeySecret::generate();
+    let digest = secret.digest();
+    let stored =
+        store.create_api_key(NewApiKey { name, prefix: secret.prefix(), digest: &digest, now: now_millis() }).await;
+    match stored {
+        Ok(api_key) => Ok(IssuedApiKey { api_key, key: secret.key().to_owned() }),
+        Err(error) if error.is_conflict_on(API_KEY_NAME_TAKEN) => Err(IssueApiKeyError::NameTaken(name.to_owned())),
+        Err(error) => Err(IssueApiKeyError::Store(error)),
+    }
 }

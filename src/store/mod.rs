@@ -7,6 +7,8 @@
 //! precondition in the statement's WHERE clause or in a unique index, and the number of
 //! rows changed decides the outcome.
 
+mod api_keys;
+mod departments;
 mod postgres;
 mod sqlite;
 mod users;
@@ -15,6 +17,8 @@ use std::time::Duration;
 
 use crate::config::DatabaseUrl;
 
+pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
+pub use departments::DepartmentSummary;
 pub use users::{AuthUser, LoginFailureCounts, NewUser, PermissionGrant, User};
 
 /// Why a store call failed.
