@@ -1,4 +1,4 @@
-//! The command line: serve (the default), migrate, and user administration.
+//! The command line: serve (the default), migrate, user and API key administration.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use livechat_server::accounts::{self, BootstrapAdmin, UserRequest};
 use livechat_server::config::{DatabaseSettings, DatabaseUrl, LogFormat, ServeSettings};
-use livechat_server::store::{Store, StoreOptions};
+use livechat_server::domain::time::{iso, now_millis};
+use livechat_server::store::{ApiKey, Store, StoreError, StoreOptions};
 use livechat_server::{AppState, init_tracing, serve, shutdown_signal};
 
 #[derive(Parser)]
@@ -35,6 +36,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the API keys of the HelpCrunch API (/v1).
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
 }
 
 #[derive(Subcommand)]
@@ -52,6 +56,22 @@ enum UserCommand {
         /// A role to give (repeatable): admin, user, livechat-agent, livechat-manager, livechat-monitor.
         #[arg(long = "role")]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; prints it, once, alone on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List every key: name, prefix, created, last used, revoked.
+    List,
+    /// Revoke a key; it is refused from its next request on.
+    Revoke {
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -103,7 +123,51 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
             println!("{}", user.id);
             Ok(())
         }
+        Command::ApiKey(command) => run_api_key_command(&store, command).await,
     }
+}
+
+async fn run_api_key_command(store: &Store, command: ApiKeyCommand) -> anyhow::Result<()> {
+    match command {
+        ApiKeyCommand::Create { name } => {
+            let issued = accounts::issue_api_key(store, &name).await?;
+            println!(
+                "created API key {} (prefix {}); it is shown only now:",
+                issued.api_key.name, issued.api_key.prefix
+            );
+            println!("{}", issued.key);
+        }
+        ApiKeyCommand::List => print!("{}", api_key_table(&store.api_keys().await?)),
+        ApiKeyCommand::Revoke { name } => match store.revoke_api_key(&name, now_millis()).await {
+            Ok(_) => println!("revoked API key {name}"),
+            Err(StoreError::NotFound) => anyhow::bail!("no API key is named {name:?}"),
+            Err(error) => return Err(error.into()),
+        },
+    }
+    Ok(())
+}
+
+/// Columns padded to their widest cell; instants in ISO 8601, `-` for never.
+fn api_key_table(api_keys: &[ApiKey]) -> String {
+    let instant = |millis: Option<i64>| millis.map_or_else(|| "-".to_owned(), iso);
+    let mut rows = vec![["NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED"].map(str::to_owned)];
+    rows.extend(api_keys.iter().map(|api_key| {
+        [
+            api_key.name.clone(),
+            api_key.prefix.clone(),
+            iso(api_key.created_at),
+            instant(api_key.last_used_at),
+            instant(api_key.revoked_at),
+        ]
+    }));
+    let widths: Vec<usize> =
+        (0..5).map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0)).collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            format!("{}\n", cells.join("  ").trim_end())
+        })
+        .collect()
 }
 
 async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) -> anyhow::Result<()> {
