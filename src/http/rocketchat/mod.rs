@@ -1,5 +1,6 @@
 //! The Rocket.Chat REST API (/api/v1).
 
+mod api_keys;
 mod auth;
 mod permissions;
 mod users;
@@ -12,7 +13,7 @@ use crate::domain::time::iso;
 use crate::store::User;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(auth::router()).merge(users::router()).merge(permissions::router())
+    Router::new().merge(auth::router()).merge(api_keys::router()).merge(users::router()).merge(permissions::router())
 }
 
 /// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).

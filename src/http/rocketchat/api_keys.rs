@@ -1,0 +1,69 @@
+//! /api/v1/livechat/api-keys: administering the keys of the HelpCrunch face.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::accounts::{IssueApiKeyError, issue_api_key};
+use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
+use crate::domain::time::{iso, now_millis};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Credentials, JsonBody};
+use crate::http::validate::Fields;
+use crate::store::{ApiKey, StoreError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/livechat/api-keys", get(list).post(create))
+        .route("/api/v1/livechat/api-keys/{name}", delete(revoke))
+}
+
+fn api_key_json(api_key: &ApiKey) -> Value {
+    json!({
+        "name": api_key.name,
+        "prefix": api_key.prefix,
+        "createdAt": iso(api_key.created_at),
+        "lastUsedAt": api_key.last_used_at.map(iso),
+        "revokedAt": api_key.revoked_at.map(iso),
+    })
+}
+
+async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
+    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
+    let body = body.object()?;
+    let fields = Fields::new(&body);
+    fields.deny_unknown(&["name"])?;
+    let name = fields.required_str("name")?;
+    let issued = issue_api_key(&state.store, name).await.map_err(|error| match error {
+        IssueApiKeyError::BlankName => ApiError::invalid_params("/name must NOT be blank"),
+        IssueApiKeyError::NameTaken(name) => {
+            ApiError::coded("error-duplicated-api-key", format!("An API key named {name} already exists"))
+        }
+        IssueApiKeyError::Store(error) => error.into(),
+    })?;
+    Ok(Json(json!({"apiKey": api_key_json(&issued.api_key), "key": issued.key, "success": true})))
+}
+
+async fn list(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
+    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
+    let api_keys = state.store.api_keys().await?;
+    Ok(Json(json!({"apiKeys": api_keys.iter().map(api_key_json).collect::<Vec<_>>(), "success": true})))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    credentials: Credentials,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
+    match state.store.revoke_api_key(&name, now_millis()).await {
+        Ok(_) => Ok(Json(json!({"success": true}))),
+        Err(StoreError::NotFound) => {
+            Err(ApiError::coded_with_status(StatusCode::NOT_FOUND, "error-api-key-not-found", "API key not found"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
