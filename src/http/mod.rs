@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+pub mod helpcrunch;
 mod rocketchat;
 pub mod validate;
 
@@ -12,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, StatusCode, Uri};
 use axum::http::{Request, Response};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
@@ -26,6 +28,7 @@ use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::store::Store;
 use error::ApiError;
+use helpcrunch::error::HelpCrunchError;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -55,8 +58,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(rocketchat::router())
+        .merge(helpcrunch::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
@@ -93,10 +98,20 @@ fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
     tracing::info!("finished");
 }
 
-async fn unknown_route() -> ApiError {
-    ApiError::not_found("Endpoint not found")
+/// Each face answers its own unknown paths in its own envelope.
+async fn unknown_route(uri: Uri) -> Response<Body> {
+    if helpcrunch::serves(uri.path()) {
+        HelpCrunchError::route_not_found().into_response()
+    } else {
+        ApiError::not_found("Endpoint not found").into_response()
+    }
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::coded_with_status(StatusCode::METHOD_NOT_ALLOWED, "error-method-not-allowed", "Method not allowed")
+async fn method_not_allowed(uri: Uri) -> Response<Body> {
+    if helpcrunch::serves(uri.path()) {
+        HelpCrunchError::method_not_allowed().into_response()
+    } else {
+        ApiError::coded_with_status(StatusCode::METHOD_NOT_ALLOWED, "error-method-not-allowed", "Method not allowed")
+            .into_response()
+    }
 }

@@ -1,0 +1,139 @@
+//! HelpCrunch's error envelope: `{"errors":[{"code","message"},...]}`. Errors the
+//! request itself caused (400, 401, 413, 415, 429) list `invalid_request` first, then
+//! what was wrong; a missing resource, a wrong method and server failures list one entry.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::store::StoreError;
+
+const INVALID_REQUEST: (&str, &str) = ("invalid_request", "Invalid request");
+
+/// One entry of `errors`: `code` is a field path (`"status"`, `"filter[0].field"`) for
+/// a bad field, otherwise a fixed code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorEntry {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorEntry {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug)]
+pub struct HelpCrunchError {
+    status: StatusCode,
+    errors: Vec<ErrorEntry>,
+}
+
+pub type HelpCrunchResult<T> = Result<T, HelpCrunchError>;
+
+impl HelpCrunchError {
+    fn single(status: StatusCode, code: &str, message: &str) -> Self {
+        Self { status, errors: vec![ErrorEntry::new(code, message)] }
+    }
+
+    fn invalid_request(status: StatusCode, reasons: impl IntoIterator<Item = ErrorEntry>) -> Self {
+        let (code, message) = INVALID_REQUEST;
+        Self { status, errors: std::iter::once(ErrorEntry::new(code, message)).chain(reasons).collect() }
+    }
+
+    /// 400 naming every bad field, e.g. `("id", "This value should be of type numeric.")`.
+    pub fn invalid_fields(fields: impl IntoIterator<Item = ErrorEntry>) -> Self {
+        Self::invalid_request(StatusCode::BAD_REQUEST, fields)
+    }
+
+    /// 400 naming one bad field.
+    pub fn invalid_field(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid_fields([ErrorEntry::new(code, message)])
+    }
+
+    /// 401: no `Authorization: Bearer <key>` header.
+    pub fn unauthorized() -> Self {
+        Self::invalid_request(StatusCode::UNAUTHORIZED, [ErrorEntry::new("unauthorized", "Unauthorized")])
+    }
+
+    /// 401: the key is unknown or revoked.
+    pub fn invalid_token() -> Self {
+        Self::invalid_request(StatusCode::UNAUTHORIZED, [ErrorEntry::new("invalid_token", "Invalid token")])
+    }
+
+    /// 429: the key used up its requests for this minute.
+    pub fn too_many_requests() -> Self {
+        Self::invalid_request(
+            StatusCode::TOO_MANY_REQUESTS,
+            [ErrorEntry::new("too_many_requests", "Too many requests")],
+        )
+    }
+
+    pub fn chat_not_found() -> Self {
+        Self::single(StatusCode::NOT_FOUND, "chat_not_found", "Chat not found")
+    }
+
+    /// 404 of a path no route serves.
+    pub fn route_not_found() -> Self {
+        Self::single(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::single(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
+    }
+
+    /// 400: the body is not JSON, or not a JSON object.
+    pub fn invalid_body(message: &str) -> Self {
+        Self::invalid_field("body", message)
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::invalid_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            [ErrorEntry::new("content_type", "Content-Type must be application/json")],
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::invalid_request(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [ErrorEntry::new("body", "Request body is larger than 1 MiB")],
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::single(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service unavailable")
+    }
+
+    /// 500; the cause is logged here and never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::single(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error")
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for HelpCrunchError {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> =
+            self.errors.into_iter().map(|entry| json!({"code": entry.code, "message": entry.message})).collect();
+        (self.status, Json(json!({ "errors": errors }))).into_response()
+    }
+}
+
+impl From<StoreError> for HelpCrunchError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::unavailable()
+            }
+            other => Self::internal(other),
+        }
+    }
+}

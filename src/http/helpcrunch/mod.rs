@@ -1,0 +1,16 @@
+//! The HelpCrunch REST API (/v1): bearer API keys, a per-key rate limit and
+//! HelpCrunch's error envelope, over the same store as the Rocket.Chat face.
+
+mod auth;
+mod departments;
+pub mod error;
+pub mod extract;
+
+use axum::Router;
+
+use super::AppState;
+pub use auth::{require_api_key, serves};
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(departments::router())
+}
