@@ -2,7 +2,8 @@
 //!
 //! `both_backends!` turns one async test body into a SQLite test and a PostgreSQL test;
 //! the PostgreSQL one runs when `TEST_DATABASE_URL` is set (a fresh database per test,
-//! dropped afterwards) and otherwise says once that it was skipped.
+//! dropped afterwards) and otherwise says once that it was skipped. An optional
+//! `settings = <AppSettings>` before the body starts the server with those settings.
 
 use std::net::SocketAddr;
 use std::sync::Once;
@@ -57,6 +58,13 @@ pub fn skip_postgres() -> bool {
 
 macro_rules! both_backends {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(
+            $name,
+            settings = livechat_server::config::AppSettings::default(),
+            |$app| $body
+        );
+    };
+    ($name:ident, settings = $settings:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -65,7 +73,7 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                let app = $crate::harness::TestApp::spawn($crate::harness::Backend::Sqlite).await;
+                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Sqlite, $settings).await;
                 run(app).await;
             }
 
@@ -74,7 +82,7 @@ macro_rules! both_backends {
                 if $crate::harness::skip_postgres() {
                     return;
                 }
-                let app = $crate::harness::TestApp::spawn($crate::harness::Backend::Postgres).await;
+                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Postgres, $settings).await;
                 run(app).await;
             }
         }
@@ -244,6 +252,22 @@ impl TestApp {
                 let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
                 pool.close().await;
                 rows.into_iter().map(|(value,)| value).collect()
+            }
+        }
+    }
+
+    /// Runs one statement straight on the database, for rows no route creates yet.
+    pub async fn execute(&self, sql: &'static str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
             }
         }
     }

@@ -4,3 +4,4 @@ mod harness;
 mod proxy;
 
 mod foundation;
+mod helpcrunch_auth;

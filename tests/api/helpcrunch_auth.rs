@@ -1,0 +1,400 @@
+//! HelpCrunch API keys (HTTP administration and CLI), bearer authentication, the
+//! per-key rate limit and the HelpCrunch error envelope.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use livechat_server::config::AppSettings;
+use livechat_server::domain::ids::token_digest;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, both_backends, open_store, start_server};
+
+/// A HelpCrunch answer: status, the rate-limit headers that were present, and the body.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    rate: Vec<(&'static str, String)>,
+    body: Value,
+}
+
+const RATE_HEADERS: [&str; 4] = ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"];
+
+fn rate_headers(headers: &HeaderMap) -> Vec<(&'static str, String)> {
+    RATE_HEADERS
+        .iter()
+        .filter_map(|&name| headers.get(name).map(|value| (name, value.to_str().unwrap().to_owned())))
+        .collect()
+}
+
+async fn call_v1(base: &str, method: Method, path: &str, authorization: Option<&str>) -> Answer {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(authorization) = authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let response = request.send().await.expect("request is answered");
+    let status = response.status();
+    let rate = rate_headers(response.headers());
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+    Answer { status, rate, body }
+}
+
+async fn departments(app: &TestApp, key: &str) -> Answer {
+    call_v1(&app.base, Method::GET, "/v1/departments", Some(&format!("Bearer {key}"))).await
+}
+
+fn errors(entries: &[(&str, &str)]) -> Value {
+    json!({"errors": entries.iter().map(|(code, message)| json!({"code": code, "message": message})).collect::<Vec<_>>()})
+}
+
+fn unauthorized() -> Value {
+    errors(&[("invalid_request", "Invalid request"), ("unauthorized", "Unauthorized")])
+}
+
+fn invalid_token() -> Value {
+    errors(&[("invalid_request", "Invalid request"), ("invalid_token", "Invalid token")])
+}
+
+fn no_departments() -> Value {
+    json!({"data": [], "meta": {"total": 0}})
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// Waits for the next minute when fewer than `needed` seconds are left in this one, so
+/// that a test's requests all fall in one rate window.
+async fn wait_for_room_in_window(needed: i64) {
+    let left = 60 - unix_now() % 60;
+    if left < needed {
+        tokio::time::sleep(Duration::from_secs(left as u64 + 1)).await;
+    }
+}
+
+/// Creates a key over HTTP as the admin and returns it.
+async fn create_key(app: &TestApp, name: &str) -> String {
+    let (status, body) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": name})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["key"].as_str().unwrap().to_owned()
+}
+
+/// The rate headers of an accepted request: all but `Retry-After`.
+fn rate(limit: i64, remaining: i64, reset: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", remaining.to_string()),
+        ("x-ratelimit-reset", reset.to_owned()),
+    ]
+}
+
+fn reset_of(answer: &Answer) -> String {
+    answer.rate.iter().find(|(name, _)| *name == "x-ratelimit-reset").expect("X-RateLimit-Reset").1.clone()
+}
+
+both_backends!(missing_or_malformed_authorization_is_401_unauthorized, |app| {
+    for authorization in [None, Some("Basic YWRtaW46cGFzc3dvcmQ="), Some("Bearer"), Some("Bearer "), Some("lck_x")] {
+        assert_eq!(
+            call_v1(&app.base, Method::GET, "/v1/departments", authorization).await,
+            Answer { status: StatusCode::UNAUTHORIZED, rate: vec![], body: unauthorized() },
+            "{authorization:?}"
+        );
+    }
+});
+
+both_backends!(unknown_key_is_401_invalid_token, |app| {
+    assert_eq!(
+        departments(&app, "lck_not-a-key-anyone-was-given").await,
+        Answer { status: StatusCode::UNAUTHORIZED, rate: vec![], body: invalid_token() }
+    );
+});
+
+both_backends!(a_valid_key_lists_departments_with_rate_headers, |app| {
+    wait_for_room_in_window(5).await;
+    let key = create_key(&app, "ci").await;
+    let answer = departments(&app, &key).await;
+    let reset = reset_of(&answer);
+    assert_eq!(reset.parse::<i64>().unwrap() % 60, 0, "windows end on the minute");
+    assert_eq!(answer, Answer { status: StatusCode::OK, rate: rate(120, 119, &reset), body: no_departments() });
+
+    app.execute(
+        "INSERT INTO departments (id, name, enabled, created_at, updated_at) VALUES ('dep1', 'Sales', TRUE, 1, 1)",
+    )
+    .await;
+    app.execute(
+        "INSERT INTO departments (id, name, enabled, created_at, updated_at) VALUES ('dep2', 'Support', TRUE, 2, 2)",
+    )
+    .await;
+    let answer = departments(&app, &key).await;
+    let body = answer.body.clone();
+    let first_id = body["data"][0]["id"].as_i64().expect("numeric department id");
+    assert_eq!(
+        answer,
+        Answer {
+            status: StatusCode::OK,
+            rate: rate(120, 118, &reset),
+            body: json!({
+                "data": [{"id": first_id, "name": "Sales"}, {"id": first_id + 1, "name": "Support"}],
+                "meta": {"total": 2},
+            }),
+        }
+    );
+});
+
+both_backends!(revoked_key_is_refused_on_the_next_request, |app| {
+    let key = create_key(&app, "ci").await;
+    assert_eq!(departments(&app, &key).await.status, StatusCode::OK);
+    assert_eq!(
+        app.delete("/api/v1/livechat/api-keys/ci", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"success": true}))
+    );
+    assert_eq!(
+        departments(&app, &key).await,
+        Answer { status: StatusCode::UNAUTHORIZED, rate: vec![], body: invalid_token() }
+    );
+});
+
+both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, |app| {
+    let (status, created) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "zapier"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let key = created["key"].as_str().unwrap().to_owned();
+    let created_at = created["apiKey"]["createdAt"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("lck_") && key.len() == 47, "{key}");
+    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created_at}");
+    let listed_fresh =
+        json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": null, "revokedAt": null});
+    assert_eq!(created, json!({"apiKey": listed_fresh, "key": key, "success": true}));
+    assert_eq!(app.column_strings("SELECT digest FROM api_keys").await, vec![token_digest(&key)]);
+    assert_eq!(app.column_strings("SELECT prefix FROM api_keys").await, vec![key[..12].to_owned()]);
+
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [listed_fresh], "success": true}))
+    );
+
+    assert_eq!(departments(&app, &key).await.status, StatusCode::OK);
+    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let last_used_at = listed["apiKeys"][0]["lastUsedAt"].as_str().expect("use is recorded").to_owned();
+    assert!(last_used_at >= created_at);
+
+    assert_eq!(
+        app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"success": true}))
+    );
+    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked_at = listed["apiKeys"][0]["revokedAt"].as_str().expect("revocation is recorded").to_owned();
+    let revoked = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": last_used_at, "revokedAt": revoked_at});
+    assert_eq!(listed, json!({"apiKeys": [revoked.clone()], "success": true}));
+
+    // Revoking again succeeds and keeps the first revocation time.
+    assert_eq!(
+        app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"success": true}))
+    );
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [revoked], "success": true}))
+    );
+});
+
+both_backends!(key_administration_checks_permission_and_input, |app| {
+    let not_logged_in = json!({"success": false, "status": "error", "error": "You must be logged in to do this.", "message": "You must be logged in to do this."});
+    let no_permission = json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"});
+    let invalid_params = |message: &str| json!({"success": false, "error": format!("{message} [invalid-params]"), "errorType": "invalid-params"});
+    assert_eq!(app.get("/api/v1/livechat/api-keys", None).await, (StatusCode::UNAUTHORIZED, not_logged_in.clone()));
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", None, json!({"name": "x"})).await,
+        (StatusCode::UNAUTHORIZED, not_logged_in.clone())
+    );
+    assert_eq!(app.delete("/api/v1/livechat/api-keys/x", None).await, (StatusCode::UNAUTHORIZED, not_logged_in));
+
+    let manager = app.user_with_roles("manager.one", &["livechat-manager"]).await;
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&manager)).await,
+        (StatusCode::FORBIDDEN, no_permission.clone())
+    );
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", Some(&manager), json!({"name": "x"})).await,
+        (StatusCode::FORBIDDEN, no_permission.clone())
+    );
+    assert_eq!(app.delete("/api/v1/livechat/api-keys/x", Some(&manager)).await, (StatusCode::FORBIDDEN, no_permission));
+
+    let admin = Some(&app.admin);
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", admin, json!({})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("must have required property 'name'"))
+    );
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", admin, json!({"name": 7})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/name must be string"))
+    );
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", admin, json!({"name": "   "})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/name must NOT be blank"))
+    );
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", admin, json!({"name": "x", "scope": "all"})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("must NOT have additional properties"))
+    );
+
+    create_key(&app, "zapier").await;
+    assert_eq!(
+        app.post("/api/v1/livechat/api-keys", admin, json!({"name": "zapier"})).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"success": false, "error": "An API key named zapier already exists [error-duplicated-api-key]", "errorType": "error-duplicated-api-key"})
+        )
+    );
+    assert_eq!(
+        app.delete("/api/v1/livechat/api-keys/unknown", admin).await,
+        (
+            StatusCode::NOT_FOUND,
+            json!({"success": false, "error": "API key not found [error-api-key-not-found]", "errorType": "error-api-key-not-found"})
+        )
+    );
+    assert_eq!(app.column_strings("SELECT name FROM api_keys").await, vec!["zapier".to_owned()]);
+});
+
+/// Runs the built binary against the test's database.
+async fn cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_livechat-server"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("the binary runs");
+    (output.status.success(), String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+}
+
+both_backends!(cli_creates_lists_and_revokes_keys_that_work_over_http, |app| {
+    let (succeeded, stdout, _) = cli(&app, &["api-key", "create", "--name", "from-cli"]).await;
+    assert!(succeeded, "{stdout}");
+    let key = stdout.lines().last().unwrap().to_owned();
+    assert!(key.starts_with("lck_") && key.len() == 47, "{stdout}");
+    assert_eq!(departments(&app, &key).await.body, no_departments());
+
+    let (succeeded, stdout, _) = cli(&app, &["api-key", "list"]).await;
+    assert!(succeeded);
+    let lines: Vec<Vec<&str>> =
+        stdout.lines().map(|line| line.split("  ").map(str::trim).filter(|cell| !cell.is_empty()).collect()).collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0], ["NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED"]);
+    assert_eq!(&lines[1][..2], ["from-cli", &key[..12]]);
+    assert!(lines[1][2].ends_with('Z') && lines[1][3].ends_with('Z'), "created and last used are ISO: {stdout}");
+    assert_eq!(lines[1][4], "-");
+
+    let (succeeded, _, stderr) = cli(&app, &["api-key", "create", "--name", "from-cli"]).await;
+    assert!(!succeeded);
+    assert!(stderr.contains("an API key named \"from-cli\" already exists"), "{stderr}");
+
+    let (succeeded, stdout, _) = cli(&app, &["api-key", "revoke", "--name", "from-cli"]).await;
+    assert!(succeeded);
+    assert_eq!(stdout, "revoked API key from-cli\n");
+    assert_eq!(
+        departments(&app, &key).await,
+        Answer { status: StatusCode::UNAUTHORIZED, rate: vec![], body: invalid_token() }
+    );
+
+    let (succeeded, _, stderr) = cli(&app, &["api-key", "revoke", "--name", "nobody"]).await;
+    assert!(!succeeded);
+    assert!(stderr.contains("no API key is named \"nobody\""), "{stderr}");
+});
+
+both_backends!(
+    requests_over_the_limit_are_429_until_the_window_ends,
+    settings = AppSettings { hc_rate_limit_per_minute: 5, ..Default::default() },
+    |app| {
+        wait_for_room_in_window(10).await;
+        let key = create_key(&app, "ci").await;
+        let first = departments(&app, &key).await;
+        let reset = reset_of(&first);
+        assert_eq!(first, Answer { status: StatusCode::OK, rate: rate(5, 4, &reset), body: no_departments() });
+        for remaining in (0..4).rev() {
+            assert_eq!(
+                departments(&app, &key).await,
+                Answer { status: StatusCode::OK, rate: rate(5, remaining, &reset), body: no_departments() }
+            );
+        }
+        let refused = departments(&app, &key).await;
+        let retry_after: i64 = refused.rate.last().unwrap().1.parse().unwrap();
+        let mut expected_rate = rate(5, 0, &reset);
+        expected_rate.push(("retry-after", retry_after.to_string()));
+        assert_eq!(
+            refused,
+            Answer {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                rate: expected_rate,
+                body: errors(&[("invalid_request", "Invalid request"), ("too_many_requests", "Too many requests")]),
+            }
+        );
+        let until_reset = reset.parse::<i64>().unwrap() - unix_now();
+        assert!((1..=60).contains(&retry_after) && (retry_after - until_reset).abs() <= 1, "{retry_after}");
+
+        // Another key has its own budget.
+        let other = create_key(&app, "other").await;
+        assert_eq!(departments(&app, &other).await.status, StatusCode::OK);
+    }
+);
+
+both_backends!(
+    concurrent_requests_on_two_instances_never_lose_a_count,
+    settings = AppSettings { hc_rate_limit_per_minute: 25, ..Default::default() },
+    |app| {
+        wait_for_room_in_window(20).await;
+        let key = create_key(&app, "ci").await;
+        // A second server on the same database, as another instance would be.
+        let settings = AppSettings { hc_rate_limit_per_minute: 25, ..Default::default() };
+        let (second_base, _stop_second) =
+            start_server(open_store(&app.database_url, Duration::from_secs(10)).await, settings).await;
+        let authorization = format!("Bearer {key}");
+        let requests = (0..40).map(|index| {
+            let base = if index % 2 == 0 { app.base.clone() } else { second_base.clone() };
+            let authorization = authorization.clone();
+            async move { call_v1(&base, Method::GET, "/v1/departments", Some(&authorization)).await.status }
+        });
+        let statuses = futures::future::join_all(requests.map(tokio::spawn)).await;
+        let accepted = statuses.iter().filter(|status| *status.as_ref().unwrap() == StatusCode::OK).count();
+        let refused =
+            statuses.iter().filter(|status| *status.as_ref().unwrap() == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((accepted, refused), (25, 15));
+    }
+);
+
+both_backends!(framework_errors_on_v1_use_the_helpcrunch_envelope, |app| {
+    wait_for_room_in_window(5).await;
+    let key = create_key(&app, "ci").await;
+    let bearer = format!("Bearer {key}");
+    let unknown = call_v1(&app.base, Method::GET, "/v1/nothing-here", Some(&bearer)).await;
+    let reset = reset_of(&unknown);
+    assert_eq!(
+        unknown,
+        Answer {
+            status: StatusCode::NOT_FOUND,
+            rate: rate(120, 119, &reset),
+            body: errors(&[("not_found", "Not found")])
+        }
+    );
+    assert_eq!(
+        call_v1(&app.base, Method::DELETE, "/v1/departments", Some(&bearer)).await,
+        Answer {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            rate: rate(120, 118, &reset),
+            body: errors(&[("method_not_allowed", "Method not allowed")]),
+        }
+    );
+    // Every /v1 path is authenticated before it is routed.
+    assert_eq!(
+        call_v1(&app.base, Method::GET, "/v1/nothing-here", None).await,
+        Answer { status: StatusCode::UNAUTHORIZED, rate: vec![], body: unauthorized() }
+    );
+    // The Rocket.Chat face keeps its own envelope.
+    assert_eq!(
+        app.get("/api/v1/nothing-here", None).await,
+        (StatusCode::NOT_FOUND, json!({"success": false, "error": "Endpoint not found"}))
+    );
+});
