@@ -1,6 +1,7 @@
 //! The rules of the product, free of I/O: identifiers, permissions, list paging and
 //! sorting, queue order and conversation states.
 
+pub mod agents;
 pub mod chat;
 pub mod ids;
 pub mod page;
