@@ -1,6 +1,8 @@
 //! The Rocket.Chat REST API (/api/v1).
 
+mod agents;
 mod auth;
+mod departments;
 mod permissions;
 mod users;
 
@@ -12,7 +14,12 @@ use crate::domain::time::iso;
 use crate::store::User;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(auth::router()).merge(users::router()).merge(permissions::router())
+    Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(permissions::router())
+        .merge(agents::router())
+        .merge(departments::router())
 }
 
 /// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).
