@@ -3,4 +3,5 @@
 mod harness;
 mod proxy;
 
+mod departments;
 mod foundation;
