@@ -1,6 +1,7 @@
 //! The rules of the product, free of I/O: identifiers, permissions, list paging and
 //! sorting, queue order and conversation states.
 
+pub mod agents;
 pub mod api_keys;
 pub mod chat;
 pub mod ids;

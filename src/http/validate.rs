@@ -8,11 +8,23 @@ use super::error::{ApiError, ApiResult};
 
 pub struct Fields<'a> {
     object: &'a Map<String, Value>,
+    /// Where the object sits in the body (`department/`), for type errors.
+    path: String,
 }
 
 impl<'a> Fields<'a> {
     pub fn new(object: &'a Map<String, Value>) -> Self {
-        Self { object }
+        Self { object, path: String::new() }
+    }
+
+    /// The fields of an object nested at `path` (`department`, `agents/0`): type
+    /// errors name the whole path, `/department/name must be string`.
+    pub fn nested(object: &'a Map<String, Value>, path: &str) -> Self {
+        Self { object, path: format!("{path}/") }
+    }
+
+    fn wrong_type(&self, name: &str, expected: &str) -> ApiError {
+        wrong_type(&format!("{}{name}", self.path), expected)
     }
 
     pub fn deny_unknown(&self, allowed: &[&str]) -> ApiResult<&Self> {
@@ -36,7 +48,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_str(&self, name: &str) -> ApiResult<&'a str> {
-        self.required_value(name)?.as_str().ok_or_else(|| wrong_type(name, "string"))
+        self.required_value(name)?.as_str().ok_or_else(|| self.wrong_type(name, "string"))
     }
 
     /// A string field that may be absent (null counts as absent).
@@ -44,7 +56,7 @@ impl<'a> Fields<'a> {
         match self.object.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(value)) => Ok(Some(value)),
-            Some(_) => Err(wrong_type(name, "string")),
+            Some(_) => Err(self.wrong_type(name, "string")),
         }
     }
 
@@ -52,23 +64,34 @@ impl<'a> Fields<'a> {
         match self.object.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(value)) => Ok(Some(*value)),
-            Some(_) => Err(wrong_type(name, "boolean")),
+            Some(_) => Err(self.wrong_type(name, "boolean")),
         }
     }
 
     pub fn required_bool(&self, name: &str) -> ApiResult<bool> {
-        self.required_value(name)?.as_bool().ok_or_else(|| wrong_type(name, "boolean"))
+        self.required_value(name)?.as_bool().ok_or_else(|| self.wrong_type(name, "boolean"))
     }
 
     pub fn required_object(&self, name: &str) -> ApiResult<&'a Map<String, Value>> {
-        self.required_value(name)?.as_object().ok_or_else(|| wrong_type(name, "object"))
+        self.required_value(name)?.as_object().ok_or_else(|| self.wrong_type(name, "object"))
+    }
+
+    pub fn optional_i64(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.object.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value.as_i64().map(Some).ok_or_else(|| self.wrong_type(name, "integer")),
+        }
+    }
+
+    pub fn required_array(&self, name: &str) -> ApiResult<&'a Vec<Value>> {
+        self.required_value(name)?.as_array().ok_or_else(|| self.wrong_type(name, "array"))
     }
 
     pub fn optional_array(&self, name: &str) -> ApiResult<Option<&'a Vec<Value>>> {
         match self.object.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
-            Some(_) => Err(wrong_type(name, "array")),
+            Some(_) => Err(self.wrong_type(name, "array")),
         }
     }
 }

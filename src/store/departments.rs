@@ -1,8 +1,380 @@
-//! Livechat departments.
+//! Departments and the agents serving in them.
+//!
+//! Every change to a department's agent list first updates the department's row, so
+//! concurrent changes of one department queue behind each other.
 
 use sqlx::FromRow;
 
-use super::{Store, StoreResult, on_pool};
+use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
+use crate::domain::page::{Page, SortKey};
+use crate::domain::permissions::ROLE_AGENT;
+use crate::domain::time::Millis;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Department {
+    pub id: String,
+    pub num_id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub email: String,
+    pub show_on_registration: bool,
+    pub show_on_offline_form: bool,
+    pub description: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// How many agents serve in the department.
+    pub num_agents: i64,
+}
+
+/// An agent's entry in a department.
+#[derive(Clone, Debug, FromRow)]
+pub struct DepartmentAgent {
+    pub department_id: String,
+    pub agent_id: String,
+    pub username: String,
+    /// Chats routed to the agent through this department.
+    pub chat_count: i64,
+    pub sort_order: i64,
+    pub department_enabled: bool,
+    pub updated_at: Millis,
+}
+
+/// What a department is created or updated with. `description: None` keeps the
+/// current one on update and means "" on create.
+pub struct DepartmentChanges<'a> {
+    pub name: &'a str,
+    pub enabled: bool,
+    pub email: &'a str,
+    pub show_on_registration: bool,
+    pub show_on_offline_form: bool,
+    pub description: Option<&'a str>,
+}
+
+/// An agent to add to a department, or whose entry to update; `None` keeps the
+/// entry's current value (0 for a new entry).
+pub struct NewDepartmentAgent<'a> {
+    pub agent_id: &'a str,
+    pub chat_count: Option<i64>,
+    pub sort_order: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DepartmentFilter<'a> {
+    /// Case-insensitive part of the name.
+    pub text: Option<&'a str>,
+    pub enabled: Option<bool>,
+    /// Only the departments this agent serves in.
+    pub agent_id: Option<&'a str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepartmentSort {
+    Name,
+    UpdatedAt,
+    NumAgents,
+}
+
+impl SortColumn for DepartmentSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Name => "LOWER(name)",
+            Self::UpdatedAt => "updated_at",
+            Self::NumAgents => "num_agents",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepartmentAgentSort {
+    Username,
+    Order,
+}
+
+impl SortColumn for DepartmentAgentSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Username => "LOWER(da.username)",
+            Self::Order => "da.sort_order",
+        }
+    }
+}
+
+macro_rules! department_select {
+    () => {
+        "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
+         created_at, updated_at, \
+         (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
+         FROM departments"
+    };
+}
+
+macro_rules! department_agent_select {
+    () => {
+        "SELECT da.department_id, da.agent_id, da.username, da.chat_count, da.sort_order, \
+         d.enabled AS department_enabled, da.updated_at \
+         FROM department_agents da JOIN departments d ON d.id = da.department_id \
+         WHERE da.department_id = $1"
+    };
+}
+
+/// Departments whose lower-cased name matches the pattern `$1`, whose `enabled` is
+/// `$2` and in which agent `$3` serves (each NULL: any).
+const DEPARTMENTS_WHERE: &str = " WHERE ($1 IS NULL OR LOWER(name) LIKE $1 ESCAPE '\\') \
+     AND ($2 IS NULL OR enabled = $2) \
+     AND ($3 IS NULL OR EXISTS (SELECT 1 FROM department_agents m \
+       WHERE m.department_id = departments.id AND m.agent_id = $3))";
+
+/// Adds an agent to department `$1` or updates its entry. Only a user with role `$6`
+/// can be added, so nothing is written for anyone else.
+const UPSERT_AGENT: &str = "INSERT INTO department_agents \
+       (department_id, agent_id, username, chat_count, sort_order, updated_at) \
+     SELECT $1, u.id, u.username, COALESCE($3, 0), COALESCE($4, 0), $5 FROM users u \
+     WHERE u.id = $2 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role = $6) \
+     ON CONFLICT (department_id, agent_id) DO UPDATE SET username = excluded.username, \
+       chat_count = COALESCE($3, department_agents.chat_count), \
+       sort_order = COALESCE($4, department_agents.sort_order), updated_at = $5";
+
+const UPDATE_DEPARTMENT: &str = "UPDATE departments SET name = $2, enabled = $3, email = $4, \
+       show_on_registration = $5, show_on_offline_form = $6, description = COALESCE($7, description), \
+       updated_at = $8 \
+     WHERE id = $1";
+
+/// Upserts each agent inside transaction `$tx`; a user who is not an agent aborts
+/// the transaction with `Conflict("agent")`.
+macro_rules! upsert_agents {
+    ($tx:ident, $department_id:expr, $agents:expr, $now:expr) => {
+        for agent in $agents {
+            let written = sqlx::query(UPSERT_AGENT)
+                .bind($department_id)
+                .bind(agent.agent_id)
+                .bind(agent.chat_count)
+                .bind(agent.sort_order)
+                .bind($now)
+                .bind(ROLE_AGENT)
+                .execute(&mut *$tx)
+                .await?;
+            if written.rows_affected() == 0 {
+                return Err(StoreError::Conflict("agent".into()));
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Creates a department with its agents. A taken name is a conflict on
+    /// `departments_name_key`; an agent id that is not an agent is `Conflict("agent")`.
+    pub async fn create_department(
+        &self,
+        id: &str,
+        department: &DepartmentChanges<'_>,
+        agents: &[NewDepartmentAgent<'_>],
+        now: Millis,
+    ) -> StoreResult<Department> {
+        const INSERT: &str = "INSERT INTO departments (id, name, enabled, email, show_on_registration, \
+               show_on_offline_form, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+        begin_write!(self, |tx| {
+            sqlx::query(INSERT)
+                .bind(id)
+                .bind(department.name)
+                .bind(department.enabled)
+                .bind(department.email)
+                .bind(department.show_on_registration)
+                .bind(department.show_on_offline_form)
+                .bind(department.description.unwrap_or(""))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            upsert_agents!(tx, id, agents, now);
+            let created: Department =
+                sqlx::query_as(concat!(department_select!(), " WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(created)
+        })
+    }
+
+    /// Updates a department; with `agents`, they become its whole agent list (entries
+    /// of agents that stay keep their chat count). Unknown id is `NotFound`; a taken
+    /// name and a non-agent are conflicts as in `create_department`.
+    pub async fn update_department(
+        &self,
+        id: &str,
+        department: &DepartmentChanges<'_>,
+        agents: Option<&[NewDepartmentAgent<'_>]>,
+        now: Millis,
+    ) -> StoreResult<Department> {
+        begin_write!(self, |tx| {
+            let updated = sqlx::query(UPDATE_DEPARTMENT)
+                .bind(id)
+                .bind(department.name)
+                .bind(department.enabled)
+                .bind(department.email)
+                .bind(department.show_on_registration)
+                .bind(department.show_on_offline_form)
+                .bind(department.description)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if let Some(agents) = agents {
+                let current: Vec<(String,)> =
+                    sqlx::query_as("SELECT agent_id FROM department_agents WHERE department_id = $1")
+                        .bind(id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for (agent_id,) in current {
+                    if agents.iter().all(|agent| agent.agent_id != agent_id) {
+                        sqlx::query("DELETE FROM department_agents WHERE department_id = $1 AND agent_id = $2")
+                            .bind(id)
+                            .bind(&agent_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                upsert_agents!(tx, id, agents, now);
+            }
+            let department: Department =
+                sqlx::query_as(concat!(department_select!(), " WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(department)
+        })
+    }
+
+    /// Adds or updates the `upsert` agents and removes the `remove` ones, all or
+    /// nothing. Unknown department is `NotFound`; a non-agent is `Conflict("agent")`.
+    pub async fn change_department_agents(
+        &self,
+        department_id: &str,
+        upsert: &[NewDepartmentAgent<'_>],
+        remove: &[&str],
+        now: Millis,
+    ) -> StoreResult<()> {
+        begin_write!(self, |tx| {
+            let touched = sqlx::query("UPDATE departments SET updated_at = $2 WHERE id = $1")
+                .bind(department_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if touched.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            for agent_id in remove {
+                sqlx::query("DELETE FROM department_agents WHERE department_id = $1 AND agent_id = $2")
+                    .bind(department_id)
+                    .bind(agent_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            upsert_agents!(tx, department_id, upsert, now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a department and its agent entries; rooms and visitors keep no
+    /// department. Unknown id is `NotFound`.
+    pub async fn delete_department(&self, id: &str) -> StoreResult<()> {
+        let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM departments WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn department_by_id(&self, id: &str) -> StoreResult<Option<Department>> {
+        const SQL: &str = concat!(department_select!(), " WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// The department with this id or, failing that, this exact name.
+    pub async fn department_by_id_or_name(&self, id_or_name: &str) -> StoreResult<Option<Department>> {
+        const SQL: &str = concat!(department_select!(), " WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id_or_name).fetch_optional(pool).await)?)
+    }
+
+    /// One page of departments with the total matching `filter`.
+    pub async fn departments(
+        &self,
+        filter: DepartmentFilter<'_>,
+        page: Page,
+        sort: &[SortKey<DepartmentSort>],
+    ) -> StoreResult<(Vec<Department>, i64)> {
+        let pattern = filter.text.map(contains_pattern);
+        // Assembled from static fragments and a whitelisted ORDER BY only.
+        let select = format!("{}{DEPARTMENTS_WHERE}{} LIMIT $4 OFFSET $5", department_select!(), order_by(sort, "id"));
+        let count = format!("SELECT COUNT(*) FROM departments{DEPARTMENTS_WHERE}");
+        let departments: Vec<Department> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(&pattern)
+            .bind(filter.enabled)
+            .bind(filter.agent_id)
+            .bind(page.count)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await)?;
+        let (total,): (i64,) = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(count))
+            .bind(&pattern)
+            .bind(filter.enabled)
+            .bind(filter.agent_id)
+            .fetch_one(pool)
+            .await)?;
+        Ok((departments, total))
+    }
+
+    /// Every agent of a department, by order then username.
+    pub async fn department_agents(&self, department_id: &str) -> StoreResult<Vec<DepartmentAgent>> {
+        const SQL: &str =
+            concat!(department_agent_select!(), " ORDER BY da.sort_order, LOWER(da.username), da.agent_id");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(department_id).fetch_all(pool).await)?)
+    }
+
+    /// One page of a department's agents with their total.
+    pub async fn department_agents_page(
+        &self,
+        department_id: &str,
+        page: Page,
+        sort: &[SortKey<DepartmentAgentSort>],
+    ) -> StoreResult<(Vec<DepartmentAgent>, i64)> {
+        // Assembled from static fragments and a whitelisted ORDER BY only.
+        let select = format!("{}{} LIMIT $2 OFFSET $3", department_agent_select!(), order_by(sort, "da.agent_id"));
+        let agents: Vec<DepartmentAgent> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(department_id)
+            .bind(page.count)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await)?;
+        let (total,): (i64,) =
+            on_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM department_agents WHERE department_id = $1")
+                .bind(department_id)
+                .fetch_one(pool)
+                .await)?;
+        Ok((agents, total))
+    }
+
+    pub async fn is_department_agent(&self, department_id: &str, agent_id: &str) -> StoreResult<bool> {
+        let found: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT agent_id FROM department_agents WHERE department_id = $1 AND agent_id = $2"
+        )
+        .bind(department_id)
+        .bind(agent_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// The departments an agent serves in, sorted.
+    pub async fn agent_department_ids(&self, agent_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(
+            "SELECT department_id FROM department_agents WHERE agent_id = $1 ORDER BY department_id"
+        )
+        .bind(agent_id)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}
 
 /// A department's numeric id and name: all a chat shows of its department.
 #[derive(Clone, Debug, FromRow)]

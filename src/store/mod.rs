@@ -16,10 +16,14 @@ mod users;
 use std::time::Duration;
 
 use crate::config::DatabaseUrl;
+use crate::domain::page::{Direction, SortKey};
 
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
-pub use departments::DepartmentSummary;
-pub use users::{AuthUser, LoginFailureCounts, NewUser, PermissionGrant, User};
+pub use departments::{
+    Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
+    DepartmentSummary, NewDepartmentAgent,
+};
+pub use users::{AuthUser, LivechatUser, LivechatUserSort, LoginFailureCounts, NewUser, PermissionGrant, User};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,41 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+}
+
+/// A list's sort field, mapped to one fixed SQL expression.
+pub trait SortColumn: Copy {
+    fn column(self) -> &'static str;
+}
+
+/// ` ORDER BY ...` from whitelisted fields, then `tiebreak` so pages are stable. The
+/// text is assembled only from static fragments, which is why callers may pass it to
+/// `sqlx::AssertSqlSafe`.
+fn order_by<F: SortColumn>(keys: &[SortKey<F>], tiebreak: &'static str) -> String {
+    let mut clause = String::from(" ORDER BY ");
+    for key in keys {
+        clause.push_str(key.field.column());
+        clause.push_str(match key.direction {
+            Direction::Asc => " ASC, ",
+            Direction::Desc => " DESC, ",
+        });
+    }
+    clause.push_str(tiebreak);
+    clause
+}
+
+/// A `LIKE ... ESCAPE '\'` pattern matching `text` anywhere, lower-cased for
+/// case-insensitive comparison with `LOWER(column)`.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for character in text.to_lowercase().chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// How to open the store.
@@ -155,5 +194,34 @@ impl Store {
     /// Closes every connection; used at shutdown.
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy)]
+    struct Column(&'static str);
+
+    impl SortColumn for Column {
+        fn column(self) -> &'static str {
+            self.0
+        }
+    }
+
+    #[test]
+    fn order_by_lists_keys_then_the_tiebreak() {
+        let keys = [
+            SortKey { field: Column("name"), direction: Direction::Asc },
+            SortKey { field: Column("updated_at"), direction: Direction::Desc },
+        ];
+        assert_eq!(order_by(&keys, "id"), " ORDER BY name ASC, updated_at DESC, id");
+        assert_eq!(order_by::<Column>(&[], "id"), " ORDER BY id");
+    }
+
+    #[test]
+    fn contains_pattern_escapes_like_wildcards() {
+        assert_eq!(contains_pattern("Sa_l%s\\"), "%sa\\_l\\%s\\\\%");
     }
 }

@@ -2,7 +2,10 @@
 
 use sqlx::FromRow;
 
-use super::{Store, StoreError, StoreResult, begin_write, on_pool};
+use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
+use crate::domain::agents::LivechatStatus;
+use crate::domain::page::{Page, SortKey};
+use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::time::Millis;
 
 #[derive(Clone, Debug, FromRow)]
@@ -53,9 +56,55 @@ pub struct LoginFailureCounts {
     pub for_address: i64,
 }
 
+/// An agent or manager as the livechat user routes show it.
+#[derive(Clone, Debug)]
+pub struct LivechatUser {
+    pub user: User,
+    /// The departments the user serves in as an agent, sorted.
+    pub department_ids: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LivechatUserSort {
+    Username,
+    Name,
+    Status,
+    LivechatStatus,
+}
+
+impl SortColumn for LivechatUserSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Username => "LOWER(username)",
+            Self::Name => "LOWER(name)",
+            Self::Status => "status",
+            Self::LivechatStatus => "livechat_status",
+        }
+    }
+}
+
 macro_rules! user_columns {
     () => {
         "id, num_id, username, name, email, status, livechat_status, active, created_at, updated_at"
+    };
+}
+
+/// The users holding role `$1`, whose username or name contains the pattern `$2`
+/// (NULL: everyone).
+const LIVECHAT_USERS_WHERE: &str = " FROM users \
+     WHERE EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $1) \
+     AND ($2 IS NULL OR LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')";
+
+/// A livechat user's columns plus its department ids joined by commas (ids never
+/// contain one).
+macro_rules! livechat_user_select {
+    () => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            ", (SELECT string_agg(da.department_id, ',') FROM department_agents da WHERE da.agent_id = users.id) \
+             AS department_ids"
+        )
     };
 }
 
@@ -298,6 +347,151 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+}
+
+impl Store {
+    pub async fn user_has_role(&self, user_id: &str, role: &str) -> StoreResult<bool> {
+        let found: Option<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as("SELECT role FROM user_roles WHERE user_id = $1 AND role = $2")
+                .bind(user_id)
+                .bind(role)
+                .fetch_optional(pool)
+                .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Whether one of the user's roles grants `permission`.
+    pub async fn user_has_permission(&self, user_id: &str, permission: &str) -> StoreResult<bool> {
+        const SQL: &str = "SELECT ur.role FROM user_roles ur JOIN permission_roles pr ON pr.role = ur.role \
+             WHERE ur.user_id = $1 AND pr.permission_id = $2 LIMIT 1";
+        let found: Option<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(user_id).bind(permission).fetch_optional(pool).await)?;
+        Ok(found.is_some())
+    }
+
+    /// Gives the user named `username` (case-insensitive) the role; holding it already
+    /// is fine. `None` when there is no such user.
+    pub async fn add_role_by_username(&self, username: &str, role: &str, now: Millis) -> StoreResult<Option<User>> {
+        begin_write!(self, |tx| {
+            let user: Option<User> = sqlx::query_as(concat!(
+                "UPDATE users SET updated_at = $2 WHERE LOWER(username) = LOWER($1) RETURNING ",
+                user_columns!()
+            ))
+            .bind(username)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(user) = user else { return Ok(None) };
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&user.id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(user))
+        })
+    }
+
+    /// Takes the role from the user; an agent also leaves every department. `false`
+    /// when the user did not hold the role.
+    pub async fn remove_role(&self, user_id: &str, role: &str) -> StoreResult<bool> {
+        begin_write!(self, |tx| {
+            let removed = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+                .bind(user_id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await?;
+            if removed.rows_affected() == 0 {
+                return Ok(false);
+            }
+            if role == ROLE_AGENT {
+                sqlx::query("DELETE FROM department_agents WHERE agent_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// One page of the users holding `role`, optionally only those whose username or
+    /// name contains `text` (case-insensitive), with the total count.
+    pub async fn livechat_users(
+        &self,
+        role: &str,
+        text: Option<&str>,
+        page: Page,
+        sort: &[SortKey<LivechatUserSort>],
+    ) -> StoreResult<(Vec<LivechatUser>, i64)> {
+        let pattern = text.map(contains_pattern);
+        // Assembled from static fragments and a whitelisted ORDER BY only.
+        let select =
+            format!("{}{LIVECHAT_USERS_WHERE}{} LIMIT $3 OFFSET $4", livechat_user_select!(), order_by(sort, "id"));
+        let count = format!("SELECT COUNT(*){LIVECHAT_USERS_WHERE}");
+        let rows: Vec<LivechatUserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(select))
+            .bind(role)
+            .bind(&pattern)
+            .bind(page.count)
+            .bind(page.offset)
+            .fetch_all(pool)
+            .await)?;
+        let (total,): (i64,) = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(count))
+            .bind(role)
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await)?;
+        Ok((rows.into_iter().map(LivechatUser::from).collect(), total))
+    }
+
+    /// The user if it holds `role`.
+    pub async fn livechat_user(&self, role: &str, user_id: &str) -> StoreResult<Option<LivechatUser>> {
+        const SQL: &str = concat!(
+            livechat_user_select!(),
+            " FROM users WHERE id = $2 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $1)"
+        );
+        let row: Option<LivechatUserRow> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(role).bind(user_id).fetch_optional(pool).await)?;
+        Ok(row.map(LivechatUser::from))
+    }
+
+    /// Sets an agent's `statusLivechat`, or toggles it when `status` is `None`, in one
+    /// statement. Returns the new status; `None` when the user is not an agent.
+    pub async fn set_livechat_status(
+        &self,
+        agent_id: &str,
+        status: Option<LivechatStatus>,
+        now: Millis,
+    ) -> StoreResult<Option<String>> {
+        const SQL: &str = "UPDATE users SET updated_at = $3, livechat_status = COALESCE($2, \
+               CASE livechat_status WHEN 'available' THEN 'not-available' ELSE 'available' END) \
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $4) \
+             RETURNING livechat_status";
+        let updated: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(agent_id)
+            .bind(status.map(LivechatStatus::as_str))
+            .bind(now)
+            .bind(ROLE_AGENT)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(updated.map(|(status,)| status))
+    }
+}
+
+#[derive(FromRow)]
+struct LivechatUserRow {
+    #[sqlx(flatten)]
+    user: User,
+    department_ids: Option<String>,
+}
+
+impl From<LivechatUserRow> for LivechatUser {
+    fn from(row: LivechatUserRow) -> Self {
+        let mut department_ids: Vec<String> =
+            row.department_ids.iter().flat_map(|joined| joined.split(',')).map(str::to_owned).collect();
+        department_ids.sort();
+        Self { user: row.user, department_ids }
     }
 }
 

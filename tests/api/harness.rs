@@ -206,6 +206,28 @@ impl TestApp {
         self.call(Method::POST, path, session, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, session: Option<&Session>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, session, Some(body)).await
+    }
+
+    /// Sends `body` as it is, labelled as JSON: for malformed bodies.
+    pub async fn send_raw_json(
+        &self,
+        method: Method,
+        path: &str,
+        session: &Session,
+        body: &'static str,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .client
+            .request(method, self.url(path))
+            .header("X-User-Id", &session.user_id)
+            .header("X-Auth-Token", &session.token)
+            .header("content-type", "application/json")
+            .body(body);
+        send(request).await
+    }
+
     pub async fn delete(&self, path: &str, session: Option<&Session>) -> (StatusCode, Value) {
         self.call(Method::DELETE, path, session, None).await
     }

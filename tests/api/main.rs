@@ -3,5 +3,6 @@
 mod harness;
 mod proxy;
 
+mod departments;
 mod foundation;
 mod helpcrunch_auth;

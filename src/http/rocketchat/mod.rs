@@ -1,7 +1,9 @@
 //! The Rocket.Chat REST API (/api/v1).
 
+mod agents;
 mod api_keys;
 mod auth;
+mod departments;
 mod permissions;
 mod users;
 
@@ -13,7 +15,13 @@ use crate::domain::time::iso;
 use crate::store::User;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(auth::router()).merge(api_keys::router()).merge(users::router()).merge(permissions::router())
+    Router::new()
+        .merge(auth::router())
+        .merge(api_keys::router())
+        .merge(users::router())
+        .merge(permissions::router())
+        .merge(agents::router())
+        .merge(departments::router())
 }
 
 /// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).
