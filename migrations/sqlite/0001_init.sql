@@ -87,11 +87,11 @@ CREATE TABLE department_agents (
 );
 CREATE INDEX department_agents_agent ON department_agents (agent_id);
 
+-- A visitor's username is `guest-<num_id>`, derived rather than stored.
 CREATE TABLE visitors (
     num_id INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     token TEXT NOT NULL UNIQUE,
-    username TEXT NOT NULL UNIQUE,
     name TEXT,
     email TEXT,
     phone TEXT,
@@ -119,6 +119,8 @@ CREATE TABLE rooms (
     num_id INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     visitor_id TEXT NOT NULL REFERENCES visitors (id),
+    -- The visitor's display name when the room was opened.
+    fname TEXT NOT NULL,
     department_id TEXT REFERENCES departments (id) ON DELETE SET NULL,
     source_type TEXT NOT NULL,
     open BOOLEAN NOT NULL,
@@ -140,6 +142,7 @@ CREATE TABLE rooms (
     last_message_id TEXT,
     last_message_at BIGINT,
     last_customer_message_at BIGINT,
+    message_count BIGINT NOT NULL DEFAULT 0,
     ts BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -148,11 +151,11 @@ CREATE INDEX rooms_served_by ON rooms (served_by) WHERE open;
 CREATE INDEX rooms_department ON rooms (department_id);
 CREATE INDEX rooms_ts ON rooms (ts);
 -- The queue indexes cover queued rows only, so closed history never slows the queue.
-CREATE INDEX rooms_queue_ts ON rooms (ts) WHERE inquiry_status = 'queued';
-CREATE INDEX rooms_queue_queued_at ON rooms (queued_at, ts) WHERE inquiry_status = 'queued';
-CREATE INDEX rooms_queue_department ON rooms (department_id, ts) WHERE inquiry_status = 'queued';
-CREATE INDEX rooms_queue_priority ON rooms (priority_weight, queued_at, ts) WHERE inquiry_status = 'queued';
-CREATE INDEX rooms_queue_sla ON rooms (estimated_waiting_time_queue, queued_at, ts) WHERE inquiry_status = 'queued';
+CREATE INDEX rooms_queue_ts ON rooms (ts, num_id) WHERE inquiry_status = 'queued';
+CREATE INDEX rooms_queue_queued_at ON rooms (queued_at, ts, num_id) WHERE inquiry_status = 'queued';
+CREATE INDEX rooms_queue_department ON rooms (department_id, ts, num_id) WHERE inquiry_status = 'queued';
+CREATE INDEX rooms_queue_priority ON rooms (priority_weight, queued_at, ts, num_id) WHERE inquiry_status = 'queued';
+CREATE INDEX rooms_queue_sla ON rooms (estimated_waiting_time_queue, queued_at, ts, num_id) WHERE inquiry_status = 'queued';
 CREATE INDEX rooms_sla ON rooms (sla_id) WHERE sla_id IS NOT NULL;
 
 CREATE TABLE messages (

@@ -132,6 +132,11 @@ impl QueryParams {
         self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
+    /// Every value of a repeated key.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
     /// 400 `must NOT have additional properties` when a key is not in `allowed`.
     pub fn deny_unknown(&self, allowed: &[&str]) -> ApiResult<()> {
         if self.0.iter().all(|(key, _)| allowed.contains(&key.as_str())) {

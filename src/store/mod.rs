@@ -10,6 +10,8 @@
 mod api_keys;
 mod departments;
 mod postgres;
+mod rooms;
+mod sla;
 mod sqlite;
 mod users;
 
@@ -23,6 +25,11 @@ pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     DepartmentSummary, NewDepartmentAgent,
 };
+pub use rooms::{
+    Closer, Inquiry, InquirySortField, Message, NewMessage, NewRoom, QueueEntry, ReturnOutcome, Room, RoomFilter,
+    RoomSortField, TakeOutcome, Visitor, VisitorDetails,
+};
+pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{AuthUser, LivechatUser, LivechatUserSort, LoginFailureCounts, NewUser, PermissionGrant, User};
 
 /// Why a store call failed.

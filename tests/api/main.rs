@@ -2,7 +2,10 @@
 
 mod harness;
 mod proxy;
+mod upstream_schema;
 
 mod departments;
 mod foundation;
 mod helpcrunch_auth;
+mod lifecycle;
+mod seeds;

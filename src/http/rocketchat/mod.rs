@@ -4,8 +4,13 @@ mod agents;
 mod api_keys;
 mod auth;
 mod departments;
+mod inquiries;
 mod permissions;
+mod rooms;
+mod sla;
 mod users;
+mod visitor;
+mod wire;
 
 use axum::Router;
 use serde_json::{Value, json};
@@ -15,13 +20,20 @@ use crate::domain::time::iso;
 use crate::store::User;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(api_keys::router())
-        .merge(users::router())
-        .merge(permissions::router())
-        .merge(agents::router())
-        .merge(departments::router())
+    [
+        auth::router(),
+        api_keys::router(),
+        users::router(),
+        permissions::router(),
+        agents::router(),
+        departments::router(),
+        visitor::router(),
+        inquiries::router(),
+        rooms::router(),
+        sla::router(),
+    ]
+    .into_iter()
+    .fold(Router::new(), Router::merge)
 }
 
 /// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).

@@ -1,0 +1,82 @@
+//! Rooms as agents and managers see them: closing and listing.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::wire::room_json;
+use crate::domain::ids::meteor_id;
+use crate::domain::page::{Page, parse_sort};
+use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
+use crate::domain::time::now_millis;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::validate::Fields;
+use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
+
+const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
+    ("ts", RoomSortField::Ts),
+    ("_updatedAt", RoomSortField::UpdatedAt),
+    ("fname", RoomSortField::Fname),
+    ("lm", RoomSortField::LastMessageAt),
+    ("closedAt", RoomSortField::ClosedAt),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/livechat/room.closeByUser", post(close_by_user))
+        .route("/api/v1/livechat/rooms", get(list_rooms))
+}
+
+async fn close_by_user(
+    State(state): State<AppState>,
+    credentials: Credentials,
+    body: JsonBody,
+) -> ApiResult<Json<Value>> {
+    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
+    let body = body.object()?;
+    let fields = Fields::new(&body);
+    fields.deny_unknown(&["rid", "comment", "forceClose", "tags", "generateTranscriptPdf", "transcriptEmail"])?;
+    let room_id = fields.required_str("rid")?;
+    let comment = fields.optional_str("comment")?;
+    fields.optional_bool("forceClose")?;
+    let room =
+        state.store.room_by_id(room_id).await?.ok_or_else(|| ApiError::coded("error-invalid-room", "Invalid room"))?;
+    // Closing another agent's room takes a manager's permission.
+    if room.served_by.as_deref() != Some(caller.id.as_str()) {
+        credentials.authorize(&state, &[VIEW_LIVECHAT_ROOMS]).await.map_err(|_| ApiError::unauthorized_object())?;
+    }
+    let closer = Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name };
+    match state.store.close_room(room_id, closer, comment, &meteor_id(), now_millis()).await {
+        Ok(()) => Ok(Json(json!({"success": true}))),
+        Err(StoreError::NotFound) => Err(ApiError::bad_request("error-room-already-closed")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn list_rooms(
+    State(state): State<AppState>,
+    credentials: Credentials,
+    query: QueryParams,
+) -> ApiResult<Json<Value>> {
+    credentials.authorize(&state, &[VIEW_LIVECHAT_ROOMS]).await?;
+    query.deny_unknown(&["open", "agents", "agents[]", "departmentId", "offset", "count", "sort"])?;
+    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
+    let sort = match query.get("sort") {
+        Some(raw) => parse_sort(raw, &ROOM_SORT_FIELDS)?,
+        None => Vec::new(),
+    };
+    let open = match query.get("open") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::invalid_params("/open must be boolean")),
+    };
+    let agent_ids: Vec<String> = query.all("agents").chain(query.all("agents[]")).map(str::to_owned).collect();
+    let filter = RoomFilter { open, agent_ids: &agent_ids, department_id: query.get("departmentId") };
+    let (rooms, total) = state.store.list_rooms(filter, &sort, page).await?;
+    let rooms: Vec<Value> = rooms.iter().map(room_json).collect();
+    Ok(Json(json!({"rooms": rooms, "count": rooms.len(), "offset": page.offset, "total": total, "success": true})))
+}

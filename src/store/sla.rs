@@ -1,0 +1,204 @@
+//! SLA policies and setting them on queued inquiries.
+
+use sqlx::FromRow;
+
+use super::NewMessage;
+use super::rooms::insert_message;
+use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
+use crate::domain::page::{Page, SortKey};
+use crate::domain::queue::NO_SLA_WAITING_TIME;
+use crate::domain::time::Millis;
+
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct SlaPolicy {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub due_time_in_minutes: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaSortField {
+    Name,
+    Description,
+    DueTimeInMinutes,
+    Id,
+}
+
+impl SortColumn for SlaSortField {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Description => "description",
+            Self::DueTimeInMinutes => "due_time_in_minutes",
+            Self::Id => "id",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetSlaOutcome {
+    Set(SlaPolicy),
+    /// The room has no inquiry, or it is no longer queued.
+    InvalidInquiry,
+    InvalidSla,
+}
+
+/// Who set an SLA, recorded in the room's history message.
+pub struct SlaActor<'a> {
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+}
+
+const SLA_COLUMNS: &str = "id, name, description, due_time_in_minutes";
+
+impl Store {
+    /// Creates a policy. Names and due times are unique: a clash is `Conflict`.
+    pub async fn create_sla(&self, policy: &SlaPolicy, now: Millis) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO sla_policies (id, name, description, due_time_in_minutes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(&policy.id)
+            .bind(&policy.name)
+            .bind(&policy.description)
+            .bind(policy.due_time_in_minutes)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn sla_by_id(&self, id: &str) -> StoreResult<Option<SlaPolicy>> {
+        const SQL: &str = "SELECT id, name, description, due_time_in_minutes FROM sla_policies WHERE id = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// Policies whose name or description contains `text` (any case), with the total.
+    pub async fn list_slas(
+        &self,
+        text: Option<&str>,
+        sort: &[SortKey<SlaSortField>],
+        page: Page,
+    ) -> StoreResult<(Vec<SlaPolicy>, i64)> {
+        const WHERE: &str =
+            "WHERE ($1 IS NULL OR LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(description) LIKE $1 ESCAPE '\\')";
+        let pattern = text.map(contains_pattern);
+        // Built from static fragments and whitelisted sort columns only.
+        let list =
+            format!("SELECT {SLA_COLUMNS} FROM sla_policies {WHERE} {} LIMIT $2 OFFSET $3", order_by(sort, "id"));
+        let count = format!("SELECT COUNT(*) FROM sla_policies {WHERE}");
+        on_pool!(self, |pool| {
+            let policies = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()))
+                .bind(&pattern)
+                .bind(page.count)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
+            let (total,): (i64,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(count.clone())).bind(&pattern).fetch_one(pool).await?;
+            Ok((policies, total))
+        })
+    }
+
+    /// Replaces a policy's fields and re-applies its due time to the open rooms and
+    /// queued inquiries using it, in one transaction. `NotFound` for an unknown id.
+    pub async fn update_sla(&self, policy: &SlaPolicy, now: Millis) -> StoreResult<()> {
+        const UPDATE: &str = "UPDATE sla_policies SET name = $2, description = $3, due_time_in_minutes = $4, \
+               updated_at = $5 WHERE id = $1";
+        const REAPPLY: &str =
+            "UPDATE rooms SET estimated_waiting_time_queue = $2, updated_at = $3 WHERE sla_id = $1 AND open";
+        begin_write!(self, |tx| {
+            let updated = sqlx::query(UPDATE)
+                .bind(&policy.id)
+                .bind(&policy.name)
+                .bind(&policy.description)
+                .bind(policy.due_time_in_minutes)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(REAPPLY).bind(&policy.id).bind(policy.due_time_in_minutes).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a policy; open rooms and queued inquiries using it lose it and wait
+    /// without an SLA again. `NotFound` for an unknown id.
+    pub async fn delete_sla(&self, id: &str, now: Millis) -> StoreResult<()> {
+        const RELEASE: &str = "UPDATE rooms SET sla_id = NULL, estimated_waiting_time_queue = $2, updated_at = $3 \
+             WHERE sla_id = $1 AND open";
+        const DELETE: &str = "DELETE FROM sla_policies WHERE id = $1";
+        begin_write!(self, |tx| {
+            sqlx::query(RELEASE).bind(id).bind(NO_SLA_WAITING_TIME).bind(now).execute(&mut *tx).await?;
+            let deleted = sqlx::query(DELETE).bind(id).execute(&mut *tx).await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Sets the policy named by id or name on a room's queued inquiry and records who
+    /// did it in the room's history, in one transaction. The "still queued" check is
+    /// in the UPDATE itself, so a concurrent take and set never leave an SLA on a
+    /// taken inquiry.
+    pub async fn set_inquiry_sla(
+        &self,
+        room_id: &str,
+        sla_id_or_name: &str,
+        actor: SlaActor<'_>,
+        message_id: &str,
+        now: Millis,
+    ) -> StoreResult<SetSlaOutcome> {
+        const FIND: &str = "SELECT id, name, description, due_time_in_minutes FROM sla_policies \
+             WHERE id = $1 OR name = $1 ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1";
+        const SET: &str = "UPDATE rooms SET sla_id = $2, estimated_waiting_time_queue = $3, updated_at = $4 \
+             WHERE id = $1 AND inquiry_status = 'queued' \
+               AND EXISTS (SELECT 1 FROM sla_policies WHERE id = $2)";
+        const QUEUED: &str = "SELECT id FROM rooms WHERE id = $1 AND inquiry_status = 'queued'";
+        begin_write!(self, |tx| {
+            let policy: Option<SlaPolicy> = sqlx::query_as(FIND).bind(sla_id_or_name).fetch_optional(&mut *tx).await?;
+            let set = match &policy {
+                Some(policy) => sqlx::query(SET)
+                    .bind(room_id)
+                    .bind(&policy.id)
+                    .bind(policy.due_time_in_minutes)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                None => 0,
+            };
+            let Some(policy) = policy.filter(|_| set == 1) else {
+                let queued: Option<(String,)> = sqlx::query_as(QUEUED).bind(room_id).fetch_optional(&mut *tx).await?;
+                return Ok(if queued.is_none() { SetSlaOutcome::InvalidInquiry } else { SetSlaOutcome::InvalidSla });
+            };
+            let history = serde_json::json!({"slaData": {
+                "definedBy": {"_id": actor.user_id, "username": actor.username},
+                "sla": {"_id": policy.id, "name": policy.name, "description": policy.description,
+                        "dueTimeInMinutes": policy.due_time_in_minutes},
+            }})
+            .to_string();
+            let message = NewMessage {
+                id: message_id,
+                room_id,
+                msg: "",
+                kind: Some("omnichannel_sla_change_history"),
+                author_id: actor.user_id,
+                author_username: actor.username,
+                author_name: Some(actor.name),
+                extra: Some(&history),
+                now,
+            };
+            insert_message!(&mut *tx, &message, false);
+            tx.commit().await?;
+            Ok(SetSlaOutcome::Set(policy))
+        })
+    }
+}
