@@ -577,3 +577,53 @@ both_backends!(
         assert_eq!(queue_order(&app, &agent).await, rooms);
     }
 );
+
+// ---- Queue totals come from counters and stay exact ----
+
+/// (total, number of items) of inquiries.list with the given query.
+async fn listed(app: &TestApp, query: &str) -> (Value, usize) {
+    let (status, body) = app.get(&format!("{LIST}?count=100{query}"), Some(&app.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (body["total"].clone(), body["inquiries"].as_array().unwrap().len())
+}
+
+both_backends!(queue_totals_stay_exact_through_every_transition, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let sales = department(&app, "Sales", &[&agent]).await;
+    let support = department(&app, "Support", &[&agent]).await;
+    let (_, sales_a) = visitor_with_room(&app, "a", Some(&sales)).await;
+    let (_, _sales_b) = visitor_with_room(&app, "b", Some(&sales)).await;
+    let (_, unassigned) = visitor_with_room(&app, "c", None).await;
+    assert_eq!(listed(&app, "").await, (json!(3), 3));
+    assert_eq!(listed(&app, &format!("&department={sales}")).await, (json!(2), 2));
+
+    // Taken: leaves the queue. Returned into another department: counted there.
+    app.post(
+        "/api/v1/livechat/inquiries.take",
+        Some(&agent),
+        json!({"inquiryId": inquiry_of(&app, &sales_a).await["_id"]}),
+    )
+    .await;
+    assert_eq!(listed(&app, "").await, (json!(2), 2));
+    app.post(
+        "/api/v1/livechat/inquiries.returnAsInquiry",
+        Some(&agent),
+        json!({"roomId": sales_a, "departmentId": support}),
+    )
+    .await;
+    assert_eq!(listed(&app, &format!("&department={sales}")).await, (json!(1), 1));
+    assert_eq!(listed(&app, &format!("&department={support}")).await, (json!(1), 1));
+
+    // The agent's own queue total agrees.
+    let (_, queue) = app.get("/api/v1/livechat/inquiries.queuedForUser", Some(&agent)).await;
+    assert_eq!((queue["total"].clone(), queue["count"].clone()), (json!(3), json!(3)));
+
+    // Closed by the visitor: gone. Department deleted: its queue moves to "no department".
+    app.post("/api/v1/livechat/room.close", None, json!({"rid": unassigned, "token": "c"})).await;
+    assert_eq!(listed(&app, "").await, (json!(2), 2));
+    assert_eq!(app.delete(&format!("/api/v1/livechat/department/{support}"), Some(&app.admin)).await.0, StatusCode::OK);
+    assert_eq!(listed(&app, "").await, (json!(2), 2));
+    assert_eq!(listed(&app, &format!("&department={sales}")).await, (json!(1), 1));
+    let (_, queue) = app.get("/api/v1/livechat/inquiries.queuedForUser", Some(&agent)).await;
+    assert_eq!((queue["total"].clone(), queue["count"].clone()), (json!(2), json!(2)));
+});
