@@ -92,6 +92,10 @@ pub struct ServeSettings {
     #[arg(long, env = "LIVECHAT_LISTEN", default_value = "127.0.0.1:3000", global = true)]
     pub listen: SocketAddr,
 
+    /// Address of a separate listener serving Prometheus metrics at /metrics; none when unset.
+    #[arg(long, env = "LIVECHAT_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Username of the administrator created at start when no user has the role admin.
     #[arg(long, env = "LIVECHAT_ADMIN_USERNAME", global = true)]
     pub admin_username: Option<String>,

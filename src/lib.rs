@@ -47,6 +47,15 @@ pub async fn serve(
     }
 }
 
+/// Serves Prometheus metrics of `state` on their own listener until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::metrics::router(state)).with_graceful_shutdown(shutdown).await
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

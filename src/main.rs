@@ -4,11 +4,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use futures::FutureExt;
 use livechat_server::accounts::{self, BootstrapAdmin, UserRequest};
 use livechat_server::config::{DatabaseSettings, DatabaseUrl, LogFormat, ServeSettings};
 use livechat_server::domain::time::{iso, now_millis};
 use livechat_server::store::{ApiKey, Store, StoreError, StoreOptions};
-use livechat_server::{AppState, init_tracing, serve, shutdown_signal};
+use livechat_server::{AppState, init_tracing, serve, serve_metrics, shutdown_signal};
 
 #[derive(Parser)]
 #[command(version, about = "Rocket.Chat-compatible livechat server with a HelpCrunch-compatible chats API")]
@@ -190,7 +191,22 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         "livechat-server listening"
     );
     let grace = std::time::Duration::from_secs(settings.app.shutdown_grace_secs);
-    serve(listener, AppState::new(store.clone(), settings.app), shutdown_signal(), grace).await?;
+    let state = AppState::new(store.clone(), settings.app);
+    let shutdown = shutdown_signal().shared();
+    let metrics = match settings.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("listening for metrics on {address}"))?;
+            tracing::info!(address = %listener.local_addr()?, "metrics listening");
+            Some(tokio::spawn(serve_metrics(listener, state.clone(), shutdown.clone())))
+        }
+        None => None,
+    };
+    serve(listener, state, shutdown, grace).await?;
+    if let Some(metrics) = metrics {
+        metrics.await.context("metrics listener")??;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod helpcrunch;
+pub mod metrics;
 mod rocketchat;
 pub mod validate;
 
@@ -29,6 +30,7 @@ use crate::domain::page::PageLimits;
 use crate::store::Store;
 use error::ApiError;
 use helpcrunch::error::HelpCrunchError;
+use metrics::Metrics;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,11 +40,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<AppSettings>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings) }
+        Self { store, settings: Arc::new(settings), metrics: Arc::default() }
     }
 
     pub fn page_limits(&self) -> PageLimits {
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()

@@ -15,6 +15,8 @@ mod sla;
 mod sqlite;
 mod users;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::config::DatabaseUrl;
@@ -88,6 +90,28 @@ enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    max_connections: u32,
+    /// Store operations under way, to estimate how many wait for a connection.
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// The pool as metrics show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub max: u32,
+    pub open: u32,
+    pub idle: u32,
+    /// Operations waiting for a connection: those under way beyond the connections in use.
+    pub waiting: u32,
+}
+
+/// Counts one store operation while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A list's sort field, mapped to one fixed SQL expression.
@@ -136,12 +160,13 @@ pub struct StoreOptions {
 /// Runs the same body against whichever pool the store has. The body is compiled once
 /// per backend, so the shared SQL is checked against each driver's types.
 macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
+    ($store:expr, |$pool:ident| $body:expr) => {{
+        let _in_flight = $store.operation_started();
         match &$store.backend {
             $crate::store::Backend::Postgres($pool) => $body,
             $crate::store::Backend::Sqlite($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use on_pool;
 
@@ -149,7 +174,8 @@ pub(crate) use on_pool;
 /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing
 /// when both try to upgrade a read lock.
 macro_rules! begin_write {
-    ($store:expr, |$tx:ident| $body:expr) => {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let _in_flight = $store.operation_started();
         match &$store.backend {
             $crate::store::Backend::Postgres(pool) => {
                 #[allow(unused_mut)]
@@ -162,7 +188,7 @@ macro_rules! begin_write {
                 $body
             }
         }
-    };
+    }};
 }
 pub(crate) use begin_write;
 
@@ -173,7 +199,30 @@ impl Store {
             DatabaseUrl::Postgres(url) => Backend::Postgres(postgres::connect(url, options).await?),
             DatabaseUrl::Sqlite(url) => Backend::Sqlite(sqlite::connect(url, options).await?),
         };
-        Ok(Self { backend })
+        Ok(Self { backend, max_connections: options.max_connections, in_flight: Arc::default() })
+    }
+
+    fn operation_started(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.in_flight.clone())
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        let (open, idle) = match &self.backend {
+            Backend::Postgres(pool) => (pool.size(), pool.num_idle()),
+            Backend::Sqlite(pool) => (pool.size(), pool.num_idle()),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        let in_use = open.saturating_sub(idle);
+        let in_flight = u32::try_from(self.in_flight.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+        PoolStats { max: self.max_connections, open, idle, waiting: in_flight.saturating_sub(in_use) }
+    }
+
+    /// Queued inquiries per department id (`None`: no department), from the counters.
+    pub async fn queue_depths(&self) -> StoreResult<Vec<(Option<String>, i64)>> {
+        const SQL: &str = "SELECT department_key, queued FROM queue_counts ORDER BY department_key";
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(key, queued)| ((!key.is_empty()).then_some(key), queued)).collect())
     }
 
     /// Applies the backend's pending migrations.

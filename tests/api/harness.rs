@@ -12,7 +12,7 @@ use std::time::Duration;
 use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
 use livechat_server::config::{AppSettings, DatabaseUrl};
 use livechat_server::store::{Store, StoreOptions};
-use livechat_server::{AppState, serve};
+use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -38,7 +38,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pub admin: Session,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The metrics listener of this server.
+    pub metrics_base: String,
+    shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
 }
 
@@ -161,7 +163,9 @@ impl TestApp {
         )
         .await
         .expect("bootstrap admin");
-        let (base, shutdown) = start_server(store, settings).await;
+        let state = AppState::new(store, settings);
+        let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
+        let (base, shutdown) = serve_state(state).await;
         let client = reqwest::Client::new();
         let mut app = Self {
             base,
@@ -169,7 +173,8 @@ impl TestApp {
             backend,
             database_url,
             admin: Session { user_id: String::new(), token: String::new() },
-            shutdown: Some(shutdown),
+            metrics_base,
+            shutdown: vec![shutdown, metrics_shutdown],
             database,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
@@ -297,7 +302,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        for shutdown in self.shutdown.drain(..) {
             let _ = shutdown.send(());
         }
         let _ = &self.database;
@@ -312,10 +317,27 @@ pub async fn open_store(url: &str, acquire_timeout: Duration) -> Store {
 
 /// Serves `store` on a fresh port; the sender stops the server.
 pub async fn start_server(store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
+    serve_state(AppState::new(store, settings)).await
+}
+
+/// Serves the metrics of `state` on a fresh port; the sender stops that listener.
+pub async fn start_metrics(state: AppState) -> (String, oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let state = AppState::new(store, settings);
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = shutdown_rx.await;
+        };
+        serve_metrics(listener, state, shutdown).await.expect("metrics listener runs");
+    });
+    (format!("http://{address}"), shutdown_tx)
+}
+
+async fn serve_state(state: AppState) -> (String, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = shutdown_rx.await;

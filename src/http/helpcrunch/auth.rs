@@ -13,6 +13,7 @@ use crate::domain::api_keys::{RateStatus, RateWindow};
 use crate::domain::ids::token_digest;
 use crate::domain::time::now_millis;
 use crate::http::AppState;
+use crate::http::metrics::Rejection;
 
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -42,6 +43,7 @@ async fn authenticate_and_count(state: &AppState, mut request: Request, next: Ne
     let hits = state.store.count_api_request(api_key.num_id, window.start).await?;
     let status = RateStatus::after(hits, state.settings.hc_rate_limit_per_minute, window, now);
     let mut response = if status.exceeded {
+        state.metrics.reject(Rejection::HelpCrunchRateLimit);
         let mut refused = HelpCrunchError::too_many_requests().into_response();
         refused.headers_mut().insert(RETRY_AFTER, HeaderValue::from(status.retry_after));
         refused

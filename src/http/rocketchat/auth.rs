@@ -13,6 +13,7 @@ use crate::domain::password::{hash_password, verify_password};
 use crate::domain::time::now_millis;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
+use crate::http::metrics::Rejection;
 use crate::http::validate::Fields;
 use crate::http::{AppState, ClientAddress};
 use crate::store::User;
@@ -51,12 +52,14 @@ async fn login(
     let now = now_millis();
     let failures = state.store.login_failures_since(login, &address, now - FAILED_LOGIN_WINDOW_MS).await?;
     if failures.for_username >= MAX_FAILED_LOGINS {
+        state.metrics.reject(Rejection::LoginBlockedForUser);
         return Err(ApiError::login_blocked(
             "error-login-blocked-for-user",
             "Login has been temporarily blocked for this user",
         ));
     }
     if failures.for_address >= MAX_FAILED_LOGINS {
+        state.metrics.reject(Rejection::LoginBlockedForAddress);
         return Err(ApiError::login_blocked(
             "error-login-blocked-for-ip",
             "Login has been temporarily blocked for this IP",

@@ -1,0 +1,155 @@
+//! Prometheus metrics: HTTP requests by method, matched route and status; the database
+//! pool; queue depth by department; rate-limit and login-block rejections. Served on a
+//! listener of its own (`LIVECHAT_METRICS_LISTEN`), never on the public one.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use super::AppState;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    rejections: IntCounterVec,
+    pool_max: IntGauge,
+    pool_connections: IntGaugeVec,
+    pool_waiting: IntGauge,
+    queue_depth: IntGaugeVec,
+}
+
+/// Why a request was refused before its handler ran.
+#[derive(Clone, Copy, Debug)]
+pub enum Rejection {
+    HelpCrunchRateLimit,
+    LoginBlockedForUser,
+    LoginBlockedForAddress,
+}
+
+impl Rejection {
+    fn label(self) -> &'static str {
+        match self {
+            Self::HelpCrunchRateLimit => "helpcrunch_rate_limit",
+            Self::LoginBlockedForUser => "login_blocked_user",
+            Self::LoginBlockedForAddress => "login_blocked_ip",
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("livechat_http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("livechat_http_request_duration_seconds", "Time to answer an HTTP request")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let rejections = IntCounterVec::new(
+            Opts::new("livechat_rejections_total", "Requests refused by a rate limit or a login block"),
+            &["reason"],
+        )
+        .expect("valid metric");
+        let pool_max =
+            IntGauge::new("livechat_db_pool_max_connections", "Most connections the pool opens").expect("valid metric");
+        let pool_connections = IntGaugeVec::new(
+            Opts::new("livechat_db_pool_connections", "Open database connections by state"),
+            &["state"],
+        )
+        .expect("valid metric");
+        let pool_waiting = IntGauge::new(
+            "livechat_db_pool_waiting",
+            "Store operations under way beyond the connections in use (waiting for one)",
+        )
+        .expect("valid metric");
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("livechat_queue_depth", "Queued inquiries by department id (\"none\" for no department)"),
+            &["department"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(rejections.clone()),
+            Box::new(pool_max.clone()),
+            Box::new(pool_connections.clone()),
+            Box::new(pool_waiting.clone()),
+            Box::new(queue_depth.clone()),
+        ] {
+            registry.register(collector).expect("metric names are distinct");
+        }
+        Self { registry, requests, latency, rejections, pool_max, pool_connections, pool_waiting, queue_depth }
+    }
+
+    pub fn reject(&self, rejection: Rejection) {
+        self.rejections.with_label_values(&[rejection.label()]).inc();
+    }
+
+    fn observe(&self, method: &str, route: &str, status: &str, seconds: f64) {
+        self.requests.with_label_values(&[method, route, status]).inc();
+        self.latency.with_label_values(&[method, route, status]).observe(seconds);
+    }
+}
+
+/// Records every request of the public application.
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    // Unmatched paths share one label so that scanners cannot grow the series.
+    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
+    let response = next.run(request).await;
+    state.metrics.observe(&method, &route, response.status().as_str(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// The router of the metrics listener.
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(state)
+}
+
+async fn scrape(State(state): State<AppState>) -> Response {
+    let metrics = &state.metrics;
+    let pool = state.store.pool_stats();
+    metrics.pool_max.set(i64::from(pool.max));
+    metrics.pool_connections.with_label_values(&["idle"]).set(i64::from(pool.idle));
+    metrics.pool_connections.with_label_values(&["in_use"]).set(i64::from(pool.open.saturating_sub(pool.idle)));
+    metrics.pool_waiting.set(i64::from(pool.waiting));
+    match state.store.queue_depths().await {
+        Ok(depths) => {
+            metrics.queue_depth.reset();
+            for (department, queued) in depths {
+                metrics.queue_depth.with_label_values(&[department.as_deref().unwrap_or("none")]).set(queued);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "queue depth unavailable for metrics"),
+    }
+    let mut text = Vec::new();
+    match TextEncoder::new().encode(&metrics.registry.gather(), &mut text) {
+        Ok(()) => ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "encoding metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
