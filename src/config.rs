@@ -131,6 +131,11 @@ pub struct AppSettings {
     #[arg(long, env = "LIVECHAT_HC_RATE_LIMIT_PER_MINUTE", default_value_t = 120, global = true)]
     pub hc_rate_limit_per_minute: i64,
 
+    /// Take the client address from the first X-Forwarded-For entry (only behind a
+    /// trusted proxy or load balancer that sets it); otherwise the TCP peer is used.
+    #[arg(long, env = "LIVECHAT_TRUST_FORWARDED_FOR", default_value_t = false, global = true)]
+    pub trust_forwarded_for: bool,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "LIVECHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
     pub shutdown_grace_secs: u64,
@@ -143,6 +148,7 @@ impl Default for AppSettings {
             default_count: 50,
             max_count: 100,
             hc_rate_limit_per_minute: 120,
+            trust_forwarded_for: false,
             shutdown_grace_secs: 10,
         }
     }

@@ -466,3 +466,24 @@ async fn database_outage_is_503_and_recovers() {
     assert!(recovered, "service resumes once the database is back");
     assert_eq!(health(base).await, (StatusCode::OK, json!({"status": "ok"})));
 }
+
+both_backends!(
+    forwarded_addresses_count_only_when_trusted,
+    settings = livechat_server::config::AppSettings { trust_forwarded_for: true, ..Default::default() },
+    |app| {
+        let attempt = |address: &'static str| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/login"))
+                .header("x-forwarded-for", format!("{address}, 10.0.0.1"))
+                .json(&json!({"user": format!("user-from-{address}"), "password": "wrong"}));
+            send(request)
+        };
+        for _ in 0..10 {
+            assert_eq!(attempt("203.0.113.7").await.0, StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(attempt("203.0.113.7").await.0, StatusCode::TOO_MANY_REQUESTS);
+        // Another client behind the same proxy is not blocked.
+        assert_eq!(attempt("198.51.100.2").await.0, StatusCode::UNAUTHORIZED);
+    }
+);

@@ -1,8 +1,10 @@
 //! POST /api/v1/login, POST /api/v1/logout, GET /api/v1/me.
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ClientAddress,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     let body = body.object()?;
@@ -47,7 +50,7 @@ async fn login(
         None => fields.optional_str("username")?.ok_or_else(|| crate::http::validate::missing("user"))?,
     };
     let password = fields.required_str("password")?.to_owned();
-    let address = peer.ip().to_string();
+    let address = client_address(&state, &headers, peer.ip());
 
     let now = now_millis();
     let failures = state.store.login_failures_since(login, &address, now - FAILED_LOGIN_WINDOW_MS).await?;
@@ -77,6 +80,18 @@ async fn login(
             Err(ApiError::login_failed())
         }
     }
+}
+
+/// The address failed logins are counted against: the TCP peer, or the first
+/// X-Forwarded-For entry when the deployment says a trusted proxy sets it.
+fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String {
+    let forwarded = state
+        .settings
+        .trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(str::trim))
+        .flatten()
+        .filter(|first| !first.is_empty());
+    forwarded.map_or_else(|| peer.to_string(), str::to_owned)
 }
 
 /// Stores a new login token (a resumed one is already stored) and answers with it.
