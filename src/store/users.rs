@@ -237,9 +237,9 @@ impl Store {
             .await)?)
     }
 
-    /// Removes one login token (logout).
-    pub async fn delete_token(&self, digest: &str) -> StoreResult<()> {
-        on_pool!(self, |pool| sqlx::query("DELETE FROM auth_tokens WHERE digest = $1")
+    /// Removes one login token (logout). Personal access tokens are removed only by name.
+    pub async fn delete_login_token(&self, digest: &str) -> StoreResult<()> {
+        on_pool!(self, |pool| sqlx::query("DELETE FROM auth_tokens WHERE digest = $1 AND kind = 'login'")
             .bind(digest)
             .execute(pool)
             .await

@@ -111,6 +111,12 @@ both_backends!(logout_revokes_the_token, |app| {
     assert_eq!(app.get("/api/v1/me", Some(&session)).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     // Other sessions of the same user are untouched.
     assert_eq!(app.get("/api/v1/me", Some(&app.admin)).await.0, StatusCode::OK);
+    // Logging out with a personal access token does not revoke it.
+    let (_, body) =
+        app.post("/api/v1/users.generatePersonalAccessToken", Some(&app.admin), json!({"tokenName": "ci"})).await;
+    let personal = Session { user_id: app.admin.user_id.clone(), token: body["token"].as_str().unwrap().to_owned() };
+    assert_eq!(app.post("/api/v1/logout", Some(&personal), json!({})).await.0, StatusCode::OK);
+    assert_eq!(app.get("/api/v1/me", Some(&personal)).await.0, StatusCode::OK);
 });
 
 both_backends!(missing_or_mismatched_credentials_are_401, |app| {

@@ -109,7 +109,7 @@ async fn login_success(state: &AppState, user: User, token: String) -> ApiResult
 
 async fn logout(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
     credentials.authenticate(&state).await?;
-    state.store.delete_token(&credentials.token_digest).await?;
+    state.store.delete_login_token(&credentials.token_digest).await?;
     Ok(Json(json!({"status": "success", "data": {"message": "You've been logged out!"}})))
 }
 
