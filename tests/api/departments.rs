@@ -3,23 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::envelopes::{coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
-
-fn not_logged_in() -> Value {
-    json!({"success": false, "status": "error", "error": "You must be logged in to do this.", "message": "You must be logged in to do this."})
-}
-
-fn no_permission() -> Value {
-    json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"})
-}
-
-fn invalid_params(message: &str) -> Value {
-    json!({"success": false, "error": format!("{message} [invalid-params]"), "errorType": "invalid-params"})
-}
-
-fn coded(code: &str, reason: &str) -> Value {
-    json!({"success": false, "error": format!("{reason} [{code}]"), "errorType": code})
-}
 
 fn bad_json() -> Value {
     coded("error-invalid-json", "Body is not valid JSON: EOF while parsing an object at line 1 column 1")

@@ -5,19 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::envelopes::{invalid_params, no_permission, not_logged_in};
 use crate::harness::{Backend, Session, TestApp, both_backends, send};
-
-fn not_logged_in() -> Value {
-    json!({"success": false, "status": "error", "error": "You must be logged in to do this.", "message": "You must be logged in to do this."})
-}
-
-fn no_permission() -> Value {
-    json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"})
-}
-
-fn invalid_params(message: &str) -> Value {
-    json!({"success": false, "error": format!("{message} [invalid-params]"), "errorType": "invalid-params"})
-}
 
 both_backends!(health_and_info_answer, |app| {
     assert_eq!(app.get("/health", None).await, (StatusCode::OK, json!({"status": "ok"})));

@@ -6,27 +6,8 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
-
-pub fn not_logged_in() -> Value {
-    json!({"success": false, "status": "error", "error": "You must be logged in to do this.", "message": "You must be logged in to do this."})
-}
-
-pub fn no_permission() -> Value {
-    json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"})
-}
-
-pub fn invalid_params(message: &str) -> Value {
-    json!({"success": false, "error": format!("{message} [invalid-params]"), "errorType": "invalid-params"})
-}
-
-pub fn coded(code: &str, reason: &str) -> Value {
-    json!({"success": false, "error": format!("{reason} [{code}]"), "errorType": code})
-}
-
-pub fn bare(error: &str) -> Value {
-    json!({"success": false, "error": error})
-}
 
 /// An agent who is available to take chats.
 pub async fn available_agent(app: &TestApp, username: &str) -> Session {

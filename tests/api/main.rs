@@ -1,5 +1,6 @@
 //! The one integration test binary: real servers on real sockets over real databases.
 
+mod envelopes;
 mod harness;
 mod proxy;
 mod upstream_schema;

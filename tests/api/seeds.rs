@@ -8,11 +8,9 @@ use livechat_server::domain::queue::QueueSort;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
-use crate::lifecycle::{
-    available_agent, bare, coded, department, inquiry_of, invalid_params, no_permission, not_logged_in,
-    visitor_with_room,
-};
+use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 use crate::upstream_schema::assert_conforms;
 
 const SET_SLA: &str = "/api/v1/livechat/inquiry.setSLA";
