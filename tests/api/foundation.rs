@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::envelopes::{invalid_params, no_permission, not_logged_in};
 use crate::harness::{Backend, Session, TestApp, both_backends, send};

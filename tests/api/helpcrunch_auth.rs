@@ -272,8 +272,8 @@ async fn cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
 }
 
 both_backends!(cli_creates_lists_and_revokes_keys_that_work_over_http, |app| {
-    let (succeeded, stdout, _) = cli(&app, &["api-key", "create", "--name", "from-cli"]).await;
-    assert!(succeeded, "{stdout}");
+    let (succeeded, stdout, stderr) = cli(&app, &["api-key", "create", "--name", "from-cli"]).await;
+    assert!(succeeded, "{stdout}{stderr}");
     let key = stdout.lines().last().unwrap().to_owned();
     assert!(key.starts_with("lck_") && key.len() == 47, "{stdout}");
     assert_eq!(departments(&app, &key).await.body, no_departments());
