@@ -143,6 +143,9 @@ pub struct ChatSearch {
 /// Largest and default page of chats.
 pub const MAX_CHATS_PER_PAGE: i64 = 100;
 
+/// Most conditions one search may hold: each is a bound parameter and a clause.
+pub const MAX_SEARCH_CONDITIONS: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;

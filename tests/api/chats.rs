@@ -596,6 +596,11 @@ both_backends!(searches_combine_whitelisted_conditions, |app| {
         hc.post("/v1/chats/search", json!({"filter": {"field": "chats.status"}})).await,
         invalid(&[("filter", "This value should be of type array.")])
     );
+    let many = vec![condition("chats.status", "=", json!("new")); 51];
+    assert_eq!(
+        hc.post("/v1/chats/search", json!({"filter": many})).await,
+        invalid(&[("filter", "This collection should contain 50 elements or less.")])
+    );
 });
 
 both_backends!(both_faces_see_each_change_at_once, |app| {

@@ -24,7 +24,7 @@ use super::wire::chat_json;
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison, MAX_CHATS_PER_PAGE,
-    parse_direction,
+    MAX_SEARCH_CONDITIONS, parse_direction,
 };
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Direction;
@@ -210,6 +210,11 @@ async fn search(State(state): State<AppState>, JsonObject(body): JsonObject) -> 
     let comparison = problems.check("comparison", comparison);
     let conditions = match body.get("filter") {
         None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(entries)) if entries.len() > MAX_SEARCH_CONDITIONS => {
+            problems
+                .add("filter", &format!("This collection should contain {MAX_SEARCH_CONDITIONS} elements or less."));
+            Vec::new()
+        }
         Some(Value::Array(entries)) => {
             entries.iter().enumerate().filter_map(|(index, entry)| condition(&mut problems, index, entry)).collect()
         }
