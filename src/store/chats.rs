@@ -80,7 +80,7 @@ impl Store {
         Ok(row.map(|(id,)| id))
     }
 
-    /// A chat's status and whether it has an assignee.
+    /// A chat's status, whether it is open, and its assignee.
     async fn chat_state(&self, chat: i64) -> StoreResult<Option<(String, bool, Option<String>)>> {
         const SQL: &str = "SELECT chat_status, open, served_by FROM rooms WHERE num_id = $1";
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(chat).fetch_optional(pool).await)?)
