@@ -8,6 +8,7 @@
 //! rows changed decides the outcome.
 
 mod api_keys;
+mod chats;
 mod departments;
 mod postgres;
 mod rooms;
@@ -23,6 +24,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
+pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     DepartmentSummary, NewDepartmentAgent,

@@ -254,6 +254,7 @@ pub struct NewMessage<'a> {
 }
 
 /// Who closes a room.
+#[derive(Clone, Copy)]
 pub enum Closer<'a> {
     /// The visitor owning the room (room.close).
     Visitor { visitor_id: &'a str, username: &'a str, name: &'a str },
@@ -316,6 +317,8 @@ macro_rules! last_message_columns {
     };
 }
 
+pub(super) use last_message_columns;
+
 macro_rules! room_select {
     () => {
         concat!(
@@ -335,6 +338,8 @@ macro_rules! room_select {
         )
     };
 }
+
+pub(super) use room_select;
 
 macro_rules! inquiry_select {
     () => {

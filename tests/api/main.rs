@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 mod upstream_schema;
 
+mod chats;
 mod cli;
 mod departments;
 mod foundation;

@@ -75,6 +75,11 @@ impl HelpCrunchError {
         Self::single(StatusCode::NOT_FOUND, "chat_not_found", "Chat not found")
     }
 
+    /// 404: an entity a request names (agent, department) does not exist.
+    pub fn entity_not_found(message: &str) -> Self {
+        Self::single(StatusCode::NOT_FOUND, "entity_not_found", message)
+    }
+
     /// 404 of a path no route serves.
     pub fn route_not_found() -> Self {
         Self::single(StatusCode::NOT_FOUND, "not_found", "Not found")

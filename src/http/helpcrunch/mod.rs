@@ -2,9 +2,11 @@
 //! HelpCrunch's error envelope, over the same store as the Rocket.Chat face.
 
 mod auth;
+mod chats;
 mod departments;
 pub mod error;
 pub mod extract;
+mod wire;
 
 use axum::Router;
 
@@ -12,5 +14,5 @@ use super::AppState;
 pub use auth::{require_api_key, serves};
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(departments::router())
+    Router::new().merge(chats::router()).merge(departments::router())
 }

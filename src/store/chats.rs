@@ -1,0 +1,348 @@
+//! The HelpCrunch face of conversations: chats addressed by their integer id, their
+//! status, assignee and department, and chat searches.
+//!
+//! A chat is a row of `rooms` (see rooms.rs); every change here is one conditional
+//! UPDATE whose WHERE clause holds the precondition. When it changes no row, the row
+//! is read again to tell why; if it changed between the two statements, the change is
+//! tried again, a bounded number of times.
+
+use super::rooms::{last_message_columns, room_select};
+use super::{Closer, ReturnOutcome, Room, Store, StoreError, StoreResult, on_pool};
+use crate::domain::chat::ChatStatus;
+use crate::domain::chat_search::{
+    ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison,
+};
+use crate::domain::page::Direction;
+use crate::domain::permissions::ROLE_AGENT;
+use crate::domain::time::Millis;
+
+/// How often a change is tried when the row keeps changing underneath it.
+const ATTEMPTS: usize = 3;
+
+/// The index that keeps one open room per visitor, as each backend names it.
+const ONE_OPEN_ROOM_PER_VISITOR: [&str; 2] = ["rooms_one_open_per_visitor", "rooms.visitor_id"];
+
+/// A requested status change.
+pub struct StatusChange<'a> {
+    pub chat: i64,
+    pub status: ChatStatus,
+    /// Who closes the chat when the status is "closed".
+    pub closer: Closer<'a>,
+    pub close_message_id: &'a str,
+    /// The inquiry id a reopened chat gets when it has none.
+    pub inquiry_id: &'a str,
+    pub now: Millis,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum StatusOutcome {
+    Changed,
+    /// The chat already had that status.
+    Unchanged,
+    NotFound,
+    /// The status needs an assignee and the chat has none.
+    NoAssignee,
+    /// Reopening would give the customer a second open chat.
+    CustomerHasOpenChat,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AssigneeOutcome {
+    Changed,
+    /// The chat already had that assignee (or none, when unassigning).
+    Unchanged,
+    NotFound,
+    Closed,
+    /// Another agent has the chat.
+    AlreadyAssigned,
+}
+
+/// A parameter of a search condition.
+enum Bound {
+    Text(&'static str),
+    Int(i64),
+}
+
+macro_rules! chat_from {
+    () => {
+        "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
+         LEFT JOIN departments d ON d.id = r.department_id \
+         LEFT JOIN users u ON u.id = r.served_by "
+    };
+}
+
+impl Store {
+    /// The string id of the room behind a chat; ids never change, so it may be read
+    /// before a conditional change.
+    async fn room_id_of_chat(&self, chat: i64) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT id FROM rooms WHERE num_id = $1";
+        let row: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL).bind(chat).fetch_optional(pool).await)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// A chat's status, whether it is open, and its assignee.
+    async fn chat_state(&self, chat: i64) -> StoreResult<Option<(String, bool, Option<String>)>> {
+        const SQL: &str = "SELECT chat_status, open, served_by FROM rooms WHERE num_id = $1";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(chat).fetch_optional(pool).await)?)
+    }
+
+    /// Moves a chat to a status following conversation-model.md: "closed" closes the
+    /// room; "new" puts it back in the queue without an assignee (reopening it when
+    /// closed); the working statuses need an assignee and reopen a closed chat.
+    pub async fn set_chat_status(&self, change: StatusChange<'_>) -> StoreResult<StatusOutcome> {
+        // Back to the queue: from an assigned chat or from a closed one.
+        const REQUEUE: &str = "UPDATE rooms SET open = TRUE, chat_status = 'new', inquiry_status = 'queued', \
+               inquiry_id = COALESCE(inquiry_id, $2), queued_at = $3, taken_at = NULL, served_by = NULL, \
+               served_at = NULL, closed_at = NULL, closed_by = NULL, closer_id = NULL, close_comment = NULL, \
+               updated_at = $3 \
+             WHERE num_id = $1 AND chat_status <> 'new'";
+        // A working status: only with an assignee; a closed chat reopens.
+        const WORK: &str = "UPDATE rooms SET open = TRUE, chat_status = $2, inquiry_status = 'taken', \
+               taken_at = COALESCE(taken_at, $3), closed_at = NULL, closed_by = NULL, closer_id = NULL, \
+               close_comment = NULL, updated_at = $3 \
+             WHERE num_id = $1 AND served_by IS NOT NULL AND chat_status <> $2";
+        let Some(room_id) = self.room_id_of_chat(change.chat).await? else {
+            return Ok(StatusOutcome::NotFound);
+        };
+        for _ in 0..ATTEMPTS {
+            let changed: StoreResult<bool> = match change.status {
+                ChatStatus::Closed => {
+                    match self.close_room(&room_id, change.closer, None, change.close_message_id, change.now).await {
+                        Ok(()) => Ok(true),
+                        Err(StoreError::NotFound) => Ok(false),
+                        Err(error) => Err(error),
+                    }
+                }
+                ChatStatus::New => on_pool!(self, |pool| sqlx::query(REQUEUE)
+                    .bind(change.chat)
+                    .bind(change.inquiry_id)
+                    .bind(change.now)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected() == 1))
+                .map_err(StoreError::from),
+                working => on_pool!(self, |pool| sqlx::query(WORK)
+                    .bind(change.chat)
+                    .bind(working.as_str())
+                    .bind(change.now)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected() == 1))
+                .map_err(StoreError::from),
+            };
+            let changed = match changed {
+                Ok(changed) => changed,
+                Err(error) if ONE_OPEN_ROOM_PER_VISITOR.iter().any(|name| error.is_conflict_on(name)) => {
+                    return Ok(StatusOutcome::CustomerHasOpenChat);
+                }
+                Err(error) => return Err(error),
+            };
+            if changed {
+                return Ok(StatusOutcome::Changed);
+            }
+            match self.chat_state(change.chat).await? {
+                None => return Ok(StatusOutcome::NotFound),
+                Some((status, _, _)) if status == change.status.as_str() => return Ok(StatusOutcome::Unchanged),
+                Some((_, _, None)) if change.status.needs_assignee() => return Ok(StatusOutcome::NoAssignee),
+                Some(_) => continue,
+            }
+        }
+        Err(StoreError::Conflict("chat changed concurrently".into()))
+    }
+
+    /// Gives an open chat without an assignee to an agent: its inquiry is taken and the
+    /// chat "opened". Exactly one of any number of concurrent assignments wins; a chat
+    /// another agent has is `AlreadyAssigned`.
+    pub async fn assign_chat(&self, chat: i64, agent_id: &str, now: Millis) -> StoreResult<AssigneeOutcome> {
+        const TAKE: &str = "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
+               chat_status = 'opened', updated_at = $3 \
+             WHERE num_id = $1 AND open AND served_by IS NULL";
+        for _ in 0..ATTEMPTS {
+            let taken = on_pool!(self, |pool| sqlx::query(TAKE)
+                .bind(chat)
+                .bind(agent_id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+            if taken == 1 {
+                return Ok(AssigneeOutcome::Changed);
+            }
+            match self.chat_state(chat).await? {
+                None => return Ok(AssigneeOutcome::NotFound),
+                Some((_, false, _)) => return Ok(AssigneeOutcome::Closed),
+                Some((_, true, Some(assignee))) if assignee == agent_id => return Ok(AssigneeOutcome::Unchanged),
+                Some((_, true, Some(_))) => return Ok(AssigneeOutcome::AlreadyAssigned),
+                Some((_, true, None)) => continue,
+            }
+        }
+        Err(StoreError::Conflict("chat changed concurrently".into()))
+    }
+
+    /// Takes the assignee off an open chat: it goes back to the queue as "new".
+    pub async fn unassign_chat(&self, chat: i64, now: Millis) -> StoreResult<AssigneeOutcome> {
+        let Some(room_id) = self.room_id_of_chat(chat).await? else {
+            return Ok(AssigneeOutcome::NotFound);
+        };
+        Ok(match self.return_to_queue(&room_id, None, now).await? {
+            ReturnOutcome::Returned => AssigneeOutcome::Changed,
+            ReturnOutcome::AlreadyQueued => AssigneeOutcome::Unchanged,
+            ReturnOutcome::Closed => AssigneeOutcome::Closed,
+            ReturnOutcome::NotFound => AssigneeOutcome::NotFound,
+        })
+    }
+
+    /// Moves a chat to a department, or out of any; false when there is no such chat.
+    pub async fn move_chat_department(&self, chat: i64, department_id: Option<&str>, now: Millis) -> StoreResult<bool> {
+        const MOVE: &str = "UPDATE rooms SET department_id = $2, updated_at = $3 WHERE num_id = $1";
+        let moved = on_pool!(self, |pool| sqlx::query(MOVE)
+            .bind(chat)
+            .bind(department_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(moved == 1)
+    }
+
+    /// The string id of the livechat agent with this integer id.
+    pub async fn agent_id_by_num_id(&self, num_id: i64) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $2 \
+             WHERE u.num_id = $1";
+        let row: Option<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(num_id).bind(ROLE_AGENT).fetch_optional(pool).await)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// The string id of the department with this integer id.
+    pub async fn department_id_by_num_id(&self, num_id: i64) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT id FROM departments WHERE num_id = $1";
+        let row: Option<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(num_id).fetch_optional(pool).await)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Chats matching every (AND) or any (OR) condition, one page of them in the
+    /// requested order, with the number matching.
+    pub async fn search_chats(&self, search: &ChatSearch) -> StoreResult<(Vec<Room>, i64)> {
+        let mut binds = Vec::new();
+        let conditions: Vec<String> =
+            search.conditions.iter().map(|condition| condition_sql(condition, &mut binds)).collect();
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            let joiner = match search.comparison {
+                Comparison::And => " AND ",
+                Comparison::Or => " OR ",
+            };
+            format!("WHERE {} ", conditions.join(joiner))
+        };
+        let limit_parameter = binds.len() + 1;
+        // Only the whitelisted fragments of `condition_sql` and `order_sql`, and
+        // parameter numbers, are joined: every value travels as a bound parameter.
+        let list = format!(
+            "{}{where_clause}ORDER BY {} LIMIT ${limit_parameter} OFFSET ${}",
+            room_select!(),
+            order_sql(search.sort, search.direction),
+            limit_parameter + 1
+        );
+        let count = format!("SELECT COUNT(*) {}{where_clause}", chat_from!());
+        on_pool!(self, |pool| {
+            let mut list_query = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()));
+            let mut count_query = sqlx::query_as(sqlx::AssertSqlSafe(count.clone()));
+            for bound in &binds {
+                (list_query, count_query) = match *bound {
+                    Bound::Text(text) => (list_query.bind(text), count_query.bind(text)),
+                    Bound::Int(number) => (list_query.bind(number), count_query.bind(number)),
+                };
+            }
+            let rooms: Vec<Room> = list_query.bind(search.limit).bind(search.offset).fetch_all(pool).await?;
+            let (total,): (i64,) = count_query.fetch_one(pool).await?;
+            Ok((rooms, total))
+        })
+    }
+}
+
+/// The fixed SQL of one condition; its value, if any, is pushed onto `binds` and
+/// referenced by number.
+fn condition_sql(condition: &ChatCondition, binds: &mut Vec<Bound>) -> String {
+    let column = match condition.field {
+        ChatField::Status => "r.chat_status",
+        ChatField::Assignee => "u.num_id",
+        ChatField::Department => "d.num_id",
+        ChatField::Customer => "v.num_id",
+        // Instants compare in whole seconds, as the wire shows them.
+        ChatField::CreatedAt => "(r.ts / 1000)",
+        ChatField::ClosedAt => "(r.closed_at / 1000)",
+    };
+    let bound = match condition.value {
+        ChatValue::Empty => {
+            return match condition.operator {
+                ChatOperator::NotEqual => format!("{column} IS NOT NULL"),
+                _ => format!("{column} IS NULL"),
+            };
+        }
+        ChatValue::Status(status) => Bound::Text(status.as_str()),
+        ChatValue::Id(id) => Bound::Int(id),
+        ChatValue::Seconds(seconds) => Bound::Int(seconds),
+    };
+    binds.push(bound);
+    let parameter = binds.len();
+    match condition.operator {
+        // "Not this assignee" includes the chats with none.
+        ChatOperator::NotEqual if condition.field.may_be_empty() => {
+            format!("({column} IS NULL OR {column} <> ${parameter})")
+        }
+        ChatOperator::NotEqual => format!("{column} <> ${parameter}"),
+        ChatOperator::Equal => format!("{column} = ${parameter}"),
+        ChatOperator::Greater => format!("{column} > ${parameter}"),
+        ChatOperator::GreaterOrEqual => format!("{column} >= ${parameter}"),
+        ChatOperator::Less => format!("{column} < ${parameter}"),
+        ChatOperator::LessOrEqual => format!("{column} <= ${parameter}"),
+    }
+}
+
+/// Chats without the sort instant come last on both backends; the id breaks ties.
+fn order_sql(sort: ChatSortField, direction: Direction) -> &'static str {
+    match (sort, direction) {
+        (ChatSortField::CreatedAt, Direction::Asc) => "r.ts ASC, r.num_id ASC",
+        (ChatSortField::CreatedAt, Direction::Desc) => "r.ts DESC, r.num_id DESC",
+        (ChatSortField::LastCustomerMessageAt, Direction::Asc) => {
+            "(r.last_customer_message_at IS NULL), r.last_customer_message_at ASC, r.num_id ASC"
+        }
+        (ChatSortField::LastCustomerMessageAt, Direction::Desc) => {
+            "(r.last_customer_message_at IS NULL), r.last_customer_message_at DESC, r.num_id DESC"
+        }
+        (ChatSortField::LastMessageAt, Direction::Asc) => {
+            "(r.last_message_at IS NULL), r.last_message_at ASC, r.num_id ASC"
+        }
+        (ChatSortField::LastMessageAt, Direction::Desc) => {
+            "(r.last_message_at IS NULL), r.last_message_at DESC, r.num_id DESC"
+        }
+        (ChatSortField::ClosedAt, Direction::Asc) => "(r.closed_at IS NULL), r.closed_at ASC, r.num_id ASC",
+        (ChatSortField::ClosedAt, Direction::Desc) => "(r.closed_at IS NULL), r.closed_at DESC, r.num_id DESC",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_number_their_parameters_and_keep_values_out_of_the_text() {
+        let mut binds = Vec::new();
+        let status = ChatCondition {
+            field: ChatField::Status,
+            operator: ChatOperator::Equal,
+            value: ChatValue::Status(ChatStatus::OnHold),
+        };
+        let assignee =
+            ChatCondition { field: ChatField::Assignee, operator: ChatOperator::NotEqual, value: ChatValue::Id(7) };
+        let unassigned =
+            ChatCondition { field: ChatField::Assignee, operator: ChatOperator::Equal, value: ChatValue::Empty };
+        assert_eq!(condition_sql(&status, &mut binds), "r.chat_status = $1");
+        assert_eq!(condition_sql(&assignee, &mut binds), "(u.num_id IS NULL OR u.num_id <> $2)");
+        assert_eq!(condition_sql(&unassigned, &mut binds), "u.num_id IS NULL");
+        assert_eq!(binds.len(), 2);
+    }
+}
