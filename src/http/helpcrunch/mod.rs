@@ -6,11 +6,11 @@ mod departments;
 pub mod error;
 pub mod extract;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 pub use auth::{require_api_key, serves};
 
-pub fn router() -> Router<AppState> {
-    Router::new().merge(departments::router())
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(departments::router())
 }
