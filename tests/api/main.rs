@@ -8,4 +8,5 @@ mod departments;
 mod foundation;
 mod helpcrunch_auth;
 mod lifecycle;
+mod openapi;
 mod seeds;
