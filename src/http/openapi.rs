@@ -6,6 +6,13 @@
 //! Bodies are built with `json!` in the handlers, so their schemas are JSON Schema
 //! literals declared next to them with [`schema_component!`]; the envelopes every
 //! route shares are response components declared here.
+//!
+//! A new route: declare its body schemas with `schema_component!`, put
+//! `#[utoipa::path(method, path = "..", tag = "..", security(..), params(..),
+//! request_body = .., responses((status = 200, body = ..), RcPermitted, RcJsonBody, ..))]`
+//! on the handler, register it with `.routes(routes!(handler))`, and add it to the
+//! expected routes of tests/api/openapi.rs. Every answer the tests receive is checked
+//! against the document, so a status or field the annotation misses fails a test.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -13,8 +20,10 @@ use std::sync::LazyLock;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse};
 use serde_json::{Value, json};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::schema::{Object, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response, schema::Schema};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -145,19 +154,29 @@ fn helpcrunch_errors_schema() -> Value {
     })
 }
 
-/// Declares a response component: a JSON body described by `$schema`.
+/// Declares a response component: a JSON body described by `$schema`, and the integer
+/// headers it carries, if any.
 macro_rules! response_component {
-    ($(#[$doc:meta])* $name:ident, $description:expr, $schema:expr) => {
+    (
+        $(#[$doc:meta])* $name:ident, $description:expr, $schema:expr
+        $(, headers { $($header:literal => $header_description:literal),+ $(,)? })? $(,)?
+    ) => {
         $(#[$doc])*
         pub enum $name {}
 
         impl<'r> ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
                 let content = Content::new(Some(schema_from_json($schema)));
-                (stringify!($name), ResponseBuilder::new().description($description).content("application/json", content).into())
+                let response = ResponseBuilder::new().description($description).content("application/json", content);
+                $($(let response = response.header($header, integer_header($header_description));)+)?
+                (stringify!($name), response.into())
             }
         }
     };
+}
+
+fn integer_header(description: &str) -> Header {
+    HeaderBuilder::new().schema(Object::with_type(Type::Integer)).description(Some(description)).build()
 }
 
 response_component!(
@@ -188,8 +207,14 @@ response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", helpcrun
 response_component!(HcUnsupportedMediaType, "The body is not application/json", helpcrunch_errors_schema());
 response_component!(
     HcTooManyRequests,
-    "The API key used up its requests for this minute; Retry-After says when to retry",
-    helpcrunch_errors_schema()
+    "The API key used up its requests for this minute",
+    helpcrunch_errors_schema(),
+    headers {
+        "Retry-After" => "Seconds until the next minute",
+        "X-RateLimit-Limit" => "Requests allowed per minute",
+        "X-RateLimit-Remaining" => "Requests left this minute: 0",
+        "X-RateLimit-Reset" => "When the minute ends, in UNIX seconds",
+    },
 );
 response_component!(HcUnavailable, "The database does not answer", helpcrunch_errors_schema());
 
