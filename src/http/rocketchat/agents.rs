@@ -50,6 +50,7 @@ fn livechat_user_schema() -> Value {
     user_summary_schema(json!({"departments": {"type": "array", "items": {"type": "string"}}}))
 }
 
+schema_component!(LivechatKind => json!({"type": "string", "enum": ["agent", "manager"]}));
 schema_component!(UsernameBody => closed_object(json!({"username": {"type": "string"}})));
 schema_component!(AddedLivechatUser => rc_wrapped("user", user_summary_schema(json!({}))));
 schema_component!(LivechatUserPage => rc_page("users", livechat_user_schema()));
@@ -100,7 +101,7 @@ async fn authorize_kind(
 /// Gives a user the livechat-agent or livechat-manager role.
 #[utoipa::path(post, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = String, Path, description = "`agent` or `manager`")),
+    params(("kind" = inline(LivechatKind), Path)),
     request_body = UsernameBody,
     responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcJsonBody))]
 async fn add(
@@ -126,7 +127,7 @@ async fn add(
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
     params(
-        ("kind" = String, Path, description = "`agent` or `manager`"),
+        ("kind" = inline(LivechatKind), Path),
         ("text" = Option<String>, Query, description = "Part of the username or name"),
         ("offset" = Option<u32>, Query),
         ("count" = Option<u32>, Query),
@@ -157,7 +158,7 @@ async fn list(
 /// One agent or manager; `null` when the user does not have the role.
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = String, Path, description = "`agent` or `manager`"), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user or null", body = OneLivechatUser), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn one(
     State(state): State<AppState>,
@@ -172,7 +173,7 @@ async fn one(
 /// Takes the livechat-agent or livechat-manager role away.
 #[utoipa::path(delete, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = String, Path, description = "`agent` or `manager`"), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "Removed", body = RcSuccess), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
