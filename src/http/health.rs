@@ -1,19 +1,31 @@
 //! Readiness and version.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
+use super::openapi::{closed_object, schema_component};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/api/info", get(info))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(info))
 }
 
-/// 200 when the database answers, 503 when it does not.
+schema_component!(HealthOk => closed_object(json!({"status": {"type": "string", "enum": ["ok"]}})));
+schema_component!(HealthUnavailable => closed_object(json!({"status": {"type": "string", "enum": ["unavailable"]}})));
+schema_component!(ServerInfo => closed_object(json!({
+    "version": {"type": "string"},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+
+/// Readiness: 200 when the database answers, 503 when it does not.
+#[utoipa::path(get, path = "/health", tag = "health", responses(
+    (status = 200, description = "The database answers", body = HealthOk),
+    (status = 503, description = "The database does not answer", body = HealthUnavailable),
+))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
@@ -24,6 +36,10 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     }
 }
 
+/// The server's version.
+#[utoipa::path(get, path = "/api/info", tag = "health", responses(
+    (status = 200, description = "The version", body = ServerInfo),
+))]
 async fn info() -> Json<Value> {
     Json(json!({"version": env!("CARGO_PKG_VERSION"), "success": true}))
 }

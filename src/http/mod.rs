@@ -6,6 +6,7 @@ pub mod extract;
 mod health;
 pub mod helpcrunch;
 pub mod metrics;
+mod openapi;
 mod rocketchat;
 pub mod validate;
 
@@ -24,6 +25,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
@@ -56,12 +59,26 @@ impl AppState {
 /// The address a request came from, as the TCP peer.
 pub type ClientAddress = axum::extract::ConnectInfo<SocketAddr>;
 
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+/// Every route of both faces, each with its documentation.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
+        .merge(openapi::router())
         .merge(rocketchat::router())
         .merge(helpcrunch::router())
+}
+
+/// The OpenAPI document of every route `router` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = documented_routes().split_for_parts().1;
+    openapi::name_operations(&mut document);
+    document
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let (routes, _) = documented_routes().split_for_parts();
+    routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))

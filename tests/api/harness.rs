@@ -347,10 +347,16 @@ async fn serve_state(state: AppState) -> (String, oneshot::Sender<()>) {
     (format!("http://{address}"), shutdown_tx)
 }
 
+/// Sends a request and checks the answer against the OpenAPI document, so every test
+/// also tests the document.
 pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("request is answered");
+    let (client, request) = request.build_split();
+    let request = request.expect("the request builds");
+    let (method, path) = (request.method().clone(), request.url().path().to_owned());
+    let response = client.execute(request).await.expect("request is answered");
     let status = response.status();
     let text = response.text().await.expect("body is readable");
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    crate::openapi::assert_documented(&method, &path, status, &body);
     (status, body)
 }

@@ -29,7 +29,7 @@ fn rate_headers(headers: &HeaderMap) -> Vec<(&'static str, String)> {
 }
 
 async fn call_v1(base: &str, method: Method, path: &str, authorization: Option<&str>) -> Answer {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    let mut request = reqwest::Client::new().request(method.clone(), format!("{base}{path}"));
     if let Some(authorization) = authorization {
         request = request.header("Authorization", authorization);
     }
@@ -38,6 +38,7 @@ async fn call_v1(base: &str, method: Method, path: &str, authorization: Option<&
     let rate = rate_headers(response.headers());
     let text = response.text().await.unwrap();
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+    crate::openapi::assert_documented(&method, path, status, &body);
     Answer { status, rate, body }
 }
 

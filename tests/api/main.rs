@@ -12,4 +12,5 @@ mod foundation;
 mod helpcrunch_auth;
 mod lifecycle;
 mod metrics;
+mod openapi;
 mod seeds;

@@ -13,14 +13,15 @@
 //!   authored by the API key (`api-key-<id>`, the key's name).
 //! - Ids may be sent as integers or numeric strings.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::{ErrorEntry, HelpCrunchError, HelpCrunchResult};
 use super::extract::{AuthenticatedApiKey, JsonObject};
-use super::wire::chat_json;
+use super::wire::{Chat, ChatPage, chat_json};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison, MAX_CHATS_PER_PAGE,
@@ -31,6 +32,7 @@ use crate::domain::page::Direction;
 use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::extract::QueryParams;
+use crate::http::openapi::{HcBadRequest, HcJsonBody, HcKeyed, HcNotFound, closed_object, schema_component};
 use crate::store::{AssigneeOutcome, Closer, StatusChange, StatusOutcome};
 
 const BLANK: &str = "This value should not be blank.";
@@ -39,15 +41,67 @@ const NOT_NUMERIC: &str = "This value should be of type numeric.";
 const NOT_VALID: &str = "This value is not valid.";
 const NOT_STRING: &str = "This value should be of type string.";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/chats", get(list))
-        .route("/v1/chats/search", post(search))
-        .route("/v1/chats/status", put(set_status))
-        .route("/v1/chats/assignee", put(set_assignee))
-        .route("/v1/chats/department", put(set_department))
-        .route("/v1/chats/{id}", get(get_one))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(search))
+        .routes(routes!(set_status))
+        .routes(routes!(set_assignee))
+        .routes(routes!(set_department))
+        .routes(routes!(get_one))
 }
+
+/// A chat id: an integer, or a string of digits.
+fn chat_id_schema() -> Value {
+    json!({"type": ["integer", "string"]})
+}
+
+schema_component!(
+    /// PUT /v1/chats/status.
+    ChatStatusChange => closed_object(json!({
+        "id": chat_id_schema(),
+        "status": {"type": "string", "enum": ["new", "opened", "pending", "on hold", "on-hold", "onhold", "no communication", "closed"]},
+    }))
+);
+schema_component!(
+    /// PUT /v1/chats/assignee.
+    ChatAssigneeChange => closed_object(json!({
+        "id": chat_id_schema(),
+        "assignee": {"type": ["integer", "string", "null"]},
+    }))
+);
+schema_component!(
+    /// PUT /v1/chats/department.
+    ChatDepartmentChange => closed_object(json!({
+        "id": chat_id_schema(),
+        "department": {"type": ["integer", "string", "null"]},
+    }))
+);
+schema_component!(
+    /// POST /v1/chats/search.
+    ChatSearchRequest => json!({
+        "type": "object",
+        "properties": {
+            "comparison": {"type": "string", "enum": ["AND", "OR"]},
+            "filter": {"type": "array", "maxItems": MAX_SEARCH_CONDITIONS, "items": closed_object(json!({
+                "field": {"type": "string", "enum": [
+                    "chats.status", "chats.assignee", "chats.department", "chats.createdAt", "chats.closedAt",
+                    "chats.customer",
+                ]},
+                "operator": {"type": "string", "enum": ["=", "!=", ">", ">=", "<", "<="]},
+                "value": {"type": ["string", "integer", "number", "null"]},
+            }))},
+            "sort": {"type": "string", "enum": SORT_FIELDS},
+            "order": {"type": "string", "enum": ["asc", "desc"]},
+            "offset": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_CHATS_PER_PAGE},
+        },
+        "additionalProperties": false,
+    })
+);
+
+const SORT_FIELDS: [&str; 4] =
+    ["chats.createdAt", "chats.lastCustomerMessageAt", "chats.lastMessageAt", "chats.closedAt"];
 
 /// The bad fields of one request, in the order they were checked.
 #[derive(Default)]
@@ -185,13 +239,35 @@ async fn page_answer(state: &AppState, search: &ChatSearch) -> HelpCrunchResult<
     Ok(Json(json!({"data": data, "meta": {"total": total}})))
 }
 
-/// GET /v1/chats/{id}.
+/// One chat.
+#[utoipa::path(get, path = "/v1/chats/{id}", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    params(("id" = i64, Path, description = "The chat's integer id")),
+    responses(
+        (status = 200, description = "The chat", body = Chat),
+        (status = 400, response = HcBadRequest),
+        (status = 404, response = HcNotFound),
+        HcKeyed,
+    ))]
 async fn get_one(State(state): State<AppState>, Path(raw_id): Path<String>) -> HelpCrunchResult<Json<Value>> {
     let chat = raw_id.parse::<i64>().map_err(|_| HelpCrunchError::invalid_field("id", NOT_NUMERIC))?;
     chat_answer(&state, chat).await
 }
 
-/// GET /v1/chats: every chat, one page in the requested order.
+/// Every chat, one page in the requested order.
+#[utoipa::path(get, path = "/v1/chats", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    params(
+        ("offset" = Option<i64>, Query, description = "Chats to skip", minimum = 0),
+        ("limit" = Option<i64>, Query, description = "Chats per page, at most 100", minimum = 1, maximum = 100),
+        ("sort" = Option<String>, Query, description = "chats.createdAt, chats.lastCustomerMessageAt, chats.lastMessageAt or chats.closedAt"),
+        ("order" = Option<String>, Query, description = "asc or desc"),
+    ),
+    responses(
+        (status = 200, description = "A page of chats", body = ChatPage),
+        (status = 400, response = HcBadRequest),
+        HcKeyed,
+    ))]
 async fn list(State(state): State<AppState>, query: QueryParams) -> HelpCrunchResult<Json<Value>> {
     let mut problems = Problems::default();
     let options = ListOptions::parse(&mut problems, |name| query.get(name).map(|value| json!(value)));
@@ -199,7 +275,11 @@ async fn list(State(state): State<AppState>, query: QueryParams) -> HelpCrunchRe
     page_answer(&state, &search).await
 }
 
-/// POST /v1/chats/search.
+/// Chats matching filter conditions.
+#[utoipa::path(post, path = "/v1/chats/search", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    request_body = ChatSearchRequest,
+    responses((status = 200, description = "A page of matching chats", body = ChatPage), HcJsonBody, HcKeyed))]
 async fn search(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
     let mut problems = Problems::default();
     let comparison = match body.get("comparison") {
@@ -279,7 +359,16 @@ fn condition_value(
     }
 }
 
-/// PUT /v1/chats/status.
+/// Changes a chat's status.
+#[utoipa::path(put, path = "/v1/chats/status", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    request_body = ChatStatusChange,
+    responses(
+        (status = 200, description = "The updated chat", body = Chat),
+        (status = 404, response = HcNotFound),
+        HcJsonBody,
+        HcKeyed,
+    ))]
 async fn set_status(
     State(state): State<AppState>,
     AuthenticatedApiKey(key): AuthenticatedApiKey,
@@ -308,7 +397,16 @@ async fn set_status(
     }
 }
 
-/// PUT /v1/chats/assignee.
+/// Assigns a chat to an agent, or unassigns it (`null`).
+#[utoipa::path(put, path = "/v1/chats/assignee", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    request_body = ChatAssigneeChange,
+    responses(
+        (status = 200, description = "The updated chat", body = Chat),
+        (status = 404, response = HcNotFound),
+        HcJsonBody,
+        HcKeyed,
+    ))]
 async fn set_assignee(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
     let mut problems = Problems::default();
     let chat = problems.check("id", required_id(body.get("id")));
@@ -334,7 +432,16 @@ async fn set_assignee(State(state): State<AppState>, JsonObject(body): JsonObjec
     }
 }
 
-/// PUT /v1/chats/department.
+/// Moves a chat to a department, or out of any (`null`).
+#[utoipa::path(put, path = "/v1/chats/department", tag = "helpcrunch",
+    security(("bearerApiKey" = [])),
+    request_body = ChatDepartmentChange,
+    responses(
+        (status = 200, description = "The updated chat", body = Chat),
+        (status = 404, response = HcNotFound),
+        HcJsonBody,
+        HcKeyed,
+    ))]
 async fn set_department(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
     let mut problems = Problems::default();
     let chat = problems.check("id", required_id(body.get("id")));

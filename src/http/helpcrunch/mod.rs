@@ -8,11 +8,11 @@ pub mod error;
 pub mod extract;
 mod wire;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 pub use auth::{require_api_key, serves};
 
-pub fn router() -> Router<AppState> {
-    Router::new().merge(chats::router()).merge(departments::router())
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(chats::router()).merge(departments::router())
 }

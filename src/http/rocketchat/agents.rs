@@ -5,12 +5,13 @@
 //! and `excludeId` instead of ignoring them; adding an agent leaves its
 //! `statusLivechat` as it was.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::emails_json;
+use super::{emails_json, emails_schema};
 use crate::domain::agents::{LivechatRole, LivechatStatus};
 use crate::domain::page::{Page, parse_sort};
 use crate::domain::permissions::{
@@ -20,15 +21,52 @@ use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, rc_page, rc_wrapped,
+    schema_component,
+};
 use crate::http::validate::Fields;
 use crate::store::{LivechatUser, LivechatUserSort, User};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/users/{kind}", get(list).post(add))
-        .route("/api/v1/livechat/users/{kind}/{id}", get(one).delete(remove))
-        .route("/api/v1/livechat/agent.status", post(set_status))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, add)).routes(routes!(one, remove)).routes(routes!(set_status))
 }
+
+/// The schema of [`user_summary_json`], plus the fields in `extra`.
+fn user_summary_schema(extra: Value) -> Value {
+    let mut properties = json!({
+        "_id": {"type": "string"},
+        "username": {"type": "string"},
+        "name": {"type": "string"},
+        "status": {"type": "string"},
+        "statusLivechat": {"type": "string"},
+        "emails": emails_schema(),
+    });
+    properties.as_object_mut().expect("an object").extend(extra.as_object().cloned().unwrap_or_default());
+    closed_object(properties)
+}
+
+fn livechat_user_schema() -> Value {
+    user_summary_schema(json!({"departments": {"type": "array", "items": {"type": "string"}}}))
+}
+
+schema_component!(LivechatKind => json!({"type": "string", "enum": ["agent", "manager"]}));
+schema_component!(UsernameBody => closed_object(json!({"username": {"type": "string"}})));
+schema_component!(AddedLivechatUser => rc_wrapped("user", user_summary_schema(json!({}))));
+schema_component!(LivechatUserPage => rc_page("users", livechat_user_schema()));
+schema_component!(OneLivechatUser => rc_wrapped("user", {
+    let mut user = livechat_user_schema();
+    user["type"] = json!(["object", "null"]);
+    user
+}));
+schema_component!(AgentStatusBody => closed_object_with_optional(
+    json!({
+        "status": {"type": "string", "enum": ["available", "not-available"]},
+        "agentId": {"type": "string"},
+    }),
+    &["status", "agentId"],
+));
+schema_component!(AgentStatus => rc_wrapped("status", json!({"type": "string"})));
 
 const SORT_FIELDS: [(&str, LivechatUserSort); 4] = [
     ("username", LivechatUserSort::Username),
@@ -60,6 +98,12 @@ async fn authorize_kind(
     role.ok_or_else(|| ApiError::coded("error-invalid-type", "Invalid type"))
 }
 
+/// Gives a user the livechat-agent or livechat-manager role.
+#[utoipa::path(post, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
+    security(("userId" = [], "authToken" = [])),
+    params(("kind" = inline(LivechatKind), Path)),
+    request_body = UsernameBody,
+    responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcJsonBody))]
 async fn add(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -79,6 +123,17 @@ async fn add(
     Ok(Json(json!({"user": user_summary_json(&user), "success": true})))
 }
 
+/// The agents or the managers.
+#[utoipa::path(get, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("kind" = inline(LivechatKind), Path),
+        ("text" = Option<String>, Query, description = "Part of the username or name"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"username":1}`; fields: username, name, status, statusLivechat"#),
+    ),
+    responses((status = 200, description = "A page of users", body = LivechatUserPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -100,6 +155,11 @@ async fn list(
     })))
 }
 
+/// One agent or manager; `null` when the user does not have the role.
+#[utoipa::path(get, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
+    security(("userId" = [], "authToken" = [])),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user or null", body = OneLivechatUser), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn one(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -110,6 +170,11 @@ async fn one(
     Ok(Json(json!({"user": user.as_ref().map(livechat_user_json), "success": true})))
 }
 
+/// Takes the livechat-agent or livechat-manager role away.
+#[utoipa::path(delete, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
+    security(("userId" = [], "authToken" = [])),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "Removed", body = RcSuccess), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -126,6 +191,11 @@ async fn remove(
     }
 }
 
+/// Sets an agent's livechat status, or toggles it when no status is given.
+#[utoipa::path(post, path = "/api/v1/livechat/agent.status", tag = "agents and managers",
+    security(("userId" = [], "authToken" = [])),
+    request_body = AgentStatusBody,
+    responses((status = 200, description = "The new status", body = AgentStatus), RcPermitted, RcJsonBody))]
 async fn set_status(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
     let body = body.object()?;

@@ -1,10 +1,11 @@
 //! /api/v1/livechat/api-keys: administering the keys of the HelpCrunch face.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::accounts::{IssueApiKeyError, issue_api_key};
 use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
@@ -12,14 +13,34 @@ use crate::domain::time::{iso, now_millis};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
+use crate::http::openapi::{
+    RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, nullable_timestamp, rc_wrapped, schema_component,
+    timestamp,
+};
 use crate::http::validate::Fields;
 use crate::store::{ApiKey, StoreError};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/api-keys", get(list).post(create))
-        .route("/api/v1/livechat/api-keys/{name}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(revoke))
 }
+
+fn api_key_schema() -> Value {
+    closed_object(json!({
+        "name": {"type": "string"},
+        "prefix": {"type": "string"},
+        "createdAt": timestamp(),
+        "lastUsedAt": nullable_timestamp(),
+        "revokedAt": nullable_timestamp(),
+    }))
+}
+
+schema_component!(NewApiKeyBody => closed_object(json!({"name": {"type": "string"}})));
+schema_component!(IssuedApiKey => closed_object(json!({
+    "apiKey": api_key_schema(),
+    "key": {"type": "string", "description": "The key itself, shown this once"},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(ApiKeyList => rc_wrapped("apiKeys", json!({"type": "array", "items": api_key_schema()})));
 
 fn api_key_json(api_key: &ApiKey) -> Value {
     json!({
@@ -31,6 +52,11 @@ fn api_key_json(api_key: &ApiKey) -> Value {
     })
 }
 
+/// Issues an API key for the HelpCrunch face.
+#[utoipa::path(post, path = "/api/v1/livechat/api-keys", tag = "api keys",
+    security(("userId" = [], "authToken" = [])),
+    request_body = NewApiKeyBody,
+    responses((status = 200, description = "The key, shown this once", body = IssuedApiKey), RcPermitted, RcJsonBody))]
 async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
     let body = body.object()?;
@@ -47,12 +73,25 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     Ok(Json(json!({"apiKey": api_key_json(&issued.api_key), "key": issued.key, "success": true})))
 }
 
+/// Every API key, revoked ones included; never the keys themselves.
+#[utoipa::path(get, path = "/api/v1/livechat/api-keys", tag = "api keys",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "The keys", body = ApiKeyList), RcPermitted))]
 async fn list(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
     let api_keys = state.store.api_keys().await?;
     Ok(Json(json!({"apiKeys": api_keys.iter().map(api_key_json).collect::<Vec<_>>(), "success": true})))
 }
 
+/// Revokes an API key.
+#[utoipa::path(delete, path = "/api/v1/livechat/api-keys/{name}", tag = "api keys",
+    security(("userId" = [], "authToken" = [])),
+    params(("name" = String, Path, description = "The key's name")),
+    responses(
+        (status = 200, description = "Revoked (again, if it already was)", body = RcSuccess),
+        RcPermitted,
+        (status = 404, response = RcNotFound),
+    ))]
 async fn revoke(
     State(state): State<AppState>,
     credentials: Credentials,

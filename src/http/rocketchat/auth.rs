@@ -3,19 +3,21 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::profile_json;
+use super::{profile_json, profile_schema};
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::{hash_password, verify_password};
 use crate::domain::time::now_millis;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
 use crate::http::metrics::Rejection;
+use crate::http::openapi::{RcJsonBody, RcSignedIn, RcUnavailable, closed_object, schema_component};
 use crate::http::validate::Fields;
 use crate::http::{AppState, ClientAddress};
 use crate::store::User;
@@ -28,10 +30,56 @@ const FAILED_LOGIN_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// that an unknown username takes as long as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password(&secret_token()));
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout)).route("/api/v1/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
 }
 
+schema_component!(
+    /// `user` (or `username`) and `password`, or `resume` with a token.
+    LoginBody => json!({
+        "type": "object",
+        "properties": {
+            "user": {"type": "string"},
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "resume": {"type": "string"},
+        },
+    })
+);
+schema_component!(LoginSuccess => closed_object(json!({
+    "status": {"type": "string", "enum": ["success"]},
+    "data": closed_object(json!({
+        "userId": {"type": "string"},
+        "authToken": {"type": "string"},
+        "me": profile_schema(json!({})),
+    })),
+})));
+schema_component!(LoginFailed => closed_object(json!({
+    "status": {"type": "string", "enum": ["error"]},
+    "error": {"type": "string"},
+    "message": {"type": "string"},
+})));
+schema_component!(LoginBlocked => closed_object(json!({
+    "success": {"type": "boolean", "enum": [false]},
+    "status": {"type": "string", "enum": ["error"]},
+    "error": {"type": "string"},
+    "errorType": {"type": "string"},
+    "message": {"type": "string"},
+})));
+schema_component!(LogoutSuccess => closed_object(json!({
+    "status": {"type": "string", "enum": ["success"]},
+    "data": closed_object(json!({"message": {"type": "string"}})),
+})));
+schema_component!(Me => profile_schema(json!({"success": {"type": "boolean", "enum": [true]}})));
+
+/// Logs in with a password or resumes a login token.
+#[utoipa::path(post, path = "/api/v1/login", tag = "authentication", request_body = LoginBody, responses(
+    (status = 200, description = "Logged in: the user id and token to send as X-User-Id and X-Auth-Token", body = LoginSuccess),
+    RcJsonBody,
+    (status = 401, description = "Wrong username, password or token", body = LoginFailed),
+    (status = 429, description = "Too many failed logins for this user or address", body = LoginBlocked),
+    (status = 503, response = RcUnavailable),
+))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ClientAddress,
@@ -107,12 +155,20 @@ async fn login_success(state: &AppState, user: User, token: String) -> ApiResult
     })))
 }
 
+/// Ends the session of the token sent.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "authentication",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "Logged out", body = LogoutSuccess), RcSignedIn))]
 async fn logout(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
     credentials.authenticate(&state).await?;
     state.store.delete_login_token(&credentials.token_digest).await?;
     Ok(Json(json!({"status": "success", "data": {"message": "You've been logged out!"}})))
 }
 
+/// The caller's own profile.
+#[utoipa::path(get, path = "/api/v1/me", tag = "authentication",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "The caller's profile", body = Me), RcSignedIn))]
 async fn me(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
     let caller = credentials.authenticate(&state).await?;
     let user = state.store.user_by_id(&caller.id).await?.ok_or_else(ApiError::not_logged_in)?;

@@ -6,10 +6,11 @@
 //! `excludeDepartmentId`) instead of ignoring them; callers reading through
 //! view-l-room alone see only the departments they serve in.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Page, parse_sort};
@@ -18,18 +19,132 @@ use crate::domain::time::{iso, now_millis};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, ignored,
+    rc_page, schema_component, timestamp,
+};
 use crate::http::validate::{Fields, missing, wrong_type};
 use crate::store::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     NewDepartmentAgent, StoreError,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/department", get(list).post(create))
-        .route("/api/v1/livechat/department/{id}", get(one).put(update).delete(remove))
-        .route("/api/v1/livechat/department/{id}/agents", get(agents).post(change_agents))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, update, remove))
+        .routes(routes!(agents, change_agents))
 }
+
+/// The schema of [`department_json`].
+fn department_schema() -> Value {
+    closed_object(json!({
+        "_id": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "email": {"type": "string"},
+        "showOnRegistration": {"type": "boolean"},
+        "showOnOfflineForm": {"type": "boolean"},
+        "numAgents": {"type": "integer", "minimum": 0},
+        "_updatedAt": timestamp(),
+        "type": {"type": "string", "enum": ["d"]},
+    }))
+}
+
+/// The schema of one entry of [`agents_json`].
+fn department_agent_schema() -> Value {
+    closed_object(json!({
+        "_id": {"type": "string"},
+        "agentId": {"type": "string"},
+        "departmentId": {"type": "string"},
+        "username": {"type": "string"},
+        "count": {"type": "integer"},
+        "order": {"type": "integer"},
+        "departmentEnabled": {"type": "boolean"},
+        "_updatedAt": timestamp(),
+    }))
+}
+
+fn department_agents_schema() -> Value {
+    json!({"type": "array", "items": department_agent_schema()})
+}
+
+schema_component!(DepartmentPage => rc_page("departments", department_schema()));
+schema_component!(
+    /// `departmentUnit` is accepted and ignored.
+    DepartmentBody => closed_object_with_optional(
+        json!({
+            "department": {
+                "type": "object",
+                "required": REQUIRED_DEPARTMENT_FIELDS,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "showOnRegistration": {"type": "boolean"},
+                    "name": {"type": "string", "minLength": 1},
+                    "email": {"type": "string"},
+                    "showOnOfflineForm": {"type": "boolean"},
+                    "description": {"type": ["string", "null"]},
+                },
+            },
+            "agents": {"type": "array", "items": closed_object_with_optional(
+                json!({
+                    "agentId": {"type": "string"},
+                    "username": {"type": ["string", "null"]},
+                    "count": {"type": ["integer", "null"]},
+                    "order": {"type": ["integer", "null"]},
+                }),
+                &["username", "count", "order"],
+            )},
+            "departmentUnit": ignored(),
+        }),
+        &["agents", "departmentUnit"],
+    )
+);
+schema_component!(CreatedDepartment => closed_object(json!({
+    "department": department_schema(),
+    "agents": {"type": "array", "items": closed_object(json!({
+        "agentId": {"type": "string"},
+        "username": {"type": "string"},
+        "count": {"type": "integer"},
+        "order": {"type": "integer"},
+    }))},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(
+    /// `agents` only when `includeAgents` is not `false`.
+    OneDepartment => closed_object_with_optional(
+        json!({
+            "department": department_schema(),
+            "agents": department_agents_schema(),
+            "success": {"type": "boolean", "enum": [true]},
+        }),
+        &["agents"],
+    )
+);
+schema_component!(UpdatedDepartment => closed_object(json!({
+    "department": department_schema(),
+    "agents": department_agents_schema(),
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(DepartmentAgentPage => rc_page("agents", department_agent_schema()));
+schema_component!(DepartmentAgentChanges => closed_object(json!({
+    "upsert": {"type": "array", "items": {
+        "type": "object",
+        "required": ["agentId", "username"],
+        "properties": {
+            "agentId": {"type": "string"},
+            "username": {"type": "string"},
+            "count": {"type": ["integer", "null"]},
+            "order": {"type": ["integer", "null"]},
+        },
+    }},
+    "remove": {"type": "array", "items": {
+        "type": "object",
+        "required": ["agentId"],
+        "properties": {"agentId": {"type": "string"}},
+    }},
+})));
 
 const READ_PERMISSIONS: [&str; 2] = [VIEW_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM];
 
@@ -83,6 +198,17 @@ async fn readable_department(state: &AppState, scope: Option<&str>, id: &str) ->
     Ok(department)
 }
 
+/// The departments; a reader with view-l-room alone sees only its own.
+#[utoipa::path(get, path = "/api/v1/livechat/department", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("text" = Option<String>, Query, description = "Part of the name"),
+        ("enabled" = Option<bool>, Query),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"name":1}`; fields: name, _updatedAt, numAgents"#),
+    ),
+    responses((status = 200, description = "A page of departments", body = DepartmentPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
     let scope = reader_scope(&state, &credentials).await?;
     query.deny_unknown(&["text", "enabled", "offset", "count", "sort"])?;
@@ -103,6 +229,11 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
     })))
 }
 
+/// Creates a department, with its agents if given.
+#[utoipa::path(post, path = "/api/v1/livechat/department", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    request_body = DepartmentBody,
+    responses((status = 200, description = "The department and its agents", body = CreatedDepartment), RcPermitted, RcJsonBody))]
 async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_DEPARTMENTS]).await?;
     let body = body.object()?;
@@ -123,6 +254,16 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     Ok(Json(json!({"department": department_json(&department), "agents": agents, "success": true})))
 }
 
+/// One department, with its agents unless `includeAgents=false`.
+#[utoipa::path(get, path = "/api/v1/livechat/department/{id}", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id"), ("includeAgents" = Option<bool>, Query)),
+    responses(
+        (status = 200, description = "The department", body = OneDepartment),
+        RcPermitted,
+        (status = 400, response = RcBadRequest),
+        (status = 404, response = RcNotFound),
+    ))]
 async fn one(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -141,6 +282,17 @@ async fn one(
     Ok(Json(answer))
 }
 
+/// Replaces a department's fields, and its agents if given.
+#[utoipa::path(put, path = "/api/v1/livechat/department/{id}", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id")),
+    request_body = DepartmentBody,
+    responses(
+        (status = 200, description = "The department and its agents", body = UpdatedDepartment),
+        RcPermitted,
+        RcJsonBody,
+        (status = 404, response = RcNotFound),
+    ))]
 async fn update(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -159,6 +311,11 @@ async fn update(
     Ok(Json(json!({"department": department_json(&department), "agents": agents_json(&agents), "success": true})))
 }
 
+/// Deletes a department.
+#[utoipa::path(delete, path = "/api/v1/livechat/department/{id}", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id")),
+    responses((status = 200, description = "Deleted", body = RcSuccess), RcPermitted, (status = 404, response = RcNotFound)))]
 async fn remove(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -169,6 +326,21 @@ async fn remove(
     Ok(Json(json!({"success": true})))
 }
 
+/// A page of a department's agents.
+#[utoipa::path(get, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("id" = String, Path, description = "The department's id"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"order":1}`; fields: username, order"#),
+    ),
+    responses(
+        (status = 200, description = "A page of agents", body = DepartmentAgentPage),
+        RcPermitted,
+        (status = 400, response = RcBadRequest),
+        (status = 404, response = RcNotFound),
+    ))]
 async fn agents(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -190,6 +362,17 @@ async fn agents(
     })))
 }
 
+/// Adds, changes and removes a department's agents.
+#[utoipa::path(post, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id")),
+    request_body = DepartmentAgentChanges,
+    responses(
+        (status = 200, description = "Changed", body = RcSuccess),
+        RcPermitted,
+        RcJsonBody,
+        (status = 404, response = RcNotFound),
+    ))]
 async fn change_agents(
     State(state): State<AppState>,
     credentials: Credentials,

@@ -1,12 +1,13 @@
 //! The inquiry queue: the manager's listing, one inquiry, SLAs on queued inquiries,
 //! and the agent's side: take, the agent's queue, return to the queue.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::wire::inquiry_json;
+use super::wire::{inquiry_json, inquiry_schema};
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Direction, Page, SortKey, parse_sort};
 use crate::domain::permissions::{
@@ -17,6 +18,10 @@ use crate::domain::time::{iso, now_millis};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, ignored, rc_page,
+    rc_wrapped, schema_component, timestamp,
+};
 use crate::http::validate::{Fields, wrong_type};
 use crate::store::{AuthUser, Inquiry, InquirySortField, ReturnOutcome, SetSlaOutcome, SlaActor, TakeOutcome};
 
@@ -30,17 +35,70 @@ const INQUIRY_SORT_FIELDS: [(&str, InquirySortField); 7] = [
     ("_id", InquirySortField::Id),
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/inquiries.list", get(list))
-        .route("/api/v1/livechat/inquiries.getOne", get(get_one))
-        .route("/api/v1/livechat/inquiry.setSLA", put(set_sla))
-        .route("/api/v1/livechat/inquiries.take", post(take))
-        .route("/api/v1/livechat/inquiries.queuedForUser", get(queued_for_user))
-        .route("/api/v1/livechat/inquiries.returnAsInquiry", post(return_as_inquiry))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(set_sla))
+        .routes(routes!(take))
+        .routes(routes!(queued_for_user))
+        .routes(routes!(return_as_inquiry))
 }
 
-/// GET inquiries.list: the queued inquiries, newest first by default.
+schema_component!(QueuedInquiryPage => rc_page("inquiries", closed_object_with_optional(
+    json!({
+        "_id": {"type": "string"},
+        "rid": {"type": "string"},
+        "name": {"type": "string"},
+        "ts": timestamp(),
+        "status": {"type": "string"},
+        "department": {"type": "string"},
+    }),
+    &["department"],
+)));
+schema_component!(OneInquiry => rc_wrapped("inquiry", {
+    let mut inquiry = inquiry_schema();
+    inquiry["type"] = json!(["object", "null"]);
+    inquiry
+}));
+schema_component!(InquirySlaBody => json!({
+    "type": "object",
+    "properties": {
+        "roomId": {"type": "string", "minLength": 1},
+        "sla": {"type": "string", "minLength": 1, "description": "The policy's id or name"},
+    },
+}));
+schema_component!(TakeBody => closed_object_with_optional(
+    json!({
+        "inquiryId": {"type": "string"},
+        "userId": {"type": ["string", "null"], "description": "The agent to take it for; the caller when absent"},
+        "options": ignored(),
+    }),
+    &["userId", "options"],
+));
+schema_component!(AgentInquiryPage => rc_page("inquiries", inquiry_schema()));
+schema_component!(ReturnBody => closed_object_with_optional(
+    json!({
+        "roomId": {"type": "string"},
+        "departmentId": {"type": ["string", "null"], "description": "A department's id or name"},
+    }),
+    &["departmentId"],
+));
+schema_component!(Returned => closed_object(json!({
+    "result": {"type": "boolean", "description": "false when the room was already queued"},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+
+/// The queued inquiries, newest first by default.
+#[utoipa::path(get, path = "/api/v1/livechat/inquiries.list", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("department" = Option<String>, Query, description = "A department's id or name"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"ts":-1}`; fields: ts, name, priorityWeight, estimatedWaitingTimeQueue, status, queuedAt, _id"#),
+    ),
+    responses((status = 200, description = "A page of inquiries", body = QueuedInquiryPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
     let caller = credentials.authorize(&state, &[VIEW_LIVECHAT_MANAGER]).await?;
     query.deny_unknown(&["department", "offset", "count", "sort"])?;
@@ -85,7 +143,11 @@ fn page_json(inquiries: Vec<Value>, page: Page, total: i64) -> Value {
     json!({"inquiries": inquiries, "offset": page.offset, "count": inquiries.len(), "total": total, "success": true})
 }
 
-/// GET inquiries.getOne: the room's inquiry while it is open, `null` otherwise.
+/// The room's inquiry while it is open, `null` otherwise.
+#[utoipa::path(get, path = "/api/v1/livechat/inquiries.getOne", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    params(("roomId" = String, Query, description = "The room's id")),
+    responses((status = 200, description = "The inquiry or null", body = OneInquiry), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn get_one(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -118,7 +180,11 @@ async fn can_access_inquiry(state: &AppState, caller: &AuthUser, inquiry: &Inqui
     })
 }
 
-/// PUT inquiry.setSLA: sets a policy (by id or name) on a queued inquiry.
+/// Sets a policy (by id or name) on a queued inquiry.
+#[utoipa::path(put, path = "/api/v1/livechat/inquiry.setSLA", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    request_body = InquirySlaBody,
+    responses((status = 200, description = "Set", body = RcSuccess), RcPermitted, RcJsonBody))]
 async fn set_sla(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     let caller = credentials.authorize(&state, &[VIEW_L_ROOM, MANAGE_LIVECHAT_SLA]).await?;
     let body = body.object()?;
@@ -159,6 +225,11 @@ fn agent_offline() -> ApiError {
     )
 }
 
+/// An agent takes a queued inquiry; a manager may take it for another agent.
+#[utoipa::path(post, path = "/api/v1/livechat/inquiries.take", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    request_body = TakeBody,
+    responses((status = 200, description = "Taken", body = RcSuccess), RcPermitted, RcJsonBody))]
 async fn take(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
     let body = body.object()?;
@@ -195,6 +266,16 @@ async fn take(State(state): State<AppState>, credentials: Credentials, body: Jso
     }
 }
 
+/// The inquiries queued for the caller's departments and for none.
+#[utoipa::path(get, path = "/api/v1/livechat/inquiries.queuedForUser", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("department" = Option<String>, Query, description = "One of the caller's departments"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = "Accepted; the server's queue order applies"),
+    ),
+    responses((status = 200, description = "A page of inquiries", body = AgentInquiryPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn queued_for_user(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -221,6 +302,11 @@ async fn queued_for_user(
     })))
 }
 
+/// Puts a served room back in the queue.
+#[utoipa::path(post, path = "/api/v1/livechat/inquiries.returnAsInquiry", tag = "inquiries",
+    security(("userId" = [], "authToken" = [])),
+    request_body = ReturnBody,
+    responses((status = 200, description = "Returned, or already queued", body = Returned), RcPermitted, RcJsonBody))]
 async fn return_as_inquiry(
     State(state): State<AppState>,
     credentials: Credentials,

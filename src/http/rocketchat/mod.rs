@@ -12,14 +12,15 @@ mod users;
 mod visitor;
 mod wire;
 
-use axum::Router;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
+use super::openapi::{closed_object, timestamp};
 use crate::domain::time::iso;
 use crate::store::User;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     [
         auth::router(),
         api_keys::router(),
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
         sla::router(),
     ]
     .into_iter()
-    .fold(Router::new(), Router::merge)
+    .fold(OpenApiRouter::new(), OpenApiRouter::merge)
 }
 
 /// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).
@@ -69,6 +70,51 @@ pub fn user_json(user: &User, roles: &[String]) -> Value {
         "_updatedAt": iso(user.updated_at),
         "settings": {},
     })
+}
+
+/// The schema of [`profile_json`], plus any fields listed in `extra`.
+pub fn profile_schema(extra: Value) -> Value {
+    let mut properties = json!({
+        "_id": {"type": "string"},
+        "name": {"type": "string"},
+        "emails": emails_schema(),
+        "status": {"type": "string"},
+        "statusConnection": {"type": "string"},
+        "username": {"type": "string"},
+        "utcOffset": {"type": "integer"},
+        "active": {"type": "boolean"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "settings": closed_object(json!({"preferences": {"type": "object"}})),
+        "statusLivechat": {"type": "string"},
+    });
+    properties.as_object_mut().expect("an object").extend(extra.as_object().cloned().unwrap_or_default());
+    closed_object(properties)
+}
+
+/// The schema of [`user_json`].
+pub fn user_schema() -> Value {
+    closed_object(json!({
+        "_id": {"type": "string"},
+        "createdAt": timestamp(),
+        "username": {"type": "string"},
+        "emails": emails_schema(),
+        "type": {"type": "string", "enum": ["user"]},
+        "status": {"type": "string"},
+        "active": {"type": "boolean"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "name": {"type": "string"},
+        "statusLivechat": {"type": "string"},
+        "_updatedAt": timestamp(),
+        "settings": {"type": "object"},
+    }))
+}
+
+/// The schema of [`emails_json`].
+pub fn emails_schema() -> Value {
+    json!({"type": "array", "items": closed_object(json!({
+        "address": {"type": "string"},
+        "verified": {"type": "boolean"},
+    }))})
 }
 
 fn emails_json(user: &User) -> Value {

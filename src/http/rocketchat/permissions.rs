@@ -2,29 +2,63 @@
 
 use std::collections::HashSet;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::permissions::ACCESS_PERMISSIONS;
 use crate::domain::time::{iso, now_millis};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
+use crate::http::openapi::{
+    RcJsonBody, RcPermitted, RcSignedIn, closed_object, rc_wrapped, schema_component, timestamp,
+};
 use crate::http::validate::{Fields, missing, wrong_type};
 use crate::store::StoreError;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/permissions.listAll", get(list_all)).route("/api/v1/permissions.update", post(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_all)).routes(routes!(update))
 }
 
+fn grants_schema() -> Value {
+    json!({"type": "array", "items": closed_object(json!({
+        "_id": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string"}},
+        "_updatedAt": timestamp(),
+    }))})
+}
+
+schema_component!(PermissionList => closed_object(json!({
+    "update": grants_schema(),
+    "remove": {"type": "array", "items": {"type": "object"}, "maxItems": 0},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(PermissionChanges => closed_object(json!({
+    "permissions": {"type": "array", "items": closed_object(json!({
+        "_id": {"type": "string"},
+        "roles": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
+    }))},
+})));
+schema_component!(UpdatedPermissions => rc_wrapped("permissions", grants_schema()));
+
+/// Every permission and the roles granted it.
+#[utoipa::path(get, path = "/api/v1/permissions.listAll", tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "The permissions", body = PermissionList), RcSignedIn))]
 async fn list_all(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
     credentials.authenticate(&state).await?;
     let grants = permissions_json(&state).await?;
     Ok(Json(json!({"update": grants, "remove": [], "success": true})))
 }
 
+/// Sets the roles of the listed permissions.
+#[utoipa::path(post, path = "/api/v1/permissions.update", tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = PermissionChanges,
+    responses((status = 200, description = "Every permission after the change", body = UpdatedPermissions), RcPermitted, RcJsonBody))]
 async fn update(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[ACCESS_PERMISSIONS]).await?;
     let body = body.object()?;

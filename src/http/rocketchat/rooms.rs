@@ -1,11 +1,12 @@
 //! Rooms as agents and managers see them: closing and listing.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::wire::room_json;
+use super::wire::{room_json, room_schema};
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Page, parse_sort};
 use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
@@ -13,6 +14,9 @@ use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object_with_optional, ignored, rc_page, schema_component,
+};
 use crate::http::validate::Fields;
 use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
 
@@ -24,12 +28,31 @@ const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
     ("closedAt", RoomSortField::ClosedAt),
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/room.closeByUser", post(close_by_user))
-        .route("/api/v1/livechat/rooms", get(list_rooms))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(close_by_user)).routes(routes!(list_rooms))
 }
 
+schema_component!(
+    /// `tags`, `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
+    CloseByUserBody => closed_object_with_optional(
+        json!({
+            "rid": {"type": "string"},
+            "comment": {"type": ["string", "null"]},
+            "forceClose": {"type": ["boolean", "null"]},
+            "tags": ignored(),
+            "generateTranscriptPdf": ignored(),
+            "transcriptEmail": ignored(),
+        }),
+        &["comment", "forceClose", "tags", "generateTranscriptPdf", "transcriptEmail"],
+    )
+);
+schema_component!(RoomPage => rc_page("rooms", room_schema()));
+
+/// An agent closes a room it serves; a manager closes any.
+#[utoipa::path(post, path = "/api/v1/livechat/room.closeByUser", tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CloseByUserBody,
+    responses((status = 200, description = "Closed", body = RcSuccess), RcPermitted, RcJsonBody))]
 async fn close_by_user(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -56,6 +79,18 @@ async fn close_by_user(
     }
 }
 
+/// The livechat rooms.
+#[utoipa::path(get, path = "/api/v1/livechat/rooms", tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("open" = Option<bool>, Query),
+        ("agents" = Option<Vec<String>>, Query, description = "Serving agents' ids; also sent as agents[]"),
+        ("departmentId" = Option<String>, Query),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"ts":-1}`; fields: ts, _updatedAt, fname, lm, closedAt"#),
+    ),
+    responses((status = 200, description = "A page of rooms", body = RoomPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list_rooms(
     State(state): State<AppState>,
     credentials: Credentials,

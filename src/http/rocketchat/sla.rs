@@ -1,9 +1,10 @@
 //! SLA policies: /api/v1/livechat/sla and /api/v1/livechat/sla/{slaId}.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::ids::object_id;
 use crate::domain::page::{Direction, Page, SortKey, parse_sort};
@@ -12,6 +13,10 @@ use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, rc_page,
+    rc_wrapped, schema_component,
+};
 use crate::http::validate::{Fields, wrong_type};
 use crate::store::{SlaPolicy, SlaSortField, StoreError};
 
@@ -22,11 +27,35 @@ const SLA_SORT_FIELDS: [(&str, SlaSortField); 4] = [
     ("_id", SlaSortField::Id),
 ];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/sla", get(list).post(create))
-        .route("/api/v1/livechat/sla/{sla_id}", get(get_one).put(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, remove))
 }
+
+/// The properties of [`sla_json`].
+fn sla_properties() -> Value {
+    json!({
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "dueTimeInMinutes": {"type": "integer", "minimum": 1},
+        "_id": {"type": "string"},
+    })
+}
+
+schema_component!(SlaBody => closed_object_with_optional(
+    json!({
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": ["string", "null"]},
+        "dueTimeInMinutes": {"type": "integer", "minimum": 1},
+    }),
+    &["description"],
+));
+schema_component!(OneSlaWrapped => rc_wrapped("sla", closed_object(sla_properties())));
+schema_component!(SlaPage => rc_page("sla", closed_object(sla_properties())));
+schema_component!(OneSla => {
+    let mut properties = sla_properties();
+    properties["success"] = json!({"type": "boolean", "enum": [true]});
+    closed_object(properties)
+});
 
 fn sla_json(policy: &SlaPolicy) -> Value {
     json!({
@@ -62,6 +91,11 @@ fn parse_policy(body: &Map<String, Value>, id: String) -> ApiResult<SlaPolicy> {
     Ok(SlaPolicy { id, name: name.to_owned(), description: description.to_owned(), due_time_in_minutes })
 }
 
+/// Creates an SLA policy.
+#[utoipa::path(post, path = "/api/v1/livechat/sla", tag = "sla",
+    security(("userId" = [], "authToken" = [])),
+    request_body = SlaBody,
+    responses((status = 200, description = "The policy", body = OneSlaWrapped), RcPermitted, RcJsonBody))]
 async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
     let policy = parse_policy(&body.object()?, object_id())?;
@@ -72,6 +106,16 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     }
 }
 
+/// The SLA policies, by name unless sorted otherwise.
+#[utoipa::path(get, path = "/api/v1/livechat/sla", tag = "sla",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("text" = Option<String>, Query, description = "Part of the name"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"name":1}`; fields: name, description, dueTimeInMinutes, _id"#),
+    ),
+    responses((status = 200, description = "A page of policies", body = SlaPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA, VIEW_L_ROOM]).await?;
     query.deny_unknown(&["text", "offset", "count", "sort"])?;
@@ -86,6 +130,11 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
     Ok(Json(json!({"sla": policies, "count": policies.len(), "offset": page.offset, "total": total, "success": true})))
 }
 
+/// One SLA policy.
+#[utoipa::path(get, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
+    security(("userId" = [], "authToken" = [])),
+    params(("sla_id" = String, Path, description = "The policy's id")),
+    responses((status = 200, description = "The policy", body = OneSla), RcPermitted, (status = 404, response = RcNotFound)))]
 async fn get_one(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -98,6 +147,17 @@ async fn get_one(
     Ok(Json(body))
 }
 
+/// Replaces an SLA policy.
+#[utoipa::path(put, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
+    security(("userId" = [], "authToken" = [])),
+    params(("sla_id" = String, Path, description = "The policy's id")),
+    request_body = SlaBody,
+    responses(
+        (status = 200, description = "The policy", body = OneSlaWrapped),
+        RcPermitted,
+        RcJsonBody,
+        (status = 404, response = RcNotFound),
+    ))]
 async fn update(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -114,6 +174,11 @@ async fn update(
     }
 }
 
+/// Deletes an SLA policy.
+#[utoipa::path(delete, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
+    security(("userId" = [], "authToken" = [])),
+    params(("sla_id" = String, Path, description = "The policy's id")),
+    responses((status = 200, description = "Deleted", body = RcSuccess), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
     credentials: Credentials,

@@ -1,11 +1,12 @@
 //! POST /api/v1/users.create and personal access tokens.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::user_json;
+use super::{user_json, user_schema};
 use crate::accounts::{CreateUserError, UserRequest, create_user};
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::permissions::CREATE_USER;
@@ -13,14 +14,18 @@ use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
+use crate::http::openapi::{
+    RcJsonBody, RcPermitted, RcSignedIn, RcSuccess, closed_object, closed_object_with_optional, ignored, rc_wrapped,
+    schema_component,
+};
 use crate::http::validate::{Fields, wrong_type};
 use crate::store::StoreError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users.create", post(create))
-        .route("/api/v1/users.generatePersonalAccessToken", post(generate_personal_access_token))
-        .route("/api/v1/users.removePersonalAccessToken", post(remove_personal_access_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(generate_personal_access_token))
+        .routes(routes!(remove_personal_access_token))
 }
 
 const CREATE_FIELDS: [&str; 11] = [
@@ -37,6 +42,38 @@ const CREATE_FIELDS: [&str; 11] = [
     "customFields",
 ];
 
+schema_component!(
+    /// Rocket.Chat's fields; those after `roles` are accepted and ignored.
+    NewUserBody => closed_object_with_optional(
+        json!({
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "password": {"type": "string"},
+            "username": {"type": "string"},
+            "active": {"type": "boolean"},
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "verified": ignored(),
+            "joinDefaultChannels": ignored(),
+            "requirePasswordChange": ignored(),
+            "sendWelcomeEmail": ignored(),
+            "customFields": ignored(),
+        }),
+        &["active", "roles", "verified", "joinDefaultChannels", "requirePasswordChange", "sendWelcomeEmail", "customFields"],
+    )
+);
+schema_component!(CreatedUser => rc_wrapped("user", user_schema()));
+schema_component!(NewTokenBody => closed_object_with_optional(
+    json!({"tokenName": {"type": "string"}, "bypassTwoFactor": ignored()}),
+    &["bypassTwoFactor"],
+));
+schema_component!(TokenName => closed_object(json!({"tokenName": {"type": "string"}})));
+schema_component!(GeneratedToken => rc_wrapped("token", json!({"type": "string"})));
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v1/users.create", tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = NewUserBody,
+    responses((status = 200, description = "The new user", body = CreatedUser), RcPermitted, RcJsonBody))]
 async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[CREATE_USER]).await?;
     let body = body.object()?;
@@ -76,6 +113,11 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     Ok(Json(json!({"user": user_json(&user, &roles), "success": true})))
 }
 
+/// Issues a named personal access token for the caller.
+#[utoipa::path(post, path = "/api/v1/users.generatePersonalAccessToken", tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = NewTokenBody,
+    responses((status = 200, description = "The token, shown this once", body = GeneratedToken), RcSignedIn, RcJsonBody))]
 async fn generate_personal_access_token(
     State(state): State<AppState>,
     credentials: Credentials,
@@ -97,6 +139,11 @@ async fn generate_personal_access_token(
     }
 }
 
+/// Removes one of the caller's personal access tokens.
+#[utoipa::path(post, path = "/api/v1/users.removePersonalAccessToken", tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = TokenName,
+    responses((status = 200, description = "Removed", body = RcSuccess), RcSignedIn, RcJsonBody))]
 async fn remove_personal_access_token(
     State(state): State<AppState>,
     credentials: Credentials,

@@ -1,30 +1,84 @@
 //! The visitor (widget) side: no user login; the visitor's own token is the credential,
 //! and a token never reads or changes another visitor's rooms.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::wire::{message_json, room_json, visitor_json};
+use super::wire::{message_json, message_schema, room_json, room_schema, visitor_json, visitor_schema};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
 use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBody, QueryParams};
+use crate::http::openapi::{
+    RcBadRequest, RcForbidden, RcJsonBody, RcUnavailable, closed_object, closed_object_with_optional, ignored,
+    rc_wrapped, schema_component,
+};
 use crate::http::validate::Fields;
 use crate::store::{Closer, NewMessage, NewRoom, Room, StoreError, Visitor, VisitorDetails};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/livechat/visitor", post(register_visitor))
-        .route("/api/v1/livechat/visitor/{token}", get(visitor_by_token))
-        .route("/api/v1/livechat/room", get(open_room))
-        .route("/api/v1/livechat/message", post(send_message))
-        .route("/api/v1/livechat/messages.history/{rid}", get(message_history))
-        .route("/api/v1/livechat/room.close", post(close_room))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_visitor))
+        .routes(routes!(visitor_by_token))
+        .routes(routes!(open_room))
+        .routes(routes!(send_message))
+        .routes(routes!(message_history))
+        .routes(routes!(close_room))
 }
+
+schema_component!(VisitorBody => closed_object(json!({
+    "visitor": {
+        "type": "object",
+        "required": ["token"],
+        "properties": {
+            "token": {"type": "string", "minLength": 1},
+            "name": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "phone": {"type": ["string", "null"]},
+            "username": {"type": ["string", "null"]},
+            "department": {"type": ["string", "null"], "description": "A department's id or name"},
+        },
+    },
+})));
+schema_component!(OneVisitor => rc_wrapped("visitor", visitor_schema()));
+schema_component!(OpenedRoom => closed_object(json!({
+    "room": room_schema(),
+    "newRoom": {"type": "boolean"},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(VisitorMessageBody => closed_object_with_optional(
+    json!({
+        "token": {"type": "string"},
+        "rid": {"type": "string"},
+        "msg": {"type": "string", "minLength": 1},
+        "_id": {"type": ["string", "null"]},
+        "agent": ignored(),
+    }),
+    &["_id", "agent"],
+));
+schema_component!(SentMessage => rc_wrapped("message", message_schema()));
+schema_component!(MessageHistory => closed_object(json!({
+    "messages": {"type": "array", "items": message_schema()},
+    "unreadNotLoaded": {"type": "integer"},
+    "offset": {"type": "integer", "minimum": 0},
+    "count": {"type": "integer", "minimum": 0},
+    "total": {"type": "integer", "minimum": 0},
+    "success": {"type": "boolean", "enum": [true]},
+})));
+schema_component!(VisitorCloseBody => closed_object(json!({
+    "rid": {"type": "string"},
+    "token": {"type": "string"},
+})));
+schema_component!(VisitorClosedRoom => closed_object(json!({
+    "rid": {"type": "string"},
+    "comment": {"type": "string"},
+    "success": {"type": "boolean", "enum": [true]},
+})));
 
 /// Rocket.Chat's visitor routes still answer with Meteor `check()` messages.
 fn match_error(message: String) -> ApiError {
@@ -61,6 +115,14 @@ fn json_type_name(value: &Value) -> &'static str {
     }
 }
 
+/// Registers the visitor of a token, or updates it.
+#[utoipa::path(post, path = "/api/v1/livechat/visitor", tag = "visitor",
+    request_body = VisitorBody,
+    responses(
+        (status = 200, description = "The visitor", body = OneVisitor),
+        RcJsonBody,
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
     let body = body.object()?;
     let visitor = match body.get("visitor") {
@@ -104,6 +166,14 @@ async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiR
     Ok(Json(json!({"visitor": visitor_json(&visitor), "success": true})))
 }
 
+/// The visitor of a token.
+#[utoipa::path(get, path = "/api/v1/livechat/visitor/{token}", tag = "visitor",
+    params(("token" = String, Path, description = "The visitor's token")),
+    responses(
+        (status = 200, description = "The visitor", body = OneVisitor),
+        (status = 400, response = RcBadRequest),
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<Value>> {
     let visitor = state.store.visitor_by_token(&token).await?.ok_or_else(invalid_token)?;
     Ok(Json(json!({"visitor": visitor_json(&visitor), "success": true})))
@@ -122,6 +192,20 @@ async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResu
     Ok(room)
 }
 
+/// The visitor's open room with that id, or a new room (queued as an inquiry).
+#[utoipa::path(get, path = "/api/v1/livechat/room", tag = "visitor",
+    params(
+        ("token" = String, Query, description = "The visitor's token"),
+        ("rid" = Option<String>, Query, description = "The room's id, chosen by the widget"),
+        ("department" = Option<String>, Query, description = "A department's id or name"),
+        ("agentId" = Option<String>, Query, description = "Accepted and ignored"),
+    ),
+    responses(
+        (status = 200, description = "The room, and whether it was opened now", body = OpenedRoom),
+        (status = 400, response = RcBadRequest),
+        (status = 403, response = RcForbidden),
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResult<Json<Value>> {
     query.deny_unknown(&["token", "rid", "department", "agentId"])?;
     let token = query.get("token").ok_or_else(|| match_error("Missing key 'token'".into()))?;
@@ -170,6 +254,15 @@ async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResu
     Ok(Json(json!({"room": room_json(&room), "newRoom": created, "success": true})))
 }
 
+/// A visitor's message in its open room.
+#[utoipa::path(post, path = "/api/v1/livechat/message", tag = "visitor",
+    request_body = VisitorMessageBody,
+    responses(
+        (status = 200, description = "The stored message", body = SentMessage),
+        RcJsonBody,
+        (status = 403, response = RcForbidden),
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn send_message(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
     let body = body.object()?;
     let fields = Fields::new(&body);
@@ -212,6 +305,21 @@ fn room_closed() -> ApiError {
     ApiError::bad_request("room-closed")
 }
 
+/// A page of a visitor's room's messages, newest first.
+#[utoipa::path(get, path = "/api/v1/livechat/messages.history/{rid}", tag = "visitor",
+    params(
+        ("rid" = String, Path, description = "The room's id"),
+        ("token" = String, Query, description = "The visitor's token"),
+        ("offset" = Option<u32>, Query),
+        ("count" = Option<u32>, Query),
+        ("limit" = Option<u32>, Query, description = "Another name of count"),
+    ),
+    responses(
+        (status = 200, description = "A page of messages", body = MessageHistory),
+        (status = 400, response = RcBadRequest),
+        (status = 403, response = RcForbidden),
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn message_history(
     State(state): State<AppState>,
     Path(room_id): Path<String>,
@@ -235,6 +343,15 @@ async fn message_history(
     })))
 }
 
+/// The visitor closes its room.
+#[utoipa::path(post, path = "/api/v1/livechat/room.close", tag = "visitor",
+    request_body = VisitorCloseBody,
+    responses(
+        (status = 200, description = "Closed", body = VisitorClosedRoom),
+        RcJsonBody,
+        (status = 403, response = RcForbidden),
+        (status = 503, response = RcUnavailable),
+    ))]
 async fn close_room(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
     const COMMENT: &str = "Closed by visitor";
     let body = body.object()?;

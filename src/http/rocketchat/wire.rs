@@ -4,7 +4,135 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::time::iso;
+use crate::http::openapi::{closed_object, closed_object_with_optional, open_object_with_optional, timestamp};
 use crate::store::{Inquiry, Message, Room, Visitor};
+
+/// The schema of [`visitor_json`].
+pub fn visitor_schema() -> Value {
+    closed_object_with_optional(
+        json!({
+            "_id": {"type": "string"},
+            "username": {"type": "string"},
+            "status": {"type": "string"},
+            "ts": timestamp(),
+            "_updatedAt": timestamp(),
+            "token": {"type": "string"},
+            "name": {"type": "string"},
+            "phone": {"type": "array", "items": closed_object(json!({"phoneNumber": {"type": "string"}}))},
+            "visitorEmails": {"type": "array", "items": closed_object(json!({"address": {"type": "string"}}))},
+            "department": {"type": "string"},
+        }),
+        &["name", "phone", "visitorEmails", "department"],
+    )
+}
+
+/// The schema of [`message_json`]. System messages carry further fields of their kind.
+pub fn message_schema() -> Value {
+    open_object_with_optional(
+        json!({
+            "_id": {"type": "string"},
+            "rid": {"type": "string"},
+            "msg": {"type": "string"},
+            "t": {"type": "string"},
+            "token": {"type": "string"},
+            "alias": {"type": "string"},
+            "ts": timestamp(),
+            "u": closed_object(json!({
+                "_id": {"type": "string"},
+                "username": {"type": "string"},
+                "name": {"type": ["string", "null"]},
+            })),
+            "_updatedAt": timestamp(),
+            "urls": {"type": "array", "items": {"type": "object"}},
+            "mentions": {"type": "array", "items": {"type": "object"}},
+            "channels": {"type": "array", "items": {"type": "object"}},
+            "md": {"type": "array", "items": {"type": "object"}},
+        }),
+        &["t", "token", "alias", "md"],
+    )
+}
+
+/// The visitor as a room or an inquiry names it (`v`).
+fn room_visitor_schema() -> Value {
+    closed_object(json!({
+        "_id": {"type": "string"},
+        "username": {"type": "string"},
+        "token": {"type": "string"},
+        "status": {"type": "string"},
+    }))
+}
+
+fn source_schema() -> Value {
+    closed_object(json!({"type": {"type": "string"}}))
+}
+
+/// The schema of [`inquiry_json`].
+pub fn inquiry_schema() -> Value {
+    closed_object_with_optional(
+        json!({
+            "_id": {"type": "string"},
+            "rid": {"type": "string"},
+            "name": {"type": "string"},
+            "ts": timestamp(),
+            "message": {"type": "string"},
+            "status": {"type": "string"},
+            "v": room_visitor_schema(),
+            "t": {"type": "string", "enum": ["l"]},
+            "department": {"type": "string"},
+            "priorityWeight": {"type": "integer"},
+            "estimatedWaitingTimeQueue": {"type": "integer"},
+            "slaId": {"type": "string"},
+            "source": source_schema(),
+            "_updatedAt": timestamp(),
+            "lastMessage": message_schema(),
+            "queuedAt": timestamp(),
+            "takenAt": timestamp(),
+        }),
+        &["department", "slaId", "lastMessage", "queuedAt", "takenAt"],
+    )
+}
+
+/// The schema of [`room_json`].
+pub fn room_schema() -> Value {
+    closed_object_with_optional(
+        json!({
+            "_id": {"type": "string"},
+            "fname": {"type": "string"},
+            "t": {"type": "string", "enum": ["l"]},
+            "v": room_visitor_schema(),
+            "departmentId": {"type": "string"},
+            "cl": {"type": "boolean"},
+            "open": {"type": "boolean"},
+            "msgs": {"type": "integer", "minimum": 0},
+            "usersCount": {"type": "integer", "minimum": 1},
+            "ts": timestamp(),
+            "_updatedAt": timestamp(),
+            "lm": timestamp(),
+            "lastMessage": message_schema(),
+            "servedBy": closed_object_with_optional(
+                json!({"_id": {"type": "string"}, "username": {"type": "string"}, "ts": timestamp()}),
+                &["ts"],
+            ),
+            "source": source_schema(),
+            "onHold": {"type": "boolean", "enum": [true]},
+            "slaId": {"type": "string"},
+            "estimatedWaitingTimeQueue": {"type": "integer"},
+            "closedAt": timestamp(),
+            "closer": {"type": "string", "enum": ["visitor", "user"]},
+        }),
+        &[
+            "departmentId",
+            "lm",
+            "lastMessage",
+            "servedBy",
+            "onHold",
+            "slaId",
+            "estimatedWaitingTimeQueue",
+            "closedAt",
+            "closer",
+        ],
+    )
+}
 
 pub fn visitor_json(visitor: &Visitor) -> Value {
     let mut object = Map::new();

@@ -1,0 +1,406 @@
+//! The OpenAPI 3.1 document. Each handler carries its own `#[utoipa::path]`, and each
+//! `router()` registers handlers with `OpenApiRouter::routes(routes!(..))`, which adds
+//! the route to the router and the operation to the document in one step: a route
+//! cannot be served undocumented, nor documented unserved.
+//!
+//! Bodies are built with `json!` in the handlers, so their schemas are JSON Schema
+//! literals declared next to them with [`schema_component!`]; the envelopes every
+//! route shares are response components declared here.
+//!
+//! A new route: declare its body schemas with `schema_component!`, put
+//! `#[utoipa::path(method, path = "..", tag = "..", security(..), params(..),
+//! request_body = .., responses((status = 200, body = ..), RcPermitted, RcJsonBody, ..))]`
+//! on the handler, register it with `.routes(routes!(handler))`, and add it to the
+//! expected routes of tests/api/openapi.rs. Every answer the tests receive is checked
+//! against the document, so a status or field the annotation misses fails a test.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse};
+use serde_json::{Value, json};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::schema::{Object, Schema, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+/// Declares a schema component whose schema is a JSON Schema literal (any expression
+/// giving a `serde_json::Value`). The type only names the component for `body = ..`.
+macro_rules! schema_component {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub enum $name {}
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::http::openapi::schema_from_json($schema)
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+pub(crate) use schema_component;
+
+/// A `serde_json::Value` schema as utoipa's model. Debug builds check that nothing of
+/// the schema was lost on the way, so the document says exactly what was written.
+pub fn schema_from_json(schema: Value) -> RefOr<Schema> {
+    let parsed: RefOr<Schema> =
+        serde_json::from_value(schema.clone()).unwrap_or_else(|error| panic!("{error} in the schema {schema}"));
+    debug_assert_eq!(serde_json::to_value(&parsed).expect("schemas serialize"), schema, "schema changed on parsing");
+    parsed
+}
+
+/// An object whose listed properties are all required and no others may appear.
+pub fn closed_object(properties: Value) -> Value {
+    closed_object_with_optional(properties, &[])
+}
+
+/// An object of the listed properties, all required but `optional`, and no others.
+pub fn closed_object_with_optional(properties: Value, optional: &[&str]) -> Value {
+    let mut schema = open_object_with_optional(properties, optional);
+    schema["additionalProperties"] = json!(false);
+    schema
+}
+
+/// An object of the listed properties, all required but `optional`; others may appear.
+pub fn open_object_with_optional(properties: Value, optional: &[&str]) -> Value {
+    let required: Vec<&String> = properties
+        .as_object()
+        .expect("properties are an object")
+        .keys()
+        .filter(|name| !optional.contains(&name.as_str()))
+        .collect();
+    if required.is_empty() {
+        json!({"type": "object", "properties": properties})
+    } else {
+        json!({"type": "object", "required": required, "properties": properties})
+    }
+}
+
+/// A field accepted for compatibility and ignored, of any type (utoipa's model has no
+/// typeless schema, so every type is listed).
+pub fn ignored() -> Value {
+    json!({
+        "type": ["string", "number", "integer", "boolean", "object", "array", "null"],
+        "description": "Accepted and ignored",
+    })
+}
+
+/// A string in ISO 8601 form, as every timestamp is sent.
+pub fn timestamp() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+/// A timestamp or `null`.
+pub fn nullable_timestamp() -> Value {
+    json!({"type": ["string", "null"], "format": "date-time"})
+}
+
+/// Rocket.Chat's `{"success": true}` answer with nothing else.
+pub fn rc_success() -> Value {
+    closed_object(json!({"success": {"type": "boolean", "enum": [true]}}))
+}
+
+/// Rocket.Chat's paged list: `{<items>: [...], count, offset, total, success}`.
+pub fn rc_page(items: &str, item: Value) -> Value {
+    closed_object(json!({
+        items: {"type": "array", "items": item},
+        "count": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0},
+        "total": {"type": "integer", "minimum": 0},
+        "success": {"type": "boolean", "enum": [true]},
+    }))
+}
+
+/// `{<name>: <value>, success: true}`.
+pub fn rc_wrapped(name: &str, value: Value) -> Value {
+    closed_object(json!({name: value, "success": {"type": "boolean", "enum": [true]}}))
+}
+
+schema_component!(
+    /// `{"success": true}`.
+    RcSuccess => rc_success()
+);
+
+fn rc_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["success", "error"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [false]},
+            "error": {"type": "string"},
+            "errorType": {"type": "string"},
+        },
+        "additionalProperties": false,
+    })
+}
+
+fn helpcrunch_errors_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["errors"],
+        "properties": {"errors": {"type": "array", "minItems": 1, "items": closed_object(json!({
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+        }))}},
+        "additionalProperties": false,
+    })
+}
+
+/// Declares a response component: a JSON body described by `$schema`, and the integer
+/// headers it carries, if any.
+macro_rules! response_component {
+    (
+        $(#[$doc:meta])* $name:ident, $description:expr, $schema:expr
+        $(, headers { $($header:literal => $header_description:literal),+ $(,)? })? $(,)?
+    ) => {
+        $(#[$doc])*
+        pub enum $name {}
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                let content = Content::new(Some(schema_from_json($schema)));
+                let response = ResponseBuilder::new().description($description).content("application/json", content);
+                $($(let response = response.header($header, integer_header($header_description));)+)?
+                (stringify!($name), response.into())
+            }
+        }
+    };
+}
+
+fn integer_header(description: &str) -> Header {
+    HeaderBuilder::new().schema(Object::with_type(Type::Integer)).description(Some(description)).build()
+}
+
+response_component!(
+    /// 400 of Rocket.Chat: `error` says what was wrong; validation failures add `errorType`.
+    RcBadRequest,
+    "The parameters or the body are invalid, or the action is refused",
+    rc_error_schema()
+);
+response_component!(
+    RcNotLoggedIn,
+    "X-User-Id and X-Auth-Token are missing or do not belong together",
+    closed_object(json!({
+        "success": {"type": "boolean", "enum": [false]},
+        "status": {"type": "string", "enum": ["error"]},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+    }))
+);
+response_component!(RcForbidden, "The user lacks the permission, or may not act on this object", rc_error_schema());
+response_component!(RcNotFound, "Not found", rc_error_schema());
+response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", rc_error_schema());
+response_component!(RcUnsupportedMediaType, "The body is not application/json", rc_error_schema());
+response_component!(RcUnavailable, "The database does not answer", rc_error_schema());
+response_component!(HcBadRequest, "The request is invalid", helpcrunch_errors_schema());
+response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", helpcrunch_errors_schema());
+response_component!(HcNotFound, "Not found", helpcrunch_errors_schema());
+response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", helpcrunch_errors_schema());
+response_component!(HcUnsupportedMediaType, "The body is not application/json", helpcrunch_errors_schema());
+response_component!(
+    HcTooManyRequests,
+    "The API key used up its requests for this minute",
+    helpcrunch_errors_schema(),
+    headers {
+        "Retry-After" => "Seconds until the next minute",
+        "X-RateLimit-Limit" => "Requests allowed per minute",
+        "X-RateLimit-Remaining" => "Requests left this minute: 0",
+        "X-RateLimit-Reset" => "When the minute ends, in UNIX seconds",
+    },
+);
+response_component!(HcUnavailable, "The database does not answer", helpcrunch_errors_schema());
+
+/// Declares a set of responses a route can answer besides its own, by reference to
+/// the response components.
+macro_rules! response_set {
+    ($(#[$doc:meta])* $name:ident { $($status:literal => $response:ty),+ $(,)? }) => {
+        $(#[$doc])*
+        pub enum $name {}
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$(
+                    ($status.to_string(), Ref::from_response_name(<$response as ToResponse>::response().0).into()),
+                )+])
+            }
+        }
+    };
+}
+
+response_set!(
+    /// Any route that checks X-User-Id and X-Auth-Token.
+    RcSignedIn {
+        "401" => RcNotLoggedIn,
+        "503" => RcUnavailable,
+    }
+);
+response_set!(
+    /// Any route that checks X-User-Id and X-Auth-Token and a permission, or whether
+    /// the user may act on the object.
+    RcPermitted {
+        "401" => RcNotLoggedIn,
+        "403" => RcForbidden,
+        "503" => RcUnavailable,
+    }
+);
+response_set!(
+    /// Any Rocket.Chat route that reads a JSON body.
+    RcJsonBody {
+        "400" => RcBadRequest,
+        "413" => RcPayloadTooLarge,
+        "415" => RcUnsupportedMediaType,
+    }
+);
+response_set!(
+    /// Any /v1 route that reads a JSON body.
+    HcJsonBody {
+        "400" => HcBadRequest,
+        "413" => HcPayloadTooLarge,
+        "415" => HcUnsupportedMediaType,
+    }
+);
+response_set!(
+    /// Every /v1 route: the API key and the rate limit are checked before the handler.
+    HcKeyed {
+        "401" => HcUnauthorized,
+        "429" => HcTooManyRequests,
+        "503" => HcUnavailable,
+    }
+);
+
+/// The parts of the document no handler states: metadata, the security schemes and
+/// the shared response components.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "livechat-server",
+        description = "A Rocket.Chat-compatible livechat API (/api) and a HelpCrunch-compatible API (/v1)."
+    ),
+    modifiers(&SecuritySchemes),
+    components(responses(
+        RcBadRequest,
+        RcNotLoggedIn,
+        RcForbidden,
+        RcNotFound,
+        RcPayloadTooLarge,
+        RcUnsupportedMediaType,
+        RcUnavailable,
+        HcBadRequest,
+        HcUnauthorized,
+        HcNotFound,
+        HcPayloadTooLarge,
+        HcUnsupportedMediaType,
+        HcTooManyRequests,
+        HcUnavailable,
+    ))
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let header = |name: &str, description: &str| {
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, description)))
+        };
+        components.add_security_scheme("userId", header("X-User-Id", "The user id login answered with"));
+        components.add_security_scheme("authToken", header("X-Auth-Token", "The token login answered with"));
+        components.add_security_scheme(
+            "bearerApiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key issued at /api/v1/livechat/api-keys"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Handlers of different resources share names (`list`, `one`), and utoipa names an
+/// operation after its handler; ids are made from the method and the path instead,
+/// which are unique: `get_api_v1_livechat_department_id`.
+pub fn name_operations(document: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                let words = path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|word| !word.is_empty());
+                operation.operation_id = Some(std::iter::once(method).chain(words).collect::<Vec<_>>().join("_"));
+            }
+        }
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_json)).routes(routes!(docs_page))
+}
+
+/// The document, serialized once.
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| serde_json::to_string(&super::openapi_document()).expect("the document serializes"));
+
+schema_component!(
+    /// An OpenAPI 3.1 document.
+    OpenApiDocument => json!({"type": "object", "required": ["openapi", "info", "paths"]})
+);
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "documentation",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this server", body = OpenApiDocument)))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+/// The document rendered for a person, with no resources from elsewhere.
+#[utoipa::path(get, path = "/api/docs", tag = "documentation",
+    responses((status = 200, description = "An HTML page that renders /api/openapi.json", content_type = "text/html", body = String)))]
+async fn docs_page() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in `node`, with where it was found.
+    fn references<'a>(node: &'a Value, found: &mut Vec<&'a str>) {
+        match node {
+            Value::Object(object) => {
+                if let Some(Value::String(reference)) = object.get("$ref") {
+                    found.push(reference);
+                }
+                object.values().for_each(|value| references(value, found));
+            }
+            Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        let document: Value = serde_json::from_str(&DOCUMENT).unwrap();
+        let mut found = Vec::new();
+        references(&document, &mut found);
+        assert!(!found.is_empty());
+        for reference in found {
+            let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("{reference} is not local"));
+            assert!(document.pointer(pointer).is_some(), "{reference} does not resolve");
+        }
+    }
+}
