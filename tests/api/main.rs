@@ -4,6 +4,7 @@ mod harness;
 mod proxy;
 mod upstream_schema;
 
+mod bench_smoke;
 mod departments;
 mod foundation;
 mod helpcrunch_auth;
