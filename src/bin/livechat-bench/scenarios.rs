@@ -226,7 +226,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
             let mut step = 0_usize;
             let mut room = 0_usize;
             Box::new(move || {
-                if step % 3 == 0 {
+                if step.is_multiple_of(3) {
                     room = random_index(fixture.rooms.len());
                 }
                 step += 1;
@@ -319,7 +319,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
             let mut step = 0_usize;
             let mut room = 0_usize;
             Box::new(move || {
-                if step % 3 == 0 {
+                if step.is_multiple_of(3) {
                     room = random_index(fixture.rooms.len());
                 }
                 step += 1;
