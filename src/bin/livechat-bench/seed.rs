@@ -127,11 +127,12 @@ impl Database {
         })
     }
 
-    /// Most bound parameters one statement may carry on this backend.
+    /// Bound parameters per statement: PostgreSQL's limit; on SQLite binding slows
+    /// down with the number of parameters in a statement, so statements stay small.
     fn max_parameters(&self) -> usize {
         match self {
             Self::Postgres(_) => 65_000,
-            Self::Sqlite(_) => 32_000,
+            Self::Sqlite(_) => 2_000,
         }
     }
 
