@@ -1,4 +1,4 @@
-//! Readiness and version.
+//! Liveness, readiness and version.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +11,16 @@ use super::AppState;
 use super::openapi::{closed_object, schema_component};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(info))
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(live)).routes(routes!(info))
+}
+
+/// Liveness: 200 while the process serves HTTP. It never touches the database, so it
+/// also measures the HTTP stack alone.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses(
+    (status = 200, description = "The process serves HTTP", body = HealthOk),
+))]
+async fn live() -> Json<Value> {
+    Json(json!({"status": "ok"}))
 }
 
 schema_component!(HealthOk => closed_object(json!({"status": {"type": "string", "enum": ["ok"]}})));

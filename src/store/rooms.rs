@@ -571,7 +571,9 @@ impl Store {
                chat_status = 'opened', updated_at = $3 \
              WHERE inquiry_id = $1 AND inquiry_status = 'queued' \
                AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available')";
-        const STATUS: &str = "SELECT inquiry_status FROM rooms WHERE inquiry_id = $1 AND inquiry_status IS NOT NULL";
+        const STATUS: &str = "SELECT inquiry_status, \
+               EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AS agent_available \
+             FROM rooms WHERE inquiry_id = $1 AND inquiry_status IS NOT NULL";
         let taken = on_pool!(self, |pool| sqlx::query(TAKE)
             .bind(inquiry_id)
             .bind(agent_id)
@@ -582,11 +584,13 @@ impl Store {
         if taken == 1 {
             return Ok(TakeOutcome::Taken);
         }
-        let status: Option<(String,)> =
-            on_pool!(self, |pool| sqlx::query_as(STATUS).bind(inquiry_id).fetch_optional(pool).await)?;
+        let status: Option<(String, bool)> =
+            on_pool!(self, |pool| sqlx::query_as(STATUS).bind(inquiry_id).bind(agent_id).fetch_optional(pool).await)?;
         Ok(match status {
             None => TakeOutcome::NotFound,
-            Some((status,)) if status == INQUIRY_QUEUED => TakeOutcome::AgentUnavailable,
+            Some((status, false)) if status == INQUIRY_QUEUED => TakeOutcome::AgentUnavailable,
+            // Queued again with the agent available: another take won and the inquiry
+            // was returned between the two statements, so this take lost the race.
             Some(_) => TakeOutcome::AlreadyTaken,
         })
     }

@@ -16,6 +16,10 @@ both_backends!(health_and_info_answer, |app| {
     );
 });
 
+both_backends!(liveness_answers_ok_without_credentials, |app| {
+    assert_eq!(app.get("/health/live", None).await, (StatusCode::OK, json!({"status": "ok"})));
+});
+
 both_backends!(login_returns_token_and_profile_and_me_uses_it, |app| {
     let (status, body) =
         app.post("/api/v1/login", None, json!({"user": "admin", "password": crate::harness::ADMIN_PASSWORD})).await;

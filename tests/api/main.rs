@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 mod upstream_schema;
 
+mod bench_smoke;
 mod chats;
 mod cli;
 mod departments;

@@ -12,8 +12,9 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 53] = [
+const EXPECTED_ROUTES: [(&str, &str); 54] = [
     ("get", "/health"),
+    ("get", "/health/live"),
     ("get", "/api/info"),
     ("get", "/api/openapi.json"),
     ("get", "/api/docs"),
@@ -201,6 +202,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         .collect();
     let expected: BTreeSet<(String, String)> = [
         ("get", "/health"),
+        ("get", "/health/live"),
         ("get", "/api/info"),
         ("get", "/api/openapi.json"),
         ("get", "/api/docs"),

@@ -1,0 +1,314 @@
+//! livechat-bench: how fast the server is against the limits of this machine.
+//!
+//! Seeds a database in bulk, starts the release server as a child process (or uses
+//! `--server-url`), and drives closed-loop HTTP load for a fixed time per scenario.
+//! Each scenario is compared with two ceilings measured the same way in the same run:
+//! a route that touches no database (the HTTP ceiling) and the scenario's own store
+//! calls made straight from this process (the database ceiling).
+
+mod load;
+mod report;
+mod scenarios;
+mod seed;
+mod server;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use livechat_server::accounts;
+use livechat_server::config::DatabaseUrl;
+use livechat_server::store::{Store, StoreOptions};
+
+use load::{Tally, closed_loop};
+use report::{Row, Setting};
+use scenarios::{Fixture, QueuedRoom, Scenario, Session, TakeLedger};
+use seed::Database;
+use server::{Launch, Server};
+
+#[derive(Parser)]
+#[command(about = "Load-test livechat-server against the HTTP and database ceilings of this machine")]
+struct Cli {
+    /// Database to seed and serve: sqlite://PATH or postgres://... (a database of its own).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+
+    /// Scenarios to run (comma-separated), or `all`.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    scenario: Vec<ScenarioChoice>,
+
+    /// Queued inquiries to seed.
+    #[arg(long, default_value_t = 10_000)]
+    queued: usize,
+
+    /// Closed rooms, with one message each, to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    history: usize,
+
+    /// Time per scenario and per ceiling, e.g. `10s` or `500ms`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+
+    /// Concurrent keep-alive connections (closed-loop users).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+
+    /// Connections of the peak-memory scenario.
+    #[arg(long, default_value_t = 256)]
+    peak_connections: usize,
+
+    /// Database pool size, of the server and of the database ceiling alike.
+    #[arg(long, default_value_t = 16)]
+    db_max_connections: u32,
+
+    /// Target a server already running instead of starting one.
+    #[arg(long)]
+    server_url: Option<String>,
+
+    /// Process id of that server, to report its peak RSS.
+    #[arg(long, requires = "server_url")]
+    server_pid: Option<u32>,
+
+    /// Folder for the JSON and markdown results.
+    #[arg(long, default_value = "bench/results")]
+    results_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ScenarioChoice {
+    All,
+    GetOne,
+    List,
+    ListDepartment,
+    SlaCycle,
+    Take,
+    ChatStatus,
+    Login,
+    ListAtPeak,
+}
+
+impl ScenarioChoice {
+    fn scenarios(self) -> Vec<Scenario> {
+        match self {
+            Self::All => Scenario::ALL.to_vec(),
+            Self::GetOne => vec![Scenario::GetOne],
+            Self::List => vec![Scenario::List],
+            Self::ListDepartment => vec![Scenario::ListDepartment],
+            Self::SlaCycle => vec![Scenario::SlaCycle],
+            Self::Take => vec![Scenario::Take],
+            Self::ChatStatus => vec![Scenario::ChatStatus],
+            Self::Login => vec![Scenario::Login],
+            Self::ListAtPeak => vec![Scenario::ListAtPeak],
+        }
+    }
+}
+
+/// `10s`, `1.5s`, `500ms`.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let (number, unit) = match raw.strip_suffix("ms") {
+        Some(number) => (number, 0.001),
+        None => (raw.strip_suffix('s').unwrap_or(raw), 1.0),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| format!("not a duration: {raw:?} (try 10s or 500ms)"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("a duration must be positive: {raw:?}"));
+    }
+    Ok(Duration::from_secs_f64(value * unit))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = DatabaseUrl::parse(&cli.database_url).map_err(anyhow::Error::msg)?;
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for choice in &cli.scenario {
+        for scenario in choice.scenarios() {
+            if !scenarios.contains(&scenario) {
+                scenarios.push(scenario);
+            }
+        }
+    }
+    let options = StoreOptions {
+        url: url.clone(),
+        max_connections: cli.db_max_connections,
+        acquire_timeout: Duration::from_secs(30),
+    };
+    let store = Store::open(&options).await.with_context(|| format!("opening {}", url.redacted()))?;
+    store.migrate().await.context("applying migrations")?;
+    let database = Database::connect(&url).await?;
+    let dataset = database.ensure_seeded(cli.queued, cli.history).await?;
+    if dataset.queued == 0 {
+        bail!("--queued must be at least 1: every scenario works on queued inquiries");
+    }
+    let server = match &cli.server_url {
+        Some(server_url) => Server::attach(server_url, cli.server_pid).await?,
+        None => {
+            Server::launch(Launch { database_url: &cli.database_url, db_max_connections: cli.db_max_connections })
+                .await?
+        }
+    };
+    let api_key = accounts::issue_api_key(&store, &format!("bench-{}", uuid::Uuid::new_v4().simple()))
+        .await
+        .context("issuing the bench API key")?
+        .key;
+    let rooms = database
+        .queued_rooms()
+        .await?
+        .into_iter()
+        .map(|(id, inquiry_id, num_id)| QueuedRoom { id, inquiry_id, num_id })
+        .collect();
+    let agents: Vec<Session> =
+        (0..seed::AGENT_COUNT).map(|index| Session::new(seed::agent_id(index), seed::agent_username(index))).collect();
+    let mut agent_num_ids = Vec::with_capacity(agents.len());
+    for agent in &agents {
+        let user = store.user_by_id(&agent.user_id).await?.context("a seeded agent is missing")?;
+        agent_num_ids.push(user.num_id);
+    }
+    let fixture = Arc::new(Fixture {
+        base_url: server.base_url.clone(),
+        store: store.clone(),
+        admin: Session::new(seed::admin_id(), seed::ADMIN_USERNAME.to_owned()),
+        agents,
+        agent_num_ids,
+        rooms,
+        api_key,
+    });
+
+    let bench = Bench { cli: &cli, fixture, server: &server, database: &database, http_ceilings: HashMap::new() };
+    let rows = bench.run_all(&scenarios).await?;
+    let table = report::markdown_table(&rows);
+    println!("\n{table}");
+    let setting = Setting {
+        backend: store.backend_name(),
+        queued: dataset.queued,
+        history: dataset.history,
+        duration_secs: cli.duration.as_secs_f64(),
+        db_max_connections: cli.db_max_connections,
+    };
+    let written = report::write(&cli.results_dir, &setting, &rows)?;
+    println!("results written to {} (and .md)", written.display());
+    drop(server);
+    database.close().await;
+    store.close().await;
+    let double_takes: Vec<&Row> = rows.iter().filter(|row| row.note.contains("DOUBLE TAKE")).collect();
+    if !double_takes.is_empty() {
+        bail!("an inquiry was taken twice");
+    }
+    Ok(())
+}
+
+struct Bench<'a> {
+    cli: &'a Cli,
+    fixture: Arc<Fixture>,
+    server: &'a Server,
+    database: &'a Database,
+    /// Health-route requests per second, by connection count.
+    http_ceilings: HashMap<usize, f64>,
+}
+
+impl Bench<'_> {
+    async fn run_all(mut self, scenarios: &[Scenario]) -> anyhow::Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        for &scenario in scenarios {
+            let connections =
+                if scenario == Scenario::ListAtPeak { self.cli.peak_connections } else { self.cli.connections };
+            let http_ceiling = self.http_ceiling(connections).await;
+            eprintln!("running {} with {connections} connections", scenario.name());
+            rows.push(self.run(scenario, connections, http_ceiling).await?);
+        }
+        Ok(rows)
+    }
+
+    /// The health route's rate at `connections`, measured once per connection count.
+    async fn http_ceiling(&mut self, connections: usize) -> f64 {
+        if let Some(&rate) = self.http_ceilings.get(&connections) {
+            return rate;
+        }
+        eprintln!("measuring the HTTP ceiling (/health/live) with {connections} connections");
+        let fixture = Arc::clone(&self.fixture);
+        let steps = (0..connections).map(|_| scenarios::health_step(&fixture)).collect();
+        let tally = closed_loop(self.cli.duration, steps).await;
+        let rate = tally.per_second();
+        self.http_ceilings.insert(connections, rate);
+        rate
+    }
+
+    async fn run(&self, scenario: Scenario, connections: usize, http_ceiling: f64) -> anyhow::Result<Row> {
+        let duration = self.cli.duration;
+        if scenario.mutates() {
+            self.database.reset_queue().await?;
+        }
+        let ledger = Arc::new(TakeLedger::default());
+        self.server.reset_peak_rss();
+        let steps =
+            (0..connections).map(|worker| scenarios::http_step(scenario, &self.fixture, &ledger, worker)).collect();
+        let http = closed_loop(duration, steps).await;
+        let peak_rss_bytes = self.server.peak_rss_bytes();
+        let mut notes = Vec::new();
+        if let Some(error) = &http.first_error {
+            notes.push(format!("first error: {}", shorten(error)));
+        }
+        if scenario == Scenario::Take {
+            notes.push(self.check_takes(&ledger, &http).await?);
+        }
+        if http.all_skipped() {
+            notes.push("skipped: the server has no such route".to_owned());
+            return Ok(Row {
+                scenario: scenario.name(),
+                connections,
+                http: None,
+                http_ceiling,
+                database: None,
+                peak_rss_bytes,
+                note: notes.join("; "),
+            });
+        }
+
+        if scenario.mutates() {
+            self.database.reset_queue().await?;
+        }
+        let steps = (0..connections).map(|worker| scenarios::store_step(scenario, &self.fixture, worker)).collect();
+        let database = Some(closed_loop(duration, steps).await);
+        if let Some(error) = database.as_ref().and_then(|tally| tally.first_error.as_ref()) {
+            notes.push(format!("database ceiling error: {}", shorten(error)));
+        }
+        Ok(Row {
+            scenario: scenario.name(),
+            connections,
+            http: Some(http),
+            http_ceiling,
+            database,
+            peak_rss_bytes,
+            note: notes.join("; "),
+        })
+    }
+
+    /// Exactly-once: no inquiry answered "taken" twice, and the rows agree.
+    async fn check_takes(&self, ledger: &TakeLedger, http: &Tally) -> anyhow::Result<String> {
+        let taken_rows = self.database.taken_inquiries().await?;
+        let double_takes = ledger.double_takes();
+        Ok(if double_takes == 0 && taken_rows as u64 == http.ok {
+            format!("exactly once: {} takes succeeded, {taken_rows} rows taken, 0 double takes", ledger.takes())
+        } else {
+            format!("DOUBLE TAKE: {double_takes} repeated successes, {} successes for {taken_rows} taken rows", http.ok)
+        })
+    }
+}
+
+fn shorten(text: &str) -> String {
+    text.chars().take(160).collect()
+}

@@ -1,0 +1,94 @@
+//! The bench binary end to end on tiny data: it seeds, drives every scenario for a
+//! second and writes a result for each. Timings are not asserted: CI machines vary.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{postgres_admin_url, skip_postgres};
+
+const SCENARIOS: [&str; 8] = [
+    "inquiries.getOne",
+    "inquiries.list",
+    "inquiries.list?department",
+    "setSLA+take+returnAsInquiry",
+    "inquiries.take",
+    "PUT /v1/chats/status",
+    "inquiries.list (peak conns)",
+    "login",
+];
+
+fn run_bench(database_url: &str, results: &Path) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_livechat-bench"))
+        .args(["--database-url", database_url, "--scenario", "all", "--queued", "200", "--history", "500"])
+        .args(["--duration", "1s", "--connections", "8", "--peak-connections", "16"])
+        .arg("--results-dir")
+        .arg(results)
+        .output()
+        .expect("the bench binary runs");
+    assert!(
+        output.status.success(),
+        "the bench failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json = std::fs::read_dir(results)
+        .expect("the results folder exists")
+        .map(|entry| entry.expect("a folder entry").path())
+        .find(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .expect("a JSON result was written");
+    serde_json::from_str(&std::fs::read_to_string(json).expect("the result is readable")).expect("the result is JSON")
+}
+
+fn assert_every_scenario_reported(result: &Value, backend: &str) {
+    assert_eq!(result["backend"], backend);
+    assert_eq!(result["queued"], 200);
+    assert_eq!(result["history"], 500);
+    let names: Vec<&str> = result["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|row| row["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, SCENARIOS);
+    for row in result["scenarios"].as_array().unwrap() {
+        if row["skipped"] == true {
+            continue;
+        }
+        assert!(row["http"]["requests"].as_u64().unwrap() > 0, "{row}");
+        assert_eq!(row["http"]["errors"], 0, "{row}");
+    }
+}
+
+#[test]
+fn bench_runs_every_scenario_on_sqlite() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}/bench.db", folder.path().display());
+    let result = run_bench(&url, &folder.path().join("results"));
+    assert_every_scenario_reported(&result, "sqlite");
+}
+
+#[test]
+fn bench_runs_every_scenario_on_postgres() {
+    if skip_postgres() {
+        return;
+    }
+    let admin_url = postgres_admin_url().expect("TEST_DATABASE_URL");
+    let name = format!("livechat_bench_{}", uuid::Uuid::new_v4().simple());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let admin = |sql: String| {
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut connection).await.expect("administer the database");
+        })
+    };
+    admin(format!("CREATE DATABASE \"{name}\""));
+    let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let result = std::panic::catch_unwind(|| run_bench(url.as_str(), folder.path()));
+    admin(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    assert_every_scenario_reported(&result.expect("the bench ran"), "postgres");
+}
