@@ -1,11 +1,15 @@
 //! Account operations shared by the command line, the bootstrap at start and the
-//! HTTP API: creating users with hashed passwords, issuing HelpCrunch API keys.
+//! HTTP API: creating users with hashed passwords, checking passwords, issuing
+//! HelpCrunch API keys.
+
+use std::sync::LazyLock;
 
 use anyhow::Context;
+use tokio::sync::Semaphore;
 
 use crate::domain::api_keys::ApiKeySecret;
 use crate::domain::ids::{meteor_id, secret_token};
-use crate::domain::password::hash_password;
+use crate::domain::password::{hash_password, verify_password};
 use crate::domain::permissions::ROLE_ADMIN;
 use crate::domain::time::now_millis;
 use crate::store::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey, NewUser, Store, StoreError, User};
@@ -31,11 +35,27 @@ pub enum CreateUserError {
     Store(StoreError),
 }
 
+/// Password hashes running at once. Each argon2 run holds about 19 MiB and a core, so
+/// a burst of logins queues here instead of growing memory with the number of
+/// connections.
+static PASSWORD_WORK: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)));
+
+/// Runs argon2 work on the blocking pool, a bounded number at a time.
+async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let _permit = PASSWORD_WORK.acquire().await.expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(work).await.expect("password hashing does not panic")
+}
+
+/// Whether `password` matches `hash`, checked off the async runtime.
+pub async fn check_password(password: String, hash: String) -> bool {
+    password_work(move || verify_password(&password, &hash)).await
+}
+
 /// Hashes the password off the async runtime and stores the user with its roles.
 pub async fn create_user(store: &Store, request: UserRequest) -> Result<User, CreateUserError> {
     let password = request.password.clone();
-    let password_hash =
-        tokio::task::spawn_blocking(move || hash_password(&password)).await.expect("password hashing does not panic");
+    let password_hash = password_work(move || hash_password(&password)).await;
     let id = meteor_id();
     let created = store
         .create_user(NewUser {

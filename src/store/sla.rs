@@ -164,21 +164,24 @@ impl Store {
         const QUEUED: &str = "SELECT id FROM rooms WHERE id = $1 AND inquiry_status = 'queued'";
         begin_write!(self, |tx| {
             let policy: Option<SlaPolicy> = sqlx::query_as(FIND).bind(sla_id_or_name).fetch_optional(&mut *tx).await?;
-            let set = match &policy {
-                Some(policy) => sqlx::query(SET)
-                    .bind(room_id)
-                    .bind(&policy.id)
-                    .bind(policy.due_time_in_minutes)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
-                None => 0,
-            };
-            let Some(policy) = policy.filter(|_| set == 1) else {
+            let Some(policy) = policy else {
+                // No such policy; the inquiry's error still comes first, as in Rocket.Chat.
                 let queued: Option<(String,)> = sqlx::query_as(QUEUED).bind(room_id).fetch_optional(&mut *tx).await?;
                 return Ok(if queued.is_none() { SetSlaOutcome::InvalidInquiry } else { SetSlaOutcome::InvalidSla });
             };
+            let set = sqlx::query(SET)
+                .bind(room_id)
+                .bind(&policy.id)
+                .bind(policy.due_time_in_minutes)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if set == 0 {
+                // The inquiry was not queued when the update ran, whatever it is now (or,
+                // far rarer, the policy was deleted in between).
+                return Ok(SetSlaOutcome::InvalidInquiry);
+            }
             let history = serde_json::json!({"slaData": {
                 "definedBy": {"_id": actor.user_id, "username": actor.username},
                 "sla": {"_id": policy.id, "name": policy.name, "description": policy.description,

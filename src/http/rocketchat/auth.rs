@@ -11,8 +11,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{profile_json, profile_schema};
+use crate::accounts::check_password;
 use crate::domain::ids::{secret_token, token_digest};
-use crate::domain::password::{hash_password, verify_password};
+use crate::domain::password::hash_password;
 use crate::domain::time::now_millis;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
@@ -119,8 +120,7 @@ async fn login(
 
     let found = state.store.user_for_login(login).await?;
     let hash = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let matches =
-        tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
+    let matches = check_password(password, hash).await;
     match found {
         Some((user, _)) if matches && user.active => login_success(&state, user, secret_token()).await,
         _ => {
