@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::validate::object_has_nul;
 use crate::domain::ids::token_digest;
 use crate::store::AuthUser;
 
@@ -108,6 +109,9 @@ impl JsonBody {
             ));
         }
         match serde_json::from_slice::<Value>(&self.bytes) {
+            Ok(Value::Object(object)) if object_has_nul(&object) => {
+                Err(ApiError::invalid_params("strings must not contain NUL characters"))
+            }
             Ok(Value::Object(object)) => Ok(object),
             Ok(_) => Err(ApiError::invalid_params("must be object")),
             Err(error) => Err(ApiError::coded("error-invalid-json", format!("Body is not valid JSON: {error}"))),

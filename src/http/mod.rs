@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
+        .layer(axum::middleware::from_fn(refuse_nul_in_url))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -120,6 +121,24 @@ fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
 }
 
 /// Each face answers its own unknown paths in its own envelope.
+/// A NUL character can be part of no id, token or filter, and PostgreSQL cannot compare
+/// text holding one: a URL with one in its path or query is refused before routing.
+async fn refuse_nul_in_url(request: axum::extract::Request, next: axum::middleware::Next) -> Response<Body> {
+    let uri = request.uri();
+    let in_path = percent_encoding::percent_decode_str(uri.path()).any(|byte| byte == 0);
+    let in_query = uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key.contains('\0') || value.contains('\0'))
+    });
+    if !(in_path || in_query) {
+        return next.run(request).await;
+    }
+    if helpcrunch::serves(uri.path()) {
+        HelpCrunchError::invalid_field("url", "This value should not contain NUL characters.").into_response()
+    } else {
+        ApiError::invalid_params("the URL must not contain NUL characters").into_response()
+    }
+}
+
 async fn unknown_route(uri: Uri) -> Response<Body> {
     if helpcrunch::serves(uri.path()) {
         HelpCrunchError::route_not_found().into_response()

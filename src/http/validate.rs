@@ -103,3 +103,33 @@ pub fn missing(name: &str) -> ApiError {
 pub fn wrong_type(name: &str, expected: &str) -> ApiError {
     ApiError::invalid_params(format!("/{name} must be {expected}"))
 }
+
+/// Whether any string or key of `value` holds a NUL character. PostgreSQL cannot store
+/// one in text, so both faces refuse it at the edge, on every backend alike.
+pub fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(object) => object_has_nul(object),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// [`has_nul`] for a JSON object.
+pub fn object_has_nul(object: &Map<String, Value>) -> bool {
+    object.iter().any(|(key, value)| key.contains('\0') || has_nul(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn nul_is_found_in_strings_and_keys_at_any_depth() {
+        assert!(!has_nul(&json!({"a": ["b", {"c": 1}]})));
+        assert!(has_nul(&json!({"a": ["b", {"c": "x\0"}]})));
+        assert!(has_nul(&json!({"a\0": 1})));
+    }
+}

@@ -486,3 +486,36 @@ both_backends!(
         assert_eq!(attempt("198.51.100.2").await.0, StatusCode::UNAUTHORIZED);
     }
 );
+
+both_backends!(nul_characters_are_refused_in_bodies_and_urls_of_both_faces, |app| {
+    let refused_body = invalid_params("strings must not contain NUL characters");
+    assert_eq!(
+        app.post("/api/v1/livechat/sla", Some(&app.admin), json!({"name": "a\u{0}b", "dueTimeInMinutes": 3})).await,
+        (StatusCode::BAD_REQUEST, refused_body.clone())
+    );
+    assert_eq!(
+        app.post("/api/v1/livechat/visitor", None, json!({"visitor": {"token": "t", "name": {"nested\u{0}": 1}}}))
+            .await,
+        (StatusCode::BAD_REQUEST, refused_body)
+    );
+    let refused_url = invalid_params("the URL must not contain NUL characters");
+    assert_eq!(
+        app.get("/api/v1/livechat/inquiries.getOne?roomId=a%00b", Some(&app.admin)).await,
+        (StatusCode::BAD_REQUEST, refused_url.clone())
+    );
+    assert_eq!(app.get("/api/v1/livechat/sla/a%00b", Some(&app.admin)).await, (StatusCode::BAD_REQUEST, refused_url));
+
+    let (_, created) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "nul"})).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let helpcrunch = |field: &str| {
+        json!({"errors": [
+            {"code": "invalid_request", "message": "Invalid request"},
+            {"code": field, "message": "This value should not contain NUL characters."},
+        ]})
+    };
+    let body =
+        app.client.put(app.url("/v1/chats/status")).bearer_auth(&key).json(&json!({"id": 1, "status": "new\u{0}"}));
+    assert_eq!(send(body).await, (StatusCode::BAD_REQUEST, helpcrunch("body")));
+    let url = app.client.get(app.url("/v1/chats?sort=a%00")).bearer_auth(&key);
+    assert_eq!(send(url).await, (StatusCode::BAD_REQUEST, helpcrunch("url")));
+});

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::error::{HelpCrunchError, HelpCrunchResult};
 use crate::http::extract::has_json_content_type;
+use crate::http::validate::object_has_nul;
 use crate::store::ApiKey;
 
 /// The API key the request was authenticated with. The /v1 middleware puts it in the
@@ -48,6 +49,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             return Err(HelpCrunchError::unsupported_media_type());
         }
         match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(object)) if object_has_nul(&object) => {
+                Err(HelpCrunchError::invalid_body("This value should not contain NUL characters."))
+            }
             Ok(Value::Object(object)) => Ok(Self(object)),
             Ok(_) => Err(HelpCrunchError::invalid_body("This value should be of type object.")),
             Err(_) => Err(HelpCrunchError::invalid_body("This value should be valid JSON.")),

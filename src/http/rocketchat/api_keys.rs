@@ -14,8 +14,8 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
 use crate::http::openapi::{
-    RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, nullable_timestamp, rc_wrapped, schema_component,
-    timestamp,
+    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, nullable_timestamp, rc_wrapped,
+    schema_component, timestamp,
 };
 use crate::http::validate::Fields;
 use crate::store::{ApiKey, StoreError};
@@ -90,6 +90,7 @@ async fn list(State(state): State<AppState>, credentials: Credentials) -> ApiRes
     responses(
         (status = 200, description = "Revoked (again, if it already was)", body = RcSuccess),
         RcPermitted,
+        (status = 400, response = RcBadRequest),
         (status = 404, response = RcNotFound),
     ))]
 async fn revoke(

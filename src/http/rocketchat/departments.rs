@@ -315,7 +315,12 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id")),
-    responses((status = 200, description = "Deleted", body = RcSuccess), RcPermitted, (status = 404, response = RcNotFound)))]
+    responses(
+        (status = 200, description = "Deleted", body = RcSuccess),
+        RcPermitted,
+        (status = 400, response = RcBadRequest),
+        (status = 404, response = RcNotFound),
+    ))]
 async fn remove(
     State(state): State<AppState>,
     credentials: Credentials,

@@ -134,7 +134,12 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
 #[utoipa::path(get, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
     security(("userId" = [], "authToken" = [])),
     params(("sla_id" = String, Path, description = "The policy's id")),
-    responses((status = 200, description = "The policy", body = OneSla), RcPermitted, (status = 404, response = RcNotFound)))]
+    responses(
+        (status = 200, description = "The policy", body = OneSla),
+        RcPermitted,
+        (status = 400, response = RcBadRequest),
+        (status = 404, response = RcNotFound),
+    ))]
 async fn get_one(
     State(state): State<AppState>,
     credentials: Credentials,
