@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
-        .layer(axum::middleware::from_fn(refuse_nul_in_url))
+        .layer(axum::middleware::from_fn(refuse_malformed_url))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
@@ -121,21 +121,25 @@ fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
 }
 
 /// Each face answers its own unknown paths in its own envelope.
-/// A NUL character can be part of no id, token or filter, and PostgreSQL cannot compare
-/// text holding one: a URL with one in its path or query is refused before routing.
-async fn refuse_nul_in_url(request: axum::extract::Request, next: axum::middleware::Next) -> Response<Body> {
+/// Refuses, before routing, a URL whose path does not decode to UTF-8 (so no path
+/// parameter is rejected in the framework's plain text) or whose path or query holds a
+/// NUL character (part of no id, token or filter, and PostgreSQL cannot compare text
+/// holding one).
+async fn refuse_malformed_url(request: axum::extract::Request, next: axum::middleware::Next) -> Response<Body> {
     let uri = request.uri();
-    let in_path = percent_encoding::percent_decode_str(uri.path()).any(|byte| byte == 0);
-    let in_query = uri.query().is_some_and(|query| {
+    let path = percent_encoding::percent_decode_str(uri.path()).decode_utf8();
+    let path_is_bad = path.as_ref().map_or(true, |path| path.contains('\0'));
+    let query_has_nul = uri.query().is_some_and(|query| {
         url::form_urlencoded::parse(query.as_bytes()).any(|(key, value)| key.contains('\0') || value.contains('\0'))
     });
-    if !(in_path || in_query) {
+    if !(path_is_bad || query_has_nul) {
         return next.run(request).await;
     }
     if helpcrunch::serves(uri.path()) {
-        HelpCrunchError::invalid_field("url", "This value should not contain NUL characters.").into_response()
+        HelpCrunchError::invalid_field("url", "This value should be valid UTF-8 without NUL characters.")
+            .into_response()
     } else {
-        ApiError::invalid_params("the URL must not contain NUL characters").into_response()
+        ApiError::invalid_params("the URL must be valid UTF-8 without NUL characters").into_response()
     }
 }
 

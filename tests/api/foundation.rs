@@ -487,7 +487,7 @@ both_backends!(
     }
 );
 
-both_backends!(nul_characters_are_refused_in_bodies_and_urls_of_both_faces, |app| {
+both_backends!(nul_characters_and_broken_urls_are_refused_on_both_faces, |app| {
     let refused_body = invalid_params("strings must not contain NUL characters");
     assert_eq!(
         app.post("/api/v1/livechat/sla", Some(&app.admin), json!({"name": "a\u{0}b", "dueTimeInMinutes": 3})).await,
@@ -498,24 +498,25 @@ both_backends!(nul_characters_are_refused_in_bodies_and_urls_of_both_faces, |app
             .await,
         (StatusCode::BAD_REQUEST, refused_body)
     );
-    let refused_url = invalid_params("the URL must not contain NUL characters");
-    assert_eq!(
-        app.get("/api/v1/livechat/inquiries.getOne?roomId=a%00b", Some(&app.admin)).await,
-        (StatusCode::BAD_REQUEST, refused_url.clone())
-    );
-    assert_eq!(app.get("/api/v1/livechat/sla/a%00b", Some(&app.admin)).await, (StatusCode::BAD_REQUEST, refused_url));
+    let refused_url = invalid_params("the URL must be valid UTF-8 without NUL characters");
+    for path in
+        ["/api/v1/livechat/inquiries.getOne?roomId=a%00b", "/api/v1/livechat/sla/a%00b", "/api/v1/livechat/visitor/%FF"]
+    {
+        assert_eq!(app.get(path, Some(&app.admin)).await, (StatusCode::BAD_REQUEST, refused_url.clone()), "{path}");
+    }
 
     let (_, created) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "nul"})).await;
     let key = created["key"].as_str().unwrap().to_owned();
-    let helpcrunch = |field: &str| {
-        json!({"errors": [
-            {"code": "invalid_request", "message": "Invalid request"},
-            {"code": field, "message": "This value should not contain NUL characters."},
-        ]})
-    };
+    let helpcrunch = |field: &str, message: &str| json!({"errors": [{"code": "invalid_request", "message": "Invalid request"}, {"code": field, "message": message}]});
     let body =
         app.client.put(app.url("/v1/chats/status")).bearer_auth(&key).json(&json!({"id": 1, "status": "new\u{0}"}));
-    assert_eq!(send(body).await, (StatusCode::BAD_REQUEST, helpcrunch("body")));
-    let url = app.client.get(app.url("/v1/chats?sort=a%00")).bearer_auth(&key);
-    assert_eq!(send(url).await, (StatusCode::BAD_REQUEST, helpcrunch("url")));
+    assert_eq!(
+        send(body).await,
+        (StatusCode::BAD_REQUEST, helpcrunch("body", "This value should not contain NUL characters."))
+    );
+    let bad_url = helpcrunch("url", "This value should be valid UTF-8 without NUL characters.");
+    for path in ["/v1/chats?sort=a%00", "/v1/chats/%FF"] {
+        let request = app.client.get(app.url(path)).bearer_auth(&key);
+        assert_eq!(send(request).await, (StatusCode::BAD_REQUEST, bad_url.clone()), "{path}");
+    }
 });
