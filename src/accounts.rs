@@ -2,10 +2,11 @@
 //! HTTP API: creating users with hashed passwords, checking passwords, issuing
 //! HelpCrunch API keys.
 
-use std::sync::LazyLock;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 use anyhow::Context;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::domain::api_keys::ApiKeySecret;
 use crate::domain::ids::{meteor_id, secret_token};
@@ -35,16 +36,43 @@ pub enum CreateUserError {
     Store(StoreError),
 }
 
-/// Password hashes running at once. Each argon2 run holds about 19 MiB and a core, so
-/// a burst of logins queues here instead of growing memory with the number of
-/// connections.
-static PASSWORD_WORK: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)));
+/// Work handed to the password threads.
+type PasswordJob = Box<dyn FnOnce() + Send>;
 
-/// Runs argon2 work on the blocking pool, a bounded number at a time.
+/// Argon2 runs on threads of its own, one per core. A burst of logins queues here
+/// instead of using more cores, and memory stays bounded: each run needs a 19 MiB
+/// block, and each of these threads' allocators keeps reusing the one it has, where
+/// the many threads of the blocking pool would each keep one.
+static PASSWORD_WORKERS: LazyLock<mpsc::Sender<PasswordJob>> = LazyLock::new(|| {
+    let (sender, receiver) = mpsc::channel::<PasswordJob>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    let threads = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
+    for index in 0..threads {
+        let receiver = Arc::clone(&receiver);
+        std::thread::Builder::new()
+            .name(format!("password-{index}"))
+            .spawn(move || {
+                loop {
+                    let job = receiver.lock().expect("a password thread never panics holding the lock").recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .expect("the password threads start");
+    }
+    sender
+});
+
+/// Runs argon2 work on the password threads and waits for its result.
 async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    let _permit = PASSWORD_WORK.acquire().await.expect("the semaphore is never closed");
-    tokio::task::spawn_blocking(work).await.expect("password hashing does not panic")
+    let (done, result) = oneshot::channel();
+    let job: PasswordJob = Box::new(move || {
+        let _ = done.send(work());
+    });
+    PASSWORD_WORKERS.send(job).expect("the password threads run as long as the process");
+    result.await.expect("password work does not panic")
 }
 
 /// Whether `password` matches `hash`, checked off the async runtime.

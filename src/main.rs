@@ -11,6 +11,12 @@ use livechat_server::domain::time::{iso, now_millis};
 use livechat_server::store::{ApiKey, Store, StoreError, StoreOptions};
 use livechat_server::{AppState, init_tracing, serve, serve_metrics, shutdown_signal};
 
+/// mimalloc rather than the system allocator: password hashing allocates a 19 MiB block
+/// per login, and glibc's arenas fragment around such blocks until the process holds
+/// hundreds of megabytes; mimalloc reuses and returns them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Rocket.Chat-compatible livechat server with a HelpCrunch-compatible chats API")]
 struct Cli {
