@@ -118,15 +118,18 @@ pub async fn ensure_admin(store: &Store, admin: BootstrapAdmin) -> anyhow::Resul
     if store.any_user_has_role(ROLE_ADMIN).await? {
         return Ok(());
     }
-    let username = admin.username.unwrap_or_else(|| "admin".to_owned());
-    let generated = admin.password.is_none();
-    let password = admin.password.unwrap_or_else(secret_token);
+    // An empty setting (as container files pass an unset variable) means "not set".
+    let given = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+    let username = given(admin.username).unwrap_or_else(|| "admin".to_owned());
+    let password = given(admin.password);
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(secret_token);
     let user = create_user(
         store,
         UserRequest {
             username: username.clone(),
             password: password.clone(),
-            email: admin.email,
+            email: given(admin.email),
             name: "Administrator".to_owned(),
             roles: vec![ROLE_ADMIN.to_owned(), "user".to_owned()],
             active: true,
