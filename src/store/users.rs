@@ -1,5 +1,7 @@
 //! Users, roles, login tokens, login failures and role permissions.
 
+use std::collections::BTreeSet;
+
 use sqlx::FromRow;
 
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
@@ -22,14 +24,23 @@ pub struct User {
     pub updated_at: Millis,
 }
 
-/// The caller of an authenticated request.
-#[derive(Clone, Debug, FromRow)]
+/// The caller of an authenticated request, with every permission its roles grant.
+#[derive(Clone, Debug)]
 pub struct AuthUser {
     pub id: String,
     pub username: String,
     pub name: String,
-    /// Whether the user holds at least one of the permissions asked for.
-    pub permitted: bool,
+    permissions: BTreeSet<String>,
+}
+
+impl AuthUser {
+    pub fn holds(&self, permission: &str) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    pub fn holds_any(&self, permissions: &[&str]) -> bool {
+        permissions.iter().any(|permission| self.holds(permission))
+    }
 }
 
 pub struct NewUser<'a> {
@@ -218,23 +229,21 @@ impl Store {
         Ok(())
     }
 
-    /// The user owning both the token digest and the id, with whether it holds one of
-    /// `permissions` (any; an empty list is never permitted). One round trip per request.
-    pub async fn authorize(&self, user_id: &str, digest: &str, permissions: &[&str]) -> StoreResult<Option<AuthUser>> {
-        const SQL: &str = "SELECT u.id, u.username, u.name, EXISTS ( \
-                 SELECT 1 FROM user_roles ur JOIN permission_roles pr ON pr.role = ur.role \
-                 WHERE ur.user_id = u.id AND pr.permission_id IN ($3, $4)) AS permitted \
+    /// The user owning both the token digest and the id, with all its permissions: one
+    /// round trip per request, so no later check of the request queries again.
+    pub async fn authenticate(&self, user_id: &str, digest: &str) -> StoreResult<Option<AuthUser>> {
+        // One row per permission the user's roles grant (one row with none if they grant none).
+        const SQL: &str = "SELECT u.id, u.username, u.name, pr.permission_id \
              FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+             LEFT JOIN user_roles ur ON ur.user_id = u.id \
+             LEFT JOIN permission_roles pr ON pr.role = ur.role \
              WHERE t.digest = $1 AND t.user_id = $2 AND u.active";
-        let first = permissions.first().copied().unwrap_or("");
-        let second = permissions.get(1).copied().unwrap_or(first);
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(digest)
-            .bind(user_id)
-            .bind(first)
-            .bind(second)
-            .fetch_optional(pool)
-            .await)?)
+        let rows: Vec<(String, String, String, Option<String>)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(digest).bind(user_id).fetch_all(pool).await)?;
+        let mut rows = rows.into_iter();
+        let Some((id, username, name, first)) = rows.next() else { return Ok(None) };
+        let permissions = first.into_iter().chain(rows.filter_map(|(_, _, _, permission)| permission)).collect();
+        Ok(Some(AuthUser { id, username, name, permissions }))
     }
 
     /// Removes one login token (logout). Personal access tokens are removed only by name.
@@ -358,15 +367,6 @@ impl Store {
                 .bind(role)
                 .fetch_optional(pool)
                 .await)?;
-        Ok(found.is_some())
-    }
-
-    /// Whether one of the user's roles grants `permission`.
-    pub async fn user_has_permission(&self, user_id: &str, permission: &str) -> StoreResult<bool> {
-        const SQL: &str = "SELECT ur.role FROM user_roles ur JOIN permission_roles pr ON pr.role = ur.role \
-             WHERE ur.user_id = $1 AND pr.permission_id = $2 LIMIT 1";
-        let found: Option<(String,)> =
-            on_pool!(self, |pool| sqlx::query_as(SQL).bind(user_id).bind(permission).fetch_optional(pool).await)?;
         Ok(found.is_some())
     }
 

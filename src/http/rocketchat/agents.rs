@@ -209,7 +209,7 @@ async fn set_status(State(state): State<AppState>, credentials: Credentials, bod
         None => None,
     };
     let agent_id = fields.optional_str("agentId")?.unwrap_or(&caller.id);
-    if agent_id != caller.id && !state.store.user_has_permission(&caller.id, MANAGE_LIVECHAT_AGENTS).await? {
+    if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {
         return Err(ApiError::unauthorized_object());
     }
     let status = state
