@@ -37,9 +37,10 @@ struct Cli {
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
 
-    /// Scenarios to run (comma-separated), or `all`.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
-    scenario: Vec<ScenarioChoice>,
+    /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
+    /// take, chat-status, login, list-at-peak), or `all`.
+    #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
+    scenario: Vec<Vec<Scenario>>,
 
     /// Queued inquiries to seed.
     #[arg(long, default_value_t = 10_000)]
@@ -78,33 +79,12 @@ struct Cli {
     results_dir: PathBuf,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ScenarioChoice {
-    All,
-    GetOne,
-    List,
-    ListDepartment,
-    SlaCycle,
-    Take,
-    ChatStatus,
-    Login,
-    ListAtPeak,
-}
-
-impl ScenarioChoice {
-    fn scenarios(self) -> Vec<Scenario> {
-        match self {
-            Self::All => Scenario::ALL.to_vec(),
-            Self::GetOne => vec![Scenario::GetOne],
-            Self::List => vec![Scenario::List],
-            Self::ListDepartment => vec![Scenario::ListDepartment],
-            Self::SlaCycle => vec![Scenario::SlaCycle],
-            Self::Take => vec![Scenario::Take],
-            Self::ChatStatus => vec![Scenario::ChatStatus],
-            Self::Login => vec![Scenario::Login],
-            Self::ListAtPeak => vec![Scenario::ListAtPeak],
-        }
+/// `all`, or one scenario by its name.
+fn parse_scenarios(raw: &str) -> Result<Vec<Scenario>, String> {
+    if raw == "all" {
+        return Ok(Scenario::ALL.to_vec());
     }
+    <Scenario as clap::ValueEnum>::from_str(raw, false).map(|scenario| vec![scenario])
 }
 
 /// `10s`, `1.5s`, `500ms`.
@@ -135,11 +115,9 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&cli.database_url).map_err(anyhow::Error::msg)?;
     let mut scenarios: Vec<Scenario> = Vec::new();
-    for choice in &cli.scenario {
-        for scenario in choice.scenarios() {
-            if !scenarios.contains(&scenario) {
-                scenarios.push(scenario);
-            }
+    for &scenario in cli.scenario.iter().flatten() {
+        if !scenarios.contains(&scenario) {
+            scenarios.push(scenario);
         }
     }
     let options = StoreOptions {
