@@ -30,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
+use crate::domain::time::{Clock, Millis, SystemClock};
 use crate::store::Store;
 use error::ApiError;
 use helpcrunch::error::HelpCrunchError;
@@ -44,11 +45,21 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<AppSettings>,
     pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: AppSettings) -> Self {
-        Self { store, settings: Arc::new(settings), metrics: Arc::default() }
+        Self::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(store: Store, settings: AppSettings, clock: Arc<dyn Clock>) -> Self {
+        Self { store, settings: Arc::new(settings), metrics: Arc::default(), clock }
+    }
+
+    /// The time of the request's changes, from the application's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     pub fn page_limits(&self) -> PageLimits {

@@ -11,7 +11,6 @@ use super::error::{HelpCrunchError, HelpCrunchResult};
 use super::extract::AuthenticatedApiKey;
 use crate::domain::api_keys::{RateStatus, RateWindow};
 use crate::domain::ids::token_digest;
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::metrics::Rejection;
 
@@ -36,7 +35,7 @@ pub async fn require_api_key(State(state): State<AppState>, request: Request, ne
 
 async fn authenticate_and_count(state: &AppState, mut request: Request, next: Next) -> HelpCrunchResult<Response> {
     let key = bearer_key(request.headers()).ok_or_else(HelpCrunchError::unauthorized)?;
-    let now = now_millis();
+    let now = state.now();
     let api_key =
         state.store.authenticate_api_key(&token_digest(key), now).await?.ok_or_else(HelpCrunchError::invalid_token)?;
     let window = RateWindow::containing(now);

@@ -29,7 +29,6 @@ use crate::domain::chat_search::{
 };
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Direction;
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::extract::QueryParams;
 use crate::http::openapi::{HcBadRequest, HcJsonBody, HcKeyed, HcNotFound, closed_object, schema_component};
@@ -385,7 +384,7 @@ async fn set_status(
         closer: Closer::Agent { user_id: &closer_id, username: &key.name, name: &key.name },
         close_message_id: &meteor_id(),
         inquiry_id: &object_id(),
-        now: now_millis(),
+        now: state.now(),
     };
     match state.store.set_chat_status(change).await? {
         StatusOutcome::Changed | StatusOutcome::Unchanged => chat_answer(&state, chat).await,
@@ -412,7 +411,7 @@ async fn set_assignee(State(state): State<AppState>, JsonObject(body): JsonObjec
     let chat = problems.check("id", required_id(body.get("id")));
     let assignee = problems.check("assignee", nullable_id(body.get("assignee")));
     let (chat, assignee) = problems.finish(chat.zip(assignee))?;
-    let now = now_millis();
+    let now = state.now();
     let outcome = match assignee {
         Some(agent) => {
             let agent_id = state
@@ -457,7 +456,7 @@ async fn set_department(State(state): State<AppState>, JsonObject(body): JsonObj
         ),
         None => None,
     };
-    if !state.store.move_chat_department(chat, department_id.as_deref(), now_millis()).await? {
+    if !state.store.move_chat_department(chat, department_id.as_deref(), state.now()).await? {
         return Err(HelpCrunchError::chat_not_found());
     }
     chat_answer(&state, chat).await

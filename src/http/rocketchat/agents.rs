@@ -17,7 +17,6 @@ use crate::domain::page::{Page, parse_sort};
 use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS, VIEW_L_ROOM, VIEW_LIVECHAT_MANAGER,
 };
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
@@ -117,7 +116,7 @@ async fn add(
     let username = fields.required_str("username")?;
     let user = state
         .store
-        .add_role_by_username(username, role.role(), now_millis())
+        .add_role_by_username(username, role.role(), state.now())
         .await?
         .ok_or_else(|| ApiError::coded("error-invalid-user", "User not found"))?;
     Ok(Json(json!({"user": user_summary_json(&user), "success": true})))
@@ -214,7 +213,7 @@ async fn set_status(State(state): State<AppState>, credentials: Credentials, bod
     }
     let status = state
         .store
-        .set_livechat_status(agent_id, status, now_millis())
+        .set_livechat_status(agent_id, status, state.now())
         .await?
         .ok_or_else(|| ApiError::bad_request("Invalid Agent"))?;
     Ok(Json(json!({"status": status, "success": true})))

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::accounts::{IssueApiKeyError, issue_api_key};
 use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
-use crate::domain::time::{iso, now_millis};
+use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
@@ -99,7 +99,7 @@ async fn revoke(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
-    match state.store.revoke_api_key(&name, now_millis()).await {
+    match state.store.revoke_api_key(&name, state.now()).await {
         Ok(_) => Ok(Json(json!({"success": true}))),
         Err(StoreError::NotFound) => {
             Err(ApiError::coded_with_status(StatusCode::NOT_FOUND, "error-api-key-not-found", "API key not found"))

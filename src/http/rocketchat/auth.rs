@@ -14,7 +14,6 @@ use super::{profile_json, profile_schema};
 use crate::accounts::check_password;
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::hash_password;
-use crate::domain::time::now_millis;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
 use crate::http::metrics::Rejection;
@@ -101,7 +100,7 @@ async fn login(
     let password = fields.required_str("password")?.to_owned();
     let address = client_address(&state, &headers, peer.ip());
 
-    let now = now_millis();
+    let now = state.now();
     let failures = state.store.login_failures_since(login, &address, now - FAILED_LOGIN_WINDOW_MS).await?;
     if failures.for_username >= MAX_FAILED_LOGINS {
         state.metrics.reject(Rejection::LoginBlockedForUser);
@@ -146,7 +145,7 @@ fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String
 async fn login_success(state: &AppState, user: User, token: String) -> ApiResult<Json<Value>> {
     let digest = token_digest(&token);
     if state.store.user_for_token(&digest).await?.is_none() {
-        state.store.store_token(&user.id, &digest, "login", None, now_millis()).await?;
+        state.store.store_token(&user.id, &digest, "login", None, state.now()).await?;
     }
     let roles = state.store.user_roles(&user.id).await?;
     Ok(Json(json!({

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Page, parse_sort};
 use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_LIVECHAT_DEPARTMENTS};
-use crate::domain::time::{iso, now_millis};
+use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
@@ -237,7 +237,7 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     let id = meteor_id();
     let department = state
         .store
-        .create_department(&id, &changes, new_agents.as_deref().unwrap_or_default(), now_millis())
+        .create_department(&id, &changes, new_agents.as_deref().unwrap_or_default(), state.now())
         .await
         .map_err(change_refused)?;
     let agents = state.store.department_agents(&department.id).await?;
@@ -300,7 +300,7 @@ async fn update(
     let (changes, new_agents) = parse_department_body(&body)?;
     let department = state
         .store
-        .update_department(&id, &changes, new_agents.as_deref(), now_millis())
+        .update_department(&id, &changes, new_agents.as_deref(), state.now())
         .await
         .map_err(change_refused)?;
     let agents = state.store.department_agents(&id).await?;
@@ -409,7 +409,7 @@ async fn change_agents(
             Fields::nested(item.as_object().ok_or_else(|| wrong_type(&path, "object"))?, &path).required_str("agentId")
         })
         .collect::<ApiResult<Vec<_>>>()?;
-    state.store.change_department_agents(&id, &upsert, &remove, now_millis()).await.map_err(change_refused)?;
+    state.store.change_department_agents(&id, &upsert, &remove, state.now()).await.map_err(change_refused)?;
     Ok(Json(json!({"success": true})))
 }
 

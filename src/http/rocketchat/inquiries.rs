@@ -14,7 +14,7 @@ use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_DEPARTMENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, VIEW_L_ROOM,
     VIEW_LIVECHAT_MANAGER, VIEW_LIVECHAT_ROOMS,
 };
-use crate::domain::time::{iso, now_millis};
+use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
@@ -199,7 +199,7 @@ async fn set_sla(State(state): State<AppState>, credentials: Credentials, body: 
         return Err(ApiError::unauthorized_object());
     }
     let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.set_inquiry_sla(room_id, sla, actor, &meteor_id(), now_millis()).await? {
+    match state.store.set_inquiry_sla(room_id, sla, actor, &meteor_id(), state.now()).await? {
         SetSlaOutcome::Set(_) => Ok(Json(json!({"success": true}))),
         SetSlaOutcome::InvalidInquiry => Err(ApiError::bad_request("error-invalid-inquiry")),
         SetSlaOutcome::InvalidSla => Err(ApiError::bad_request("error-invalid-sla")),
@@ -257,7 +257,7 @@ async fn take(State(state): State<AppState>, credentials: Credentials, body: Jso
     if agent.livechat_status != "available" {
         return Err(agent_offline());
     }
-    match state.store.take_inquiry(inquiry_id, &agent.id, now_millis()).await? {
+    match state.store.take_inquiry(inquiry_id, &agent.id, state.now()).await? {
         TakeOutcome::Taken => Ok(Json(json!({"success": true}))),
         TakeOutcome::NotFound => Err(ApiError::coded("error-not-found", "Inquiry not found")),
         TakeOutcome::AlreadyTaken => Err(ApiError::coded("error-inquiry-taken", "Inquiry already taken")),
@@ -327,7 +327,7 @@ async fn return_as_inquiry(
         ),
         None => None,
     };
-    match state.store.return_to_queue(room_id, department_id.as_deref(), now_millis()).await? {
+    match state.store.return_to_queue(room_id, department_id.as_deref(), state.now()).await? {
         ReturnOutcome::Returned => Ok(Json(json!({"result": true, "success": true}))),
         ReturnOutcome::AlreadyQueued => Ok(Json(json!({"result": false, "success": true}))),
         ReturnOutcome::Closed => Err(ApiError::bad_request("room-closed")),

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::permissions::ACCESS_PERMISSIONS;
-use crate::domain::time::{iso, now_millis};
+use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
@@ -88,7 +88,7 @@ async fn update(State(state): State<AppState>, credentials: Credentials, body: J
         }
         changes.push((id.to_owned(), role_names));
     }
-    match state.store.update_permissions(&changes, now_millis()).await {
+    match state.store.update_permissions(&changes, state.now()).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(ApiError::coded("error-invalid-permission", "Invalid permission")),
         Err(StoreError::Conflict(_)) => return Err(ApiError::coded("error-invalid-role", "Invalid role")),

@@ -10,7 +10,6 @@ use super::wire::{room_json, room_schema};
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Page, parse_sort};
 use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
@@ -72,7 +71,7 @@ async fn close_by_user(
         return Err(ApiError::unauthorized_object());
     }
     let closer = Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.close_room(room_id, closer, comment, &meteor_id(), now_millis()).await {
+    match state.store.close_room(room_id, closer, comment, &meteor_id(), state.now()).await {
         Ok(()) => Ok(Json(json!({"success": true}))),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("error-room-already-closed")),
         Err(error) => Err(error.into()),

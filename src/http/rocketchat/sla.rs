@@ -9,7 +9,6 @@ use utoipa_axum::routes;
 use crate::domain::ids::object_id;
 use crate::domain::page::{Direction, Page, SortKey, parse_sort};
 use crate::domain::permissions::{MANAGE_LIVECHAT_SLA, VIEW_L_ROOM};
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody, QueryParams};
@@ -99,7 +98,7 @@ fn parse_policy(body: &Map<String, Value>, id: String) -> ApiResult<SlaPolicy> {
 async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
     let policy = parse_policy(&body.object()?, object_id())?;
-    match state.store.create_sla(&policy, now_millis()).await {
+    match state.store.create_sla(&policy, state.now()).await {
         Ok(()) => Ok(Json(json!({"sla": sla_json(&policy), "success": true}))),
         Err(StoreError::Conflict(_)) => Err(duplicated()),
         Err(error) => Err(error.into()),
@@ -171,7 +170,7 @@ async fn update(
 ) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
     let policy = parse_policy(&body.object()?, sla_id)?;
-    match state.store.update_sla(&policy, now_millis()).await {
+    match state.store.update_sla(&policy, state.now()).await {
         Ok(()) => Ok(Json(json!({"sla": sla_json(&policy), "success": true}))),
         Err(StoreError::NotFound) => Err(ApiError::not_found(sla_not_found(&policy.id))),
         Err(StoreError::Conflict(_)) => Err(duplicated()),
@@ -190,7 +189,7 @@ async fn remove(
     Path(sla_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
-    match state.store.delete_sla(&sla_id, now_millis()).await {
+    match state.store.delete_sla(&sla_id, state.now()).await {
         Ok(()) => Ok(Json(json!({"success": true}))),
         Err(StoreError::NotFound) => Err(ApiError::bad_request(sla_not_found(&sla_id))),
         Err(error) => Err(error.into()),

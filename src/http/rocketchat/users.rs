@@ -10,7 +10,6 @@ use super::{user_json, user_schema};
 use crate::accounts::{CreateUserError, UserRequest, create_user};
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::permissions::CREATE_USER;
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Credentials, JsonBody};
@@ -129,7 +128,7 @@ async fn generate_personal_access_token(
     fields.deny_unknown(&["tokenName", "bypassTwoFactor"])?;
     let name = fields.required_str("tokenName")?;
     let token = secret_token();
-    let stored = state.store.store_token(&caller.id, &token_digest(&token), "personal", Some(name), now_millis()).await;
+    let stored = state.store.store_token(&caller.id, &token_digest(&token), "personal", Some(name), state.now()).await;
     match stored {
         Ok(()) => Ok(Json(json!({"token": token, "success": true}))),
         Err(StoreError::Conflict(_)) => {

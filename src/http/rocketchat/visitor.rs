@@ -10,7 +10,6 @@ use utoipa_axum::routes;
 use super::wire::{message_json, message_schema, room_json, room_schema, visitor_json, visitor_schema};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
-use crate::domain::time::now_millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBody, QueryParams};
@@ -160,7 +159,7 @@ async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiR
             email,
             phone,
             department_id: department_id.as_deref(),
-            now: now_millis(),
+            now: state.now(),
         })
         .await?;
     Ok(Json(json!({"visitor": visitor_json(&visitor), "success": true})))
@@ -243,7 +242,7 @@ async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResu
             visitor: &visitor,
             department_id: department_id.as_deref(),
             source_type: "api",
-            now: now_millis(),
+            now: state.now(),
         })
         .await;
     let (room, created) = match opened {
@@ -286,7 +285,7 @@ async fn send_message(State(state): State<AppState>, body: JsonBody) -> ApiResul
         author_username: &username,
         author_name: Some(&name),
         extra: None,
-        now: now_millis(),
+        now: state.now(),
     };
     match state.store.add_visitor_message(&visitor.id, message).await {
         Ok(stored) => Ok(Json(json!({"message": message_json(&stored, Some(&visitor.token)), "success": true}))),
@@ -363,7 +362,7 @@ async fn close_room(State(state): State<AppState>, body: JsonBody) -> ApiResult<
     let username = visitor.username();
     let name = visitor.display_name();
     let closer = Closer::Visitor { visitor_id: &visitor.id, username: &username, name: &name };
-    match state.store.close_room(room_id, closer, Some(COMMENT), &meteor_id(), now_millis()).await {
+    match state.store.close_room(room_id, closer, Some(COMMENT), &meteor_id(), state.now()).await {
         Ok(()) => Ok(Json(json!({"rid": room_id, "comment": COMMENT, "success": true}))),
         Err(StoreError::NotFound) => {
             own_room(&state, &visitor, room_id).await?;
