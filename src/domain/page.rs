@@ -25,6 +25,16 @@ pub enum PageError {
 }
 
 impl Page {
+    /// A page of `count` items after `offset`, both already checked to be non-negative;
+    /// `count` absent or 0 means the default, and counts above the cap are cut to it.
+    pub fn new(offset: Option<i64>, count: Option<i64>, limits: PageLimits) -> Self {
+        let count = match count {
+            None | Some(0) => limits.default_count,
+            Some(count) => count.min(limits.max_count),
+        };
+        Self { offset: offset.unwrap_or(0), count }
+    }
+
     /// Parses `offset` and `count` query values; `count` absent or 0 means the default,
     /// and counts above the cap are cut to it.
     pub fn parse(offset: Option<&str>, count: Option<&str>, limits: PageLimits) -> Result<Self, PageError> {

@@ -1,6 +1,14 @@
-//! Request extractors. Authentication runs first, then the handler checks the
-//! permission, and only then is the body or query validated: a user without the
-//! permission gets 403 even when the parameters are bad, as in Rocket.Chat.
+//! Request extractors of the Rocket.Chat face, and the body reader both faces share.
+//!
+//! A handler states its permissions with a [`Caller`] argument placed before its
+//! [`Query`] and [`Body`]: axum runs extractors in argument order, so 401 (no or bad
+//! token), then 403 (no permission), then 400 (bad parameters) follow by construction,
+//! as in Rocket.Chat. A body or query string is one `Deserialize + ToSchema` type,
+//! checked against its own derived schema with ajv's wording ([`schema_check`]) and
+//! then read into the type.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -8,12 +16,17 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::schema_check::{Report, Violation, check, query_object, resolved_schema};
 use super::validate::object_has_nul;
 use crate::domain::ids::token_digest;
+use crate::domain::page::Page;
 use crate::store::AuthUser;
 
 /// `X-User-Id` and `X-Auth-Token`, present but not yet checked.
@@ -150,3 +163,245 @@ impl QueryParams {
         self.get(name).ok_or_else(|| ApiError::invalid_params(format!("must have required property '{name}'")))
     }
 }
+
+/// The permissions a route requires: the caller must hold at least one; an empty set
+/// asks only that the caller be logged in. Declared with [`permission_set!`].
+pub trait PermissionSet {
+    const ANY_OF: &'static [&'static str];
+}
+
+/// Declares a [`PermissionSet`]: `permission_set!(ManageSla = [MANAGE_LIVECHAT_SLA]);`.
+macro_rules! permission_set {
+    ($(#[$doc:meta])* $name:ident = [$($permission:expr),* $(,)?]) => {
+        $(#[$doc])*
+        pub enum $name {}
+
+        impl $crate::http::extract::PermissionSet for $name {
+            const ANY_OF: &'static [&'static str] = &[$($permission),*];
+        }
+    };
+}
+pub(crate) use permission_set;
+
+permission_set!(
+    /// Any logged-in user.
+    LoggedIn = []
+);
+
+/// The logged-in caller, holding one of `P`'s permissions: 401 when the token and user
+/// id do not belong together, 403 when no permission matches.
+pub struct Caller<P> {
+    pub user: AuthUser,
+    permissions: PhantomData<P>,
+}
+
+impl<P> Deref for Caller<P> {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.user
+    }
+}
+
+impl<P: PermissionSet> FromRequestParts<AppState> for Caller<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let credentials = Credentials::from_request_parts(parts, state).await?;
+        let user = if P::ANY_OF.is_empty() {
+            credentials.authenticate(state).await?
+        } else {
+            credentials.authorize(state, P::ANY_OF).await?
+        };
+        Ok(Self { user, permissions: PhantomData })
+    }
+}
+
+/// How a face refuses a body it cannot read as a JSON object.
+pub trait BodyRefusal {
+    fn too_large() -> Self;
+    fn unreadable() -> Self;
+    fn not_json() -> Self;
+    fn malformed(error: &serde_json::Error) -> Self;
+    fn not_an_object() -> Self;
+    fn holds_nul() -> Self;
+}
+
+/// Reads a request body as a JSON object, refusing in the face's envelope `E`. An empty
+/// body is an empty object, so missing fields are reported by name.
+pub async fn read_json_object<E: BodyRefusal>(request: Request) -> Result<Map<String, Value>, E> {
+    let is_json = has_json_content_type(request.headers());
+    let bytes = Bytes::from_request(request, &()).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { E::too_large() } else { E::unreadable() }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    if !is_json {
+        return Err(E::not_json());
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(object)) if object_has_nul(&object) => Err(E::holds_nul()),
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(E::not_an_object()),
+        Err(error) => Err(E::malformed(&error)),
+    }
+}
+
+impl BodyRefusal for ApiError {
+    fn too_large() -> Self {
+        ApiError::coded_with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "error-payload-too-large",
+            "Request body is larger than 1 MiB",
+        )
+    }
+
+    fn unreadable() -> Self {
+        ApiError::coded("error-invalid-body", "Request body could not be read")
+    }
+
+    fn not_json() -> Self {
+        ApiError::coded_with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "error-unsupported-media-type",
+            "Content-Type must be application/json",
+        )
+    }
+
+    fn malformed(error: &serde_json::Error) -> Self {
+        ApiError::coded("error-invalid-json", format!("Body is not valid JSON: {error}"))
+    }
+
+    fn not_an_object() -> Self {
+        ApiError::invalid_params("must be object")
+    }
+
+    fn holds_nul() -> Self {
+        ApiError::invalid_params("strings must not contain NUL characters")
+    }
+}
+
+/// A route whose Rocket.Chat answer to a bad body or query is not ajv's wording
+/// (`The 'roomId' param is required`, Meteor's `Match error: ...`) words it here.
+pub trait Wording {
+    fn refusal(violation: &Violation) -> ApiError;
+}
+
+/// ajv's wording, `invalid-params`.
+pub fn ajv_refusal(violation: &Violation) -> ApiError {
+    ApiError::invalid_params(violation.ajv_message())
+}
+
+/// Checks `value` against `T`'s schema, then reads it into `T`.
+fn checked<T: DeserializeOwned + ToSchema + 'static>(
+    value: Value,
+    refusal: fn(&Violation) -> ApiError,
+) -> ApiResult<T> {
+    if let Some(violation) = check(resolved_schema::<T>(), &value, Report::First).first() {
+        return Err(refusal(violation));
+    }
+    serde_json::from_value(value).map_err(ApiError::invalid_params)
+}
+
+/// A JSON body read into `T` after the checks of `T`'s schema, in ajv's wording.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + 'static> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> ApiResult<Self> {
+        let object = read_json_object::<ApiError>(request).await?;
+        checked(Value::Object(object), ajv_refusal).map(Self)
+    }
+}
+
+/// [`Body`] refused in `T`'s own [`Wording`].
+pub struct WordedBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + Wording + 'static> FromRequest<S> for WordedBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _: &S) -> ApiResult<Self> {
+        let object = read_json_object::<ApiError>(request).await?;
+        checked(Value::Object(object), T::refusal).map(Self)
+    }
+}
+
+/// The query string read into `T` (which also derives `IntoParams` for the document):
+/// text converted to the property types `T` declares, then checked as a body is.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + 'static> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
+        checked(query_value::<T>(parts), ajv_refusal).map(Self)
+    }
+}
+
+/// [`Query`] refused in `T`'s own [`Wording`].
+pub struct WordedQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + Wording + 'static> FromRequestParts<S> for WordedQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<Self> {
+        checked(query_value::<T>(parts), T::refusal).map(Self)
+    }
+}
+
+fn query_value<T: ToSchema + 'static>(parts: &Parts) -> Value {
+    query_object(resolved_schema::<T>(), query_pairs(parts).collect())
+}
+
+/// The query string as percent-decoded name/value pairs.
+fn query_pairs(parts: &Parts) -> impl Iterator<Item = (String, String)> + '_ {
+    url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned()
+}
+
+/// `offset`, `count` and `sort` of a Rocket.Chat list route.
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items to skip.
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[param(value_type = Option<u32>)]
+    offset: Option<i64>,
+    /// Items to return; absent or 0 means the configured default, and more than the
+    /// configured maximum is cut to it.
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[param(value_type = Option<u32>)]
+    count: Option<i64>,
+    /// JSON of field to 1 or -1 in priority order, e.g. `{"name":1}`; the route's
+    /// description lists its fields.
+    sort: Option<String>,
+}
+
+const PAGE_KEYS: [&str; 3] = ["offset", "count", "sort"];
+
+/// A list route's query string: the page and sort, and the route's own filter `F`
+/// (an empty struct when it has none).
+pub struct Paged<F> {
+    pub page: Page,
+    pub sort: Option<String>,
+    pub filter: F,
+}
+
+impl<F: DeserializeOwned + ToSchema + 'static> FromRequestParts<AppState> for Paged<F> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let (paging, filter): (Vec<_>, Vec<_>) =
+            query_pairs(parts).partition(|(key, _)| PAGE_KEYS.contains(&key.as_str()));
+        let filter = checked(query_object(resolved_schema::<F>(), filter), ajv_refusal)?;
+        let paging: PageParams = checked(query_object(resolved_schema::<PageParams>(), paging), ajv_refusal)?;
+        let page = Page::new(paging.offset, paging.count, state.page_limits());
+        Ok(Self { page, sort: paging.sort, filter })
+    }
+}
+
+/// The filter of a list route that has none.
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}

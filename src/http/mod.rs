@@ -8,6 +8,8 @@ pub mod helpcrunch;
 pub mod metrics;
 mod openapi;
 mod rocketchat;
+pub mod schema_check;
+pub mod shapes;
 pub mod validate;
 
 use std::net::SocketAddr;

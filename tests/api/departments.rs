@@ -551,6 +551,10 @@ both_backends!(department_agents_are_listed_and_changed_together, |app| {
         (json!({"upsert": []}), "must have required property 'remove'"),
         (json!({"remove": []}), "must have required property 'upsert'"),
         (json!({"upsert": {}, "remove": []}), "/upsert must be array"),
+        // ajv reports a missing property before a wrong type or an unknown property.
+        (json!({"upsert": {}}), "must have required property 'remove'"),
+        (json!({"x": 1}), "must have required property 'upsert'"),
+        (json!({"upsert": [], "remove": [], "x": 1}), "must NOT have additional properties"),
         (json!({"upsert": [{"agentId": ann.user_id}], "remove": []}), "must have required property 'username'"),
         (json!({"upsert": [], "remove": ["x"]}), "/remove/0 must be object"),
         (json!({"upsert": [], "remove": [{"agentId": 1}]}), "/remove/0/agentId must be string"),

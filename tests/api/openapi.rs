@@ -129,8 +129,10 @@ pub fn assert_documented(method: &Method, path: &str, status: StatusCode, body: 
     let Some(schema) = response.pointer("/content/application~1json/schema") else {
         return;
     };
-    let schema = resolve(document, schema);
-    let validator = jsonschema::draft202012::new(schema).expect("the schema compiles");
+    // The schema's `$ref`s point into the document's components, so they travel with it.
+    let mut schema = resolve(document, schema).clone();
+    schema["components"] = document["components"].clone();
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
     let errors: Vec<String> =
         validator.iter_errors(body).map(|error| format!("{error} at {}", error.instance_path)).collect();
     assert!(errors.is_empty(), "{method} {path} {status} does not match the document: {errors:?}\nbody: {body}");

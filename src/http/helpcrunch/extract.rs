@@ -1,15 +1,12 @@
 //! HelpCrunch request extractors: the authenticated API key and JSON bodies, each
 //! rejecting in HelpCrunch's envelope.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
 use super::error::{HelpCrunchError, HelpCrunchResult};
-use crate::http::extract::has_json_content_type;
-use crate::http::validate::object_has_nul;
+use crate::http::extract::{BodyRefusal, read_json_object};
 use crate::store::ApiKey;
 
 /// The API key the request was authenticated with. The /v1 middleware puts it in the
@@ -33,29 +30,34 @@ pub struct JsonObject(pub Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = HelpCrunchError;
 
-    async fn from_request(request: Request, state: &S) -> HelpCrunchResult<Self> {
-        let is_json = has_json_content_type(request.headers());
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                HelpCrunchError::payload_too_large()
-            } else {
-                HelpCrunchError::invalid_body("Request body could not be read.")
-            }
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Map::new()));
-        }
-        if !is_json {
-            return Err(HelpCrunchError::unsupported_media_type());
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(object)) if object_has_nul(&object) => {
-                Err(HelpCrunchError::invalid_body("This value should not contain NUL characters."))
-            }
-            Ok(Value::Object(object)) => Ok(Self(object)),
-            Ok(_) => Err(HelpCrunchError::invalid_body("This value should be of type object.")),
-            Err(_) => Err(HelpCrunchError::invalid_body("This value should be valid JSON.")),
-        }
+    async fn from_request(request: Request, _: &S) -> HelpCrunchResult<Self> {
+        read_json_object::<HelpCrunchError>(request).await.map(Self)
+    }
+}
+
+impl BodyRefusal for HelpCrunchError {
+    fn too_large() -> Self {
+        HelpCrunchError::payload_too_large()
+    }
+
+    fn unreadable() -> Self {
+        HelpCrunchError::invalid_body("Request body could not be read.")
+    }
+
+    fn not_json() -> Self {
+        HelpCrunchError::unsupported_media_type()
+    }
+
+    fn malformed(_: &serde_json::Error) -> Self {
+        HelpCrunchError::invalid_body("This value should be valid JSON.")
+    }
+
+    fn not_an_object() -> Self {
+        HelpCrunchError::invalid_body("This value should be of type object.")
+    }
+
+    fn holds_nul() -> Self {
+        HelpCrunchError::invalid_body("This value should not contain NUL characters.")
     }
 }
 
@@ -64,6 +66,7 @@ mod tests {
     use axum::Router;
     use axum::body::{Body, to_bytes};
     use axum::extract::DefaultBodyLimit;
+    use axum::http::StatusCode;
     use axum::http::header::CONTENT_TYPE;
     use axum::routing::post;
     use serde_json::json;

@@ -8,22 +8,20 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::ids::meteor_id;
-use crate::domain::page::{Page, parse_sort};
+use crate::domain::page::parse_sort;
 use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_LIVECHAT_DEPARTMENTS};
-use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, ignored,
-    rc_page, schema_component, timestamp,
-};
-use crate::http::validate::{Fields, missing, wrong_type};
+use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Query, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::shapes::{Done, Success, Timestamp};
 use crate::store::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     NewDepartmentAgent, StoreError,
@@ -36,117 +34,253 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agents, change_agents))
 }
 
-/// The schema of [`department_json`].
-fn department_schema() -> Value {
-    closed_object(json!({
-        "_id": {"type": "string"},
-        "enabled": {"type": "boolean"},
-        "name": {"type": "string"},
-        "description": {"type": "string"},
-        "email": {"type": "string"},
-        "showOnRegistration": {"type": "boolean"},
-        "showOnOfflineForm": {"type": "boolean"},
-        "numAgents": {"type": "integer", "minimum": 0},
-        "_updatedAt": timestamp(),
-        "type": {"type": "string", "enum": ["d"]},
-    }))
+permission_set!(ReadDepartments = [VIEW_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM]);
+permission_set!(ManageDepartments = [MANAGE_LIVECHAT_DEPARTMENTS]);
+
+/// A department as Rocket.Chat shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DepartmentView {
+    #[serde(rename = "_id")]
+    id: String,
+    enabled: bool,
+    name: String,
+    description: String,
+    email: String,
+    show_on_registration: bool,
+    show_on_offline_form: bool,
+    #[schema(minimum = 0)]
+    num_agents: i64,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    #[serde(rename = "type")]
+    kind: DepartmentKind,
 }
 
-/// The schema of one entry of [`agents_json`].
-fn department_agent_schema() -> Value {
-    closed_object(json!({
-        "_id": {"type": "string"},
-        "agentId": {"type": "string"},
-        "departmentId": {"type": "string"},
-        "username": {"type": "string"},
-        "count": {"type": "integer"},
-        "order": {"type": "integer"},
-        "departmentEnabled": {"type": "boolean"},
-        "_updatedAt": timestamp(),
-    }))
+#[derive(Serialize, ToSchema)]
+enum DepartmentKind {
+    #[serde(rename = "d")]
+    Department,
 }
 
-fn department_agents_schema() -> Value {
-    json!({"type": "array", "items": department_agent_schema()})
+impl From<Department> for DepartmentView {
+    fn from(department: Department) -> Self {
+        Self {
+            id: department.id,
+            enabled: department.enabled,
+            name: department.name,
+            description: department.description,
+            email: department.email,
+            show_on_registration: department.show_on_registration,
+            show_on_offline_form: department.show_on_offline_form,
+            num_agents: department.num_agents,
+            updated_at: Timestamp(department.updated_at),
+            kind: DepartmentKind::Department,
+        }
+    }
 }
 
-schema_component!(DepartmentPage => rc_page("departments", department_schema()));
-schema_component!(
-    /// `departmentUnit` is accepted and ignored.
-    DepartmentBody => closed_object_with_optional(
-        json!({
-            "department": {
-                "type": "object",
-                "required": REQUIRED_DEPARTMENT_FIELDS,
-                "properties": {
-                    "enabled": {"type": "boolean"},
-                    "showOnRegistration": {"type": "boolean"},
-                    "name": {"type": "string", "minLength": 1},
-                    "email": {"type": "string"},
-                    "showOnOfflineForm": {"type": "boolean"},
-                    "description": {"type": ["string", "null"]},
-                },
-            },
-            "agents": {"type": "array", "items": closed_object_with_optional(
-                json!({
-                    "agentId": {"type": "string"},
-                    "username": {"type": ["string", "null"]},
-                    "count": {"type": ["integer", "null"]},
-                    "order": {"type": ["integer", "null"]},
-                }),
-                &["username", "count", "order"],
-            )},
-            "departmentUnit": ignored(),
-        }),
-        &["agents", "departmentUnit"],
-    )
-);
-schema_component!(CreatedDepartment => closed_object(json!({
-    "department": department_schema(),
-    "agents": {"type": "array", "items": closed_object(json!({
-        "agentId": {"type": "string"},
-        "username": {"type": "string"},
-        "count": {"type": "integer"},
-        "order": {"type": "integer"},
-    }))},
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(
-    /// `agents` only when `includeAgents` is not `false`.
-    OneDepartment => closed_object_with_optional(
-        json!({
-            "department": department_schema(),
-            "agents": department_agents_schema(),
-            "success": {"type": "boolean", "enum": [true]},
-        }),
-        &["agents"],
-    )
-);
-schema_component!(UpdatedDepartment => closed_object(json!({
-    "department": department_schema(),
-    "agents": department_agents_schema(),
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(DepartmentAgentPage => rc_page("agents", department_agent_schema()));
-schema_component!(DepartmentAgentChanges => closed_object(json!({
-    "upsert": {"type": "array", "items": {
-        "type": "object",
-        "required": ["agentId", "username"],
-        "properties": {
-            "agentId": {"type": "string"},
-            "username": {"type": "string"},
-            "count": {"type": ["integer", "null"]},
-            "order": {"type": ["integer", "null"]},
-        },
-    }},
-    "remove": {"type": "array", "items": {
-        "type": "object",
-        "required": ["agentId"],
-        "properties": {"agentId": {"type": "string"}},
-    }},
-})));
+/// An agent's entry in a department.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DepartmentAgentView {
+    #[serde(rename = "_id")]
+    id: String,
+    agent_id: String,
+    department_id: String,
+    username: String,
+    count: i64,
+    order: i64,
+    department_enabled: bool,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+}
 
-const READ_PERMISSIONS: [&str; 2] = [VIEW_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM];
+impl From<DepartmentAgent> for DepartmentAgentView {
+    fn from(agent: DepartmentAgent) -> Self {
+        Self {
+            id: agent.agent_id.clone(),
+            agent_id: agent.agent_id,
+            department_id: agent.department_id,
+            username: agent.username,
+            count: agent.chat_count,
+            order: agent.sort_order,
+            department_enabled: agent.department_enabled,
+            updated_at: Timestamp(agent.updated_at),
+        }
+    }
+}
+
+fn agent_views(agents: Vec<DepartmentAgent>) -> Vec<DepartmentAgentView> {
+    agents.into_iter().map(DepartmentAgentView::from).collect()
+}
+
+/// The body of POST and PUT. `departmentUnit` (units are an Enterprise feature) is
+/// accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DepartmentBody {
+    department: DepartmentFields,
+    agents: Option<Vec<AgentEntry>>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    department_unit: Option<Value>,
+}
+
+/// A department's own fields; the department settings this server does not keep are
+/// accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DepartmentFields {
+    enabled: bool,
+    show_on_registration: bool,
+    #[schema(min_length = 1)]
+    name: String,
+    email: String,
+    show_on_offline_form: bool,
+    description: Option<String>,
+}
+
+/// An agent of a department body; `username` is accepted and not used.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AgentEntry {
+    agent_id: String,
+    #[allow(dead_code)]
+    username: Option<String>,
+    count: Option<i64>,
+    order: Option<i64>,
+}
+
+impl AgentEntry {
+    fn as_new(&self) -> NewDepartmentAgent<'_> {
+        NewDepartmentAgent { agent_id: &self.agent_id, chat_count: self.count, sort_order: self.order }
+    }
+}
+
+impl DepartmentBody {
+    fn changes(&self) -> ApiResult<DepartmentChanges<'_>> {
+        let fields = &self.department;
+        if fields.name.trim().is_empty() {
+            return Err(ApiError::invalid_params("/department/name must NOT have fewer than 1 characters"));
+        }
+        Ok(DepartmentChanges {
+            enabled: fields.enabled,
+            show_on_registration: fields.show_on_registration,
+            name: &fields.name,
+            email: &fields.email,
+            show_on_offline_form: fields.show_on_offline_form,
+            description: fields.description.as_deref(),
+        })
+    }
+
+    fn new_agents(&self) -> Option<Vec<NewDepartmentAgent<'_>>> {
+        self.agents.as_ref().map(|agents| agents.iter().map(AgentEntry::as_new).collect())
+    }
+}
+
+/// The body of POST .../agents: `username` of an upserted agent is required and not used.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentAgentChanges {
+    upsert: Vec<UpsertedAgent>,
+    remove: Vec<RemovedAgent>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UpsertedAgent {
+    agent_id: String,
+    #[allow(dead_code)]
+    username: String,
+    count: Option<i64>,
+    order: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RemovedAgent {
+    agent_id: String,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DepartmentListFilter {
+    /// Part of the name.
+    text: Option<String>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct OneDepartmentQuery {
+    /// Whether to list the department's agents (default true).
+    include_agents: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentPage {
+    departments: Vec<DepartmentView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+/// A created department with the agents it was created with.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreatedDepartment {
+    department: DepartmentView,
+    agents: Vec<CreatedAgent>,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreatedAgent {
+    agent_id: String,
+    username: String,
+    count: i64,
+    order: i64,
+}
+
+/// One department, with its agents unless they were not asked for.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OneDepartment {
+    department: DepartmentView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agents: Option<Vec<DepartmentAgentView>>,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdatedDepartment {
+    department: DepartmentView,
+    agents: Vec<DepartmentAgentView>,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentAgentPage {
+    agents: Vec<DepartmentAgentView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
 
 const SORT_FIELDS: [(&str, DepartmentSort); 3] = [
     ("name", DepartmentSort::Name),
@@ -156,9 +290,6 @@ const SORT_FIELDS: [(&str, DepartmentSort); 3] = [
 
 const AGENT_SORT_FIELDS: [(&str, DepartmentAgentSort); 2] =
     [("username", DepartmentAgentSort::Username), ("order", DepartmentAgentSort::Order)];
-
-/// The fields a department body must have, in Rocket.Chat's schema order.
-const REQUIRED_DEPARTMENT_FIELDS: [&str; 5] = ["enabled", "showOnRegistration", "name", "email", "showOnOfflineForm"];
 
 fn department_not_found() -> ApiError {
     ApiError::not_found("Department not found")
@@ -178,9 +309,8 @@ fn change_refused(error: StoreError) -> ApiError {
 
 /// The agent whose departments bound what the caller may read: callers without
 /// view-livechat-departments (reading through view-l-room) see only their own.
-async fn reader_scope(state: &AppState, credentials: &Credentials) -> ApiResult<Option<String>> {
-    let caller = credentials.authorize(state, &READ_PERMISSIONS).await?;
-    if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) { Ok(None) } else { Ok(Some(caller.id)) }
+fn reader_scope(caller: &Caller<ReadDepartments>) -> Option<&str> {
+    if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) { None } else { Some(&caller.id) }
 }
 
 /// A department the caller may read: 404 when unknown, 403 when outside its scope.
@@ -194,35 +324,31 @@ async fn readable_department(state: &AppState, scope: Option<&str>, id: &str) ->
     Ok(department)
 }
 
-/// The departments; a reader with view-l-room alone sees only its own.
+/// The departments; a reader with view-l-room alone sees only its own. Sort fields:
+/// name, _updatedAt, numAgents (default `{"name":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/department", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("text" = Option<String>, Query, description = "Part of the name"),
-        ("enabled" = Option<bool>, Query),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"name":1}`; fields: name, _updatedAt, numAgents"#),
-    ),
+    params(DepartmentListFilter, PageParams),
     responses((status = 200, description = "A page of departments", body = DepartmentPage), RcPermitted, (status = 400, response = RcBadRequest)))]
-async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
-    let scope = reader_scope(&state, &credentials).await?;
-    query.deny_unknown(&["text", "enabled", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = parse_sort(query.get("sort").unwrap_or(r#"{"name":1}"#), &SORT_FIELDS)?;
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller<ReadDepartments>,
+    query: Paged<DepartmentListFilter>,
+) -> ApiResult<Json<DepartmentPage>> {
+    let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"name":1}"#), &SORT_FIELDS)?;
     let filter = DepartmentFilter {
-        text: query.get("text").filter(|text| !text.is_empty()),
-        enabled: query.get("enabled").map(|raw| parse_bool_param("enabled", raw)).transpose()?,
-        agent_id: scope.as_deref(),
+        text: query.filter.text.as_deref().filter(|text| !text.is_empty()),
+        enabled: query.filter.enabled,
+        agent_id: reader_scope(&caller),
     };
-    let (departments, total) = state.store.departments(filter, page, &sort).await?;
-    Ok(Json(json!({
-        "departments": departments.iter().map(department_json).collect::<Vec<_>>(),
-        "count": departments.len(),
-        "offset": page.offset,
-        "total": total,
-        "success": true,
-    })))
+    let (departments, total) = state.store.departments(filter, query.page, &sort).await?;
+    Ok(Json(DepartmentPage {
+        count: departments.len(),
+        departments: departments.into_iter().map(DepartmentView::from).collect(),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// Creates a department, with its agents if given.
@@ -230,30 +356,35 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
     security(("userId" = [], "authToken" = [])),
     request_body = DepartmentBody,
     responses((status = 200, description = "The department and its agents", body = CreatedDepartment), RcPermitted, RcJsonBody))]
-async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_DEPARTMENTS]).await?;
-    let body = body.object()?;
-    let (changes, new_agents) = parse_department_body(&body)?;
-    let id = meteor_id();
+async fn create(
+    State(state): State<AppState>,
+    _: Caller<ManageDepartments>,
+    Body(body): Body<DepartmentBody>,
+) -> ApiResult<Json<CreatedDepartment>> {
+    let changes = body.changes()?;
+    let new_agents = body.new_agents().unwrap_or_default();
     let department = state
         .store
-        .create_department(&id, &changes, new_agents.as_deref().unwrap_or_default(), state.now())
+        .create_department(&meteor_id(), &changes, &new_agents, state.now())
         .await
         .map_err(change_refused)?;
     let agents = state.store.department_agents(&department.id).await?;
-    let agents: Vec<Value> = agents
-        .iter()
-        .map(|agent| {
-            json!({"agentId": agent.agent_id, "username": agent.username, "count": agent.chat_count, "order": agent.sort_order})
+    let agents = agents
+        .into_iter()
+        .map(|agent| CreatedAgent {
+            agent_id: agent.agent_id,
+            username: agent.username,
+            count: agent.chat_count,
+            order: agent.sort_order,
         })
         .collect();
-    Ok(Json(json!({"department": department_json(&department), "agents": agents, "success": true})))
+    Ok(Json(CreatedDepartment { department: department.into(), agents, success: Success }))
 }
 
 /// One department, with its agents unless `includeAgents=false`.
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id"), ("includeAgents" = Option<bool>, Query)),
+    params(("id" = String, Path, description = "The department's id"), OneDepartmentQuery),
     responses(
         (status = 200, description = "The department", body = OneDepartment),
         RcPermitted,
@@ -262,20 +393,16 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     ))]
 async fn one(
     State(state): State<AppState>,
-    credentials: Credentials,
+    caller: Caller<ReadDepartments>,
     Path(id): Path<String>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let scope = reader_scope(&state, &credentials).await?;
-    query.deny_unknown(&["includeAgents"])?;
-    let include_agents =
-        query.get("includeAgents").map(|raw| parse_bool_param("includeAgents", raw)).transpose()?.unwrap_or(true);
-    let department = readable_department(&state, scope.as_deref(), &id).await?;
-    let mut answer = json!({"department": department_json(&department), "success": true});
-    if include_agents {
-        answer["agents"] = agents_json(&state.store.department_agents(&id).await?);
-    }
-    Ok(Json(answer))
+    Query(query): Query<OneDepartmentQuery>,
+) -> ApiResult<Json<OneDepartment>> {
+    let department = readable_department(&state, reader_scope(&caller), &id).await?;
+    let agents = match query.include_agents.unwrap_or(true) {
+        true => Some(agent_views(state.store.department_agents(&id).await?)),
+        false => None,
+    };
+    Ok(Json(OneDepartment { department: department.into(), agents, success: Success }))
 }
 
 /// Replaces a department's fields, and its agents if given.
@@ -291,20 +418,18 @@ async fn one(
     ))]
 async fn update(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageDepartments>,
     Path(id): Path<String>,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_DEPARTMENTS]).await?;
-    let body = body.object()?;
-    let (changes, new_agents) = parse_department_body(&body)?;
+    Body(body): Body<DepartmentBody>,
+) -> ApiResult<Json<UpdatedDepartment>> {
+    let changes = body.changes()?;
     let department = state
         .store
-        .update_department(&id, &changes, new_agents.as_deref(), state.now())
+        .update_department(&id, &changes, body.new_agents().as_deref(), state.now())
         .await
         .map_err(change_refused)?;
-    let agents = state.store.department_agents(&id).await?;
-    Ok(Json(json!({"department": department_json(&department), "agents": agents_json(&agents), "success": true})))
+    let agents = agent_views(state.store.department_agents(&id).await?);
+    Ok(Json(UpdatedDepartment { department: department.into(), agents, success: Success }))
 }
 
 /// Deletes a department.
@@ -312,30 +437,25 @@ async fn update(
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id")),
     responses(
-        (status = 200, description = "Deleted", body = RcSuccess),
+        (status = 200, description = "Deleted", body = Done),
         RcPermitted,
         (status = 400, response = RcBadRequest),
         (status = 404, response = RcNotFound),
     ))]
 async fn remove(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageDepartments>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_DEPARTMENTS]).await?;
+) -> ApiResult<Json<Done>> {
     state.store.delete_department(&id).await.map_err(change_refused)?;
-    Ok(Json(json!({"success": true})))
+    Ok(Done::ANSWER)
 }
 
-/// A page of a department's agents.
+/// A page of a department's agents. Sort fields: username, order (default
+/// `{"order":1,"username":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("id" = String, Path, description = "The department's id"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"order":1}`; fields: username, order"#),
-    ),
+    params(("id" = String, Path, description = "The department's id"), PageParams),
     responses(
         (status = 200, description = "A page of agents", body = DepartmentAgentPage),
         RcPermitted,
@@ -344,23 +464,20 @@ async fn remove(
     ))]
 async fn agents(
     State(state): State<AppState>,
-    credentials: Credentials,
+    caller: Caller<ReadDepartments>,
     Path(id): Path<String>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let scope = reader_scope(&state, &credentials).await?;
-    query.deny_unknown(&["offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = parse_sort(query.get("sort").unwrap_or(r#"{"order":1,"username":1}"#), &AGENT_SORT_FIELDS)?;
-    readable_department(&state, scope.as_deref(), &id).await?;
-    let (agents, total) = state.store.department_agents_page(&id, page, &sort).await?;
-    Ok(Json(json!({
-        "agents": agents_json(&agents),
-        "count": agents.len(),
-        "offset": page.offset,
-        "total": total,
-        "success": true,
-    })))
+    query: Paged<NoFilter>,
+) -> ApiResult<Json<DepartmentAgentPage>> {
+    let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"order":1,"username":1}"#), &AGENT_SORT_FIELDS)?;
+    readable_department(&state, reader_scope(&caller), &id).await?;
+    let (agents, total) = state.store.department_agents_page(&id, query.page, &sort).await?;
+    Ok(Json(DepartmentAgentPage {
+        count: agents.len(),
+        agents: agent_views(agents),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// Adds, changes and removes a department's agents.
@@ -369,133 +486,23 @@ async fn agents(
     params(("id" = String, Path, description = "The department's id")),
     request_body = DepartmentAgentChanges,
     responses(
-        (status = 200, description = "Changed", body = RcSuccess),
+        (status = 200, description = "Changed", body = Done),
         RcPermitted,
         RcJsonBody,
         (status = 404, response = RcNotFound),
     ))]
 async fn change_agents(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageDepartments>,
     Path(id): Path<String>,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_DEPARTMENTS]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["upsert", "remove"])?;
-    let upsert = fields.required_array("upsert")?;
-    let remove = fields.required_array("remove")?;
-    let upsert = upsert
+    Body(body): Body<DepartmentAgentChanges>,
+) -> ApiResult<Json<Done>> {
+    let upsert: Vec<NewDepartmentAgent> = body
+        .upsert
         .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let path = format!("upsert/{index}");
-            let item = Fields::nested(item.as_object().ok_or_else(|| wrong_type(&path, "object"))?, &path);
-            let agent_id = item.required_str("agentId")?;
-            item.required_str("username")?;
-            Ok(NewDepartmentAgent {
-                agent_id,
-                chat_count: item.optional_i64("count")?,
-                sort_order: item.optional_i64("order")?,
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let remove = remove
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let path = format!("remove/{index}");
-            Fields::nested(item.as_object().ok_or_else(|| wrong_type(&path, "object"))?, &path).required_str("agentId")
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
+        .map(|agent| NewDepartmentAgent { agent_id: &agent.agent_id, chat_count: agent.count, sort_order: agent.order })
+        .collect();
+    let remove: Vec<&str> = body.remove.iter().map(|agent| agent.agent_id.as_str()).collect();
     state.store.change_department_agents(&id, &upsert, &remove, state.now()).await.map_err(change_refused)?;
-    Ok(Json(json!({"success": true})))
-}
-
-/// The body of POST and PUT: `{department:{...}, agents?:[...]}`. `departmentUnit`
-/// (units are an Enterprise feature) is accepted and ignored, and so are the
-/// department settings this server does not keep.
-fn parse_department_body(
-    body: &Map<String, Value>,
-) -> ApiResult<(DepartmentChanges<'_>, Option<Vec<NewDepartmentAgent<'_>>>)> {
-    let fields = Fields::new(body);
-    fields.deny_unknown(&["department", "agents", "departmentUnit"])?;
-    let department = Fields::nested(fields.required_object("department")?, "department");
-    if let Some(absent) = REQUIRED_DEPARTMENT_FIELDS.iter().find(|name| !department.has(name)) {
-        return Err(missing(absent));
-    }
-    let changes = DepartmentChanges {
-        enabled: department.required_bool("enabled")?,
-        show_on_registration: department.required_bool("showOnRegistration")?,
-        name: department.required_str("name")?,
-        email: department.required_str("email")?,
-        show_on_offline_form: department.required_bool("showOnOfflineForm")?,
-        description: department.optional_str("description")?,
-    };
-    if changes.name.trim().is_empty() {
-        return Err(ApiError::invalid_params("/department/name must NOT have fewer than 1 characters"));
-    }
-    let agents = match fields.optional_array("agents")? {
-        None => None,
-        Some(items) => Some(
-            items
-                .iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    let path = format!("agents/{index}");
-                    let item = Fields::nested(item.as_object().ok_or_else(|| wrong_type(&path, "object"))?, &path);
-                    item.optional_str("username")?;
-                    Ok(NewDepartmentAgent {
-                        agent_id: item.required_str("agentId")?,
-                        chat_count: item.optional_i64("count")?,
-                        sort_order: item.optional_i64("order")?,
-                    })
-                })
-                .collect::<ApiResult<Vec<_>>>()?,
-        ),
-    };
-    Ok((changes, agents))
-}
-
-/// `true` or `false` in a query string.
-fn parse_bool_param(name: &str, raw: &str) -> ApiResult<bool> {
-    match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(wrong_type(name, "boolean")),
-    }
-}
-
-fn department_json(department: &Department) -> Value {
-    json!({
-        "_id": department.id,
-        "enabled": department.enabled,
-        "name": department.name,
-        "description": department.description,
-        "email": department.email,
-        "showOnRegistration": department.show_on_registration,
-        "showOnOfflineForm": department.show_on_offline_form,
-        "numAgents": department.num_agents,
-        "_updatedAt": iso(department.updated_at),
-        "type": "d",
-    })
-}
-
-fn agents_json(agents: &[DepartmentAgent]) -> Value {
-    agents
-        .iter()
-        .map(|agent| {
-            json!({
-                "_id": agent.agent_id,
-                "agentId": agent.agent_id,
-                "departmentId": agent.department_id,
-                "username": agent.username,
-                "count": agent.chat_count,
-                "order": agent.sort_order,
-                "departmentEnabled": agent.department_enabled,
-                "_updatedAt": iso(agent.updated_at),
-            })
-        })
-        .collect()
+    Ok(Done::ANSWER)
 }
