@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::shapes::Failure;
 use crate::domain::page::PageError;
 use crate::store::StoreError;
 
@@ -15,40 +17,77 @@ pub const NO_PERMISSION: &str = "User does not have the permissions required for
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: Value,
+    body: RcErrorBody,
+}
+
+/// Rocket.Chat's error envelope. Most errors are `{success: false, error, errorType?}`;
+/// a missing login adds `status` and `message`, and a failed login has no `success`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RcErrorBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
+    success: Option<Failure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
+    status: Option<ErrorStatus>,
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+/// `"status": "error"`.
+#[derive(Debug, Serialize, ToSchema)]
+enum ErrorStatus {
+    #[serde(rename = "error")]
+    Error,
+}
+
+impl RcErrorBody {
+    fn failure(error: String) -> Self {
+        Self { success: Some(Failure), status: None, error, error_type: None, message: None }
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    fn new(status: StatusCode, body: Value) -> Self {
+    fn new(status: StatusCode, body: RcErrorBody) -> Self {
         Self { status, body }
     }
 
     /// 401: no credentials, or credentials that do not match.
     pub fn not_logged_in() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            json!({"success": false, "status": "error", "error": NOT_LOGGED_IN, "message": NOT_LOGGED_IN}),
-        )
+        let body = RcErrorBody {
+            status: Some(ErrorStatus::Error),
+            message: Some(NOT_LOGGED_IN.to_owned()),
+            ..RcErrorBody::failure(NOT_LOGGED_IN.to_owned())
+        };
+        Self::new(StatusCode::UNAUTHORIZED, body)
     }
 
     /// 401 of a failed login.
     pub fn login_failed() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"}),
-        )
+        let body = RcErrorBody {
+            success: None,
+            status: Some(ErrorStatus::Error),
+            error: "Unauthorized".to_owned(),
+            error_type: None,
+            message: Some("Unauthorized".to_owned()),
+        };
+        Self::new(StatusCode::UNAUTHORIZED, body)
     }
 
     /// 403: the user lacks the permission the route requires.
     pub fn no_permission() -> Self {
-        Self::new(StatusCode::FORBIDDEN, json!({"success": false, "error": NO_PERMISSION}))
+        Self::new(StatusCode::FORBIDDEN, RcErrorBody::failure(NO_PERMISSION.to_owned()))
     }
 
     /// 403: the user may use the route but not on this object.
     pub fn unauthorized_object() -> Self {
-        Self::new(StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+        Self::new(StatusCode::FORBIDDEN, RcErrorBody::failure("unauthorized".to_owned()))
     }
 
     /// 400 schema validation failure, ajv style: `must have required property 'x'`.
@@ -58,7 +97,7 @@ impl ApiError {
 
     /// 400 with a bare error string: `error-invalid-inquiry`, `The 'sla' param is required`.
     pub fn bad_request(error: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, json!({"success": false, "error": error.into()}))
+        Self::new(StatusCode::BAD_REQUEST, RcErrorBody::failure(error.into()))
     }
 
     /// 400 with a reason and a code: `"<reason> [<code>]"` plus `errorType`.
@@ -67,20 +106,25 @@ impl ApiError {
     }
 
     pub fn coded_with_status(status: StatusCode, code: &str, reason: impl std::fmt::Display) -> Self {
-        Self::new(status, json!({"success": false, "error": format!("{reason} [{code}]"), "errorType": code}))
+        let body =
+            RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("{reason} [{code}]")) };
+        Self::new(status, body)
     }
 
     /// 404 with a message.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, json!({"success": false, "error": message.into()}))
+        Self::new(StatusCode::NOT_FOUND, RcErrorBody::failure(message.into()))
     }
 
     /// 429 of a login blocked after too many failures.
     pub fn login_blocked(code: &'static str, reason: &str) -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"success": false, "status": "error", "error": format!("{reason} [{code}]"), "errorType": code, "message": reason}),
-        )
+        let body = RcErrorBody {
+            status: Some(ErrorStatus::Error),
+            error_type: Some(code.to_owned()),
+            message: Some(reason.to_owned()),
+            ..RcErrorBody::failure(format!("{reason} [{code}]"))
+        };
+        Self::new(StatusCode::TOO_MANY_REQUESTS, body)
     }
 
     pub fn unavailable() -> Self {

@@ -47,6 +47,24 @@ impl PartialSchema for Success {
 
 impl ToSchema for Success {}
 
+/// Rocket.Chat's `"success": false`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Failure;
+
+impl Serialize for Failure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(false)
+    }
+}
+
+impl PartialSchema for Failure {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([false])).into()
+    }
+}
+
+impl ToSchema for Failure {}
+
 /// Rocket.Chat's answer that carries nothing but `success`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
