@@ -23,6 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use super::json_guard;
 use super::schema_check::{Report, Violation, check, query_object, resolved_schema};
 use super::validate::object_has_nul;
 use crate::domain::ids::token_digest;
@@ -225,6 +226,8 @@ pub trait BodyRefusal {
     fn malformed(error: &serde_json::Error) -> Self;
     fn not_an_object() -> Self;
     fn holds_nul() -> Self;
+    /// Nested deeper, or holding more values, than [`json_guard`] allows.
+    fn too_complex() -> Self;
 }
 
 /// Reads a request body as a JSON object, refusing in the face's envelope `E`. An empty
@@ -239,6 +242,9 @@ pub async fn read_json_object<E: BodyRefusal>(request: Request) -> Result<Map<St
     }
     if !is_json {
         return Err(E::not_json());
+    }
+    if !json_guard::within_limits(&bytes) {
+        return Err(E::too_complex());
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) if object_has_nul(&object) => Err(E::holds_nul()),
@@ -279,6 +285,17 @@ impl BodyRefusal for ApiError {
 
     fn holds_nul() -> Self {
         ApiError::invalid_params("strings must not contain NUL characters")
+    }
+
+    fn too_complex() -> Self {
+        ApiError::coded(
+            "error-body-too-complex",
+            format!(
+                "Request body nests deeper than {} levels or holds more than {} values",
+                json_guard::MAX_DEPTH,
+                json_guard::MAX_VALUES
+            ),
+        )
     }
 }
 

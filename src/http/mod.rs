@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 mod health;
 pub mod helpcrunch;
+mod json_guard;
 pub mod metrics;
 mod openapi;
 mod rocketchat;

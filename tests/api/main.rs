@@ -10,6 +10,7 @@ mod chats;
 mod cli;
 mod departments;
 mod foundation;
+mod hardening;
 mod helpcrunch_auth;
 mod lifecycle;
 mod metrics;

@@ -59,6 +59,10 @@ impl BodyRefusal for HelpCrunchError {
     fn holds_nul() -> Self {
         HelpCrunchError::invalid_body("This value should not contain NUL characters.")
     }
+
+    fn too_complex() -> Self {
+        HelpCrunchError::invalid_body("This value is nested too deeply or holds too many values.")
+    }
 }
 
 #[cfg(test)]

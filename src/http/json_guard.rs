@@ -1,0 +1,96 @@
+//! A pass over a JSON body's bytes, before any parsing, that bounds what parsing it can
+//! cost. A 1 MiB body of `[0],[0],...` builds hundreds of thousands of values; parsed
+//! into a tree that costs tens of megabytes, so such a body is refused by its shape.
+
+/// Most nesting of arrays and objects a body may have.
+pub const MAX_DEPTH: usize = 32;
+
+/// Most values (numbers, strings, literals, arrays and objects) a body may hold.
+pub const MAX_VALUES: usize = 20_000;
+
+/// Whether `bytes` stays within [`MAX_DEPTH`] and [`MAX_VALUES`]. It only counts, and
+/// does not check the syntax: what it lets through is parsed, and refused there if bad.
+pub fn within_limits(bytes: &[u8]) -> bool {
+    let (mut depth, mut values) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    // A value starts at an opening bracket, a quote, or the first byte of a literal or
+    // number: a byte that is not a separator, after a separator.
+    let mut after_separator = true;
+    for &byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'[' | b'{' => {
+                depth += 1;
+                values += 1;
+                after_separator = true;
+                if depth > MAX_DEPTH {
+                    return false;
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                after_separator = false;
+            }
+            b',' | b':' => after_separator = true,
+            b'"' => {
+                in_string = true;
+                values += 1;
+                after_separator = false;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => {
+                if after_separator {
+                    values += 1;
+                }
+                after_separator = false;
+            }
+        }
+        if values > MAX_VALUES {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_bodies_pass() {
+        assert!(within_limits(br#"{"user":"ann","password":"p\"[[[[","list":[1,2,{"a":null}]}"#));
+        assert!(within_limits(b""));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert!(!within_limits(deep.as_bytes()));
+        assert!(within_limits("[".repeat(MAX_DEPTH).as_bytes()));
+    }
+
+    #[test]
+    fn many_small_values_are_refused() {
+        let many = format!("[{}0]", "[0],".repeat(MAX_VALUES / 2));
+        assert!(!within_limits(many.as_bytes()));
+        let numbers = format!("[{}0]", "1,".repeat(MAX_VALUES - 2));
+        assert!(within_limits(numbers.as_bytes()));
+        let too_many_numbers = format!("[{}0]", "1,".repeat(MAX_VALUES));
+        assert!(!within_limits(too_many_numbers.as_bytes()));
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        let text = format!(r#"{{"a":"{}"}}"#, "[".repeat(10_000));
+        assert!(within_limits(text.as_bytes()));
+    }
+}
