@@ -7,13 +7,18 @@
 //! without `TEST_DATABASE_URL`, it fails: it never passes without PostgreSQL.
 //!
 //! An optional `settings = <AppSettings>` before the body starts the server with those
-//! settings.
+//! settings; an optional `clock = <millis>` after it starts the server on a
+//! [`ManualClock`] standing at that instant, which the test reaches as `app.clock`.
+//! Without it the server runs on the system clock.
 
 use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
 use livechat_server::config::{AppSettings, DatabaseUrl};
+use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
@@ -21,6 +26,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// Where tests with a fixed clock start: 2026-01-02T03:04:05.678Z.
+pub const START: Millis = 1_767_323_045_678;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -43,8 +51,22 @@ pub struct TestApp {
     pub admin: Session,
     /// The metrics listener of this server.
     pub metrics_base: String,
+    /// The server's clock, when the test fixed it.
+    pub clock: TestClock,
     shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
+}
+
+/// The clock a test fixed for its server (`app.clock.set(..)`, `app.clock.advance(..)`).
+/// Reaching it on a server that runs on the system clock fails the test.
+pub struct TestClock(Option<Arc<ManualClock>>);
+
+impl Deref for TestClock {
+    type Target = ManualClock;
+
+    fn deref(&self) -> &ManualClock {
+        self.0.as_deref().expect("this server runs on the system clock: start it with `clock = ...`")
+    }
 }
 
 /// The PostgreSQL server tests create their databases on. Panics without
@@ -62,12 +84,27 @@ pub fn postgres_admin_url() -> String {
 macro_rules! both_backends {
     ($name:ident, |$app:ident| $body:block) => {
         $crate::harness::both_backends!(
-            $name,
-            settings = livechat_server::config::AppSettings::default(),
+            @pair $name,
+            livechat_server::config::AppSettings::default(),
+            None,
             |$app| $body
         );
     };
     ($name:ident, settings = $settings:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(@pair $name, $settings, None, |$app| $body);
+    };
+    ($name:ident, clock = $start:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(
+            @pair $name,
+            livechat_server::config::AppSettings::default(),
+            Some($start),
+            |$app| $body
+        );
+    };
+    ($name:ident, settings = $settings:expr, clock = $start:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(@pair $name, $settings, Some($start), |$app| $body);
+    };
+    (@pair $name:ident, $settings:expr, $start:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -76,14 +113,16 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Sqlite, $settings).await;
+                let app =
+                    $crate::harness::TestApp::spawn_on($crate::harness::Backend::Sqlite, $settings, $start).await;
                 run(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             #[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
             async fn postgres() {
-                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Postgres, $settings).await;
+                let app =
+                    $crate::harness::TestApp::spawn_on($crate::harness::Backend::Postgres, $settings, $start).await;
                 run(app).await;
             }
         }
@@ -145,10 +184,16 @@ pub fn database_url(raw: &str) -> DatabaseUrl {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_with(backend, AppSettings::default()).await
+        Self::spawn_on(backend, AppSettings::default(), None).await
     }
 
-    pub async fn spawn_with(backend: Backend, settings: AppSettings) -> Self {
+    /// A server on a [`ManualClock`] standing at `start`, or on the system clock.
+    pub async fn spawn_on(backend: Backend, settings: AppSettings, start: Option<Millis>) -> Self {
+        let manual = start.map(|start| Arc::new(ManualClock::new(start)));
+        let server_clock: Arc<dyn Clock> = match &manual {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
         let (database_url, database) = fresh_database(backend).await;
         let store = open_store(&database_url, Duration::from_secs(5)).await;
         store.migrate().await.expect("migrations apply");
@@ -162,7 +207,7 @@ impl TestApp {
         )
         .await
         .expect("bootstrap admin");
-        let state = AppState::new(store, settings);
+        let state = AppState::with_clock(store, settings, server_clock);
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown) = serve_state(state).await;
         let client = reqwest::Client::new();
@@ -173,6 +218,7 @@ impl TestApp {
             database_url,
             admin: Session { user_id: String::new(), token: String::new() },
             metrics_base,
+            clock: TestClock(manual),
             shutdown: vec![shutdown, metrics_shutdown],
             database,
         };

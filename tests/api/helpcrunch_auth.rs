@@ -9,7 +9,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, both_backends, open_store, start_server};
+use crate::harness::{START, TestApp, both_backends, open_store, start_server};
 
 /// A HelpCrunch answer: status, the rate-limit headers that were present, and the body.
 #[derive(Debug, PartialEq)]
@@ -157,13 +157,12 @@ both_backends!(revoked_key_is_refused_on_the_next_request, |app| {
     );
 });
 
-both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, |app| {
+both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, clock = START, |app| {
     let (status, created) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "zapier"})).await;
     assert_eq!(status, StatusCode::OK);
     let key = created["key"].as_str().unwrap().to_owned();
-    let created_at = created["apiKey"]["createdAt"].as_str().unwrap().to_owned();
+    let created_at = "2026-01-02T03:04:05.678Z";
     assert!(key.starts_with("lck_") && key.len() == 47, "{key}");
-    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created_at}");
     let listed_fresh =
         json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": null, "revokedAt": null});
     assert_eq!(created, json!({"apiKey": listed_fresh, "key": key, "success": true}));
@@ -175,23 +174,27 @@ both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, |app| 
         (StatusCode::OK, json!({"apiKeys": [listed_fresh], "success": true}))
     );
 
+    app.clock.advance(1_000);
     assert_eq!(departments(&app, &key).await.status, StatusCode::OK);
-    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
-    assert_eq!(status, StatusCode::OK);
-    let last_used_at = listed["apiKeys"][0]["lastUsedAt"].as_str().expect("use is recorded").to_owned();
-    assert!(last_used_at >= created_at);
+    let used = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": "2026-01-02T03:04:06.678Z", "revokedAt": null});
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [used], "success": true}))
+    );
 
+    app.clock.advance(1_000);
     assert_eq!(
         app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
         (StatusCode::OK, json!({"success": true}))
     );
-    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
-    assert_eq!(status, StatusCode::OK);
-    let revoked_at = listed["apiKeys"][0]["revokedAt"].as_str().expect("revocation is recorded").to_owned();
-    let revoked = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": last_used_at, "revokedAt": revoked_at});
-    assert_eq!(listed, json!({"apiKeys": [revoked.clone()], "success": true}));
+    let revoked = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": "2026-01-02T03:04:06.678Z", "revokedAt": "2026-01-02T03:04:07.678Z"});
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [revoked.clone()], "success": true}))
+    );
 
     // Revoking again succeeds and keeps the first revocation time.
+    app.clock.advance(1_000);
     assert_eq!(
         app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
         (StatusCode::OK, json!({"success": true}))
