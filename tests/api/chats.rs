@@ -2,13 +2,12 @@
 //! assignee and department changes, and how each is seen through the Rocket.Chat face.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livechat_server::config::AppSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{START, Session, TestApp, both_backends};
+use crate::harness::{MINUTE_START, START, Session, TestApp, both_backends};
 use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 
 /// The chat object's keys, in the order of the seed page.
@@ -158,10 +157,6 @@ fn closed(mut chat: Value) -> Value {
     chat
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
 /// Fills the id placeholders of `expected` from `actual` after checking them, then
 /// compares the whole chat object, key order included.
 fn settle(actual: &Value, mut expected: Value) -> Value {
@@ -291,11 +286,8 @@ both_backends!(status_requests_name_every_bad_field, |app| {
 both_backends!(
     status_requests_over_the_rate_limit_are_429,
     settings = AppSettings { hc_rate_limit_per_minute: 2, ..Default::default() },
+    clock = MINUTE_START,
     |app| {
-        let left = 60 - unix_now() % 60;
-        if left < 5 {
-            tokio::time::sleep(Duration::from_secs(left as u64 + 1)).await;
-        }
         let hc = HelpCrunch::new(&app).await;
         let request = json!({"id": 542335, "status": "new"});
         assert_eq!(hc.put("/v1/chats/status", request.clone()).await, chat_not_found());

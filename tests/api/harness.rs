@@ -30,6 +30,9 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 /// Where tests with a fixed clock start: 2026-01-02T03:04:05.678Z.
 pub const START: Millis = 1_767_323_045_678;
 
+/// The start of a minute, for tests of the per-minute rate window: 2026-01-02T03:04:00.000Z.
+pub const MINUTE_START: Millis = 1_767_323_040_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -53,6 +56,7 @@ pub struct TestApp {
     pub metrics_base: String,
     /// The server's clock, when the test fixed it.
     pub clock: TestClock,
+    server_clock: Arc<dyn Clock>,
     shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
 }
@@ -207,7 +211,7 @@ impl TestApp {
         )
         .await
         .expect("bootstrap admin");
-        let state = AppState::with_clock(store, settings, server_clock);
+        let state = AppState::with_clock(store, settings, server_clock.clone());
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown) = serve_state(state).await;
         let client = reqwest::Client::new();
@@ -219,11 +223,18 @@ impl TestApp {
             admin: Session { user_id: String::new(), token: String::new() },
             metrics_base,
             clock: TestClock(manual),
+            server_clock,
             shutdown: vec![shutdown, metrics_shutdown],
             database,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app
+    }
+
+    /// Serves `store` on a fresh port on this server's clock, as another instance
+    /// would; the sender stops it.
+    pub async fn start_another_server(&self, store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
+        serve_state(AppState::with_clock(store, settings, self.server_clock.clone())).await
     }
 
     pub fn url(&self, path: &str) -> String {
