@@ -12,7 +12,7 @@ use crate::domain::api_keys::ApiKeySecret;
 use crate::domain::ids::{meteor_id, secret_token};
 use crate::domain::password::{hash_password, verify_password};
 use crate::domain::permissions::ROLE_ADMIN;
-use crate::domain::time::now_millis;
+use crate::domain::time::{Millis, now_millis};
 use crate::store::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey, NewUser, Store, StoreError, User};
 
 pub struct UserRequest {
@@ -80,8 +80,9 @@ pub async fn check_password(password: String, hash: String) -> bool {
     password_work(move || verify_password(&password, &hash)).await
 }
 
-/// Hashes the password off the async runtime and stores the user with its roles.
-pub async fn create_user(store: &Store, request: UserRequest) -> Result<User, CreateUserError> {
+/// Hashes the password off the async runtime and stores the user with its roles,
+/// created at `now`.
+pub async fn create_user(store: &Store, request: UserRequest, now: Millis) -> Result<User, CreateUserError> {
     let password = request.password.clone();
     let password_hash = password_work(move || hash_password(&password)).await;
     let id = meteor_id();
@@ -94,7 +95,7 @@ pub async fn create_user(store: &Store, request: UserRequest) -> Result<User, Cr
             password_hash: Some(&password_hash),
             roles: &request.roles,
             active: request.active,
-            now: now_millis(),
+            now,
         })
         .await;
     created.map_err(|error| match error {
@@ -134,6 +135,7 @@ pub async fn ensure_admin(store: &Store, admin: BootstrapAdmin) -> anyhow::Resul
             roles: vec![ROLE_ADMIN.to_owned(), "user".to_owned()],
             active: true,
         },
+        now_millis(),
     )
     .await
     .context("creating the bootstrap administrator")?;
@@ -166,16 +168,16 @@ pub enum IssueApiKeyError {
     Store(StoreError),
 }
 
-/// Generates a key and stores its digest under `name` (trimmed, not blank, unique).
-pub async fn issue_api_key(store: &Store, name: &str) -> Result<IssuedApiKey, IssueApiKeyError> {
+/// Generates a key and stores its digest under `name` (trimmed, not blank, unique),
+/// created at `now`.
+pub async fn issue_api_key(store: &Store, name: &str, now: Millis) -> Result<IssuedApiKey, IssueApiKeyError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(IssueApiKeyError::BlankName);
     }
     let secret = ApiKeySecret::generate();
     let digest = secret.digest();
-    let stored =
-        store.create_api_key(NewApiKey { name, prefix: secret.prefix(), digest: &digest, now: now_millis() }).await;
+    let stored = store.create_api_key(NewApiKey { name, prefix: secret.prefix(), digest: &digest, now }).await;
     match stored {
         Ok(api_key) => Ok(IssuedApiKey { api_key, key: secret.key().to_owned() }),
         Err(error) if error.is_conflict_on(API_KEY_NAME_TAKEN) => Err(IssueApiKeyError::NameTaken(name.to_owned())),

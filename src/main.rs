@@ -125,7 +125,7 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
                 roles: if roles.is_empty() { vec!["user".to_owned()] } else { roles },
                 active: true,
             };
-            let user = accounts::create_user(&store, request).await?;
+            let user = accounts::create_user(&store, request, now_millis()).await?;
             println!("created user {}", user.username);
             println!("{}", user.id);
             Ok(())
@@ -137,7 +137,7 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
 async fn run_api_key_command(store: &Store, command: ApiKeyCommand) -> anyhow::Result<()> {
     match command {
         ApiKeyCommand::Create { name } => {
-            let issued = accounts::issue_api_key(store, &name).await?;
+            let issued = accounts::issue_api_key(store, &name, now_millis()).await?;
             println!(
                 "created API key {} (prefix {}); it is shown only now:",
                 issued.api_key.name, issued.api_key.prefix

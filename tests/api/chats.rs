@@ -2,13 +2,12 @@
 //! assignee and department changes, and how each is seen through the Rocket.Chat face.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use livechat_server::config::AppSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{Session, TestApp, both_backends};
+use crate::harness::{MINUTE_START, START, Session, TestApp, both_backends};
 use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 
 /// The chat object's keys, in the order of the seed page.
@@ -33,8 +32,9 @@ const CHAT_KEYS: [&str; 18] = [
     "department",
 ];
 
-/// In an expected chat: "a recent UNIX-seconds string here".
-const RECENT: &str = "<recent unix seconds>";
+/// `START` (2026-01-02T03:04:05.678Z) in UNIX seconds, as chats show instants. The tests
+/// that compare whole chats fix the server's clock at `START`.
+const AT: &str = "1767323045";
 /// In an expected chat: "an integer id here".
 const SOME_ID: &str = "<integer id>";
 
@@ -137,7 +137,7 @@ async fn open_chat(hc: &HelpCrunch<'_>, token: &str, department_id: Option<&str>
 fn chat_object(chat: &Chat, status: &str) -> Value {
     json!({
         "id": chat.id, "closedBy": null, "lastCustomerMessageAt": null, "status": status, "closedAt": null,
-        "rating": null, "createdAt": RECENT, "lastMessageAt": null, "createdWith": "api", "snoozedUntil": null,
+        "rating": null, "createdAt": AT, "lastMessageAt": null, "createdWith": "api", "snoozedUntil": null,
         "lastMessageText": null, "lastMessageId": null, "applicationId": null, "lastCommunicatedAgentId": null,
         "agents": [], "customer": chat.customer, "assignee": null, "department": null,
     })
@@ -153,23 +153,15 @@ fn assigned_to(mut chat: Value, agent: &Agent) -> Value {
 fn closed(mut chat: Value) -> Value {
     chat["status"] = json!("closed");
     chat["closedBy"] = json!("agent");
-    chat["closedAt"] = json!(RECENT);
+    chat["closedAt"] = json!(AT);
     chat
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// Fills the placeholders of `expected` from `actual` after checking them, then
+/// Fills the id placeholders of `expected` from `actual` after checking them, then
 /// compares the whole chat object, key order included.
 fn settle(actual: &Value, mut expected: Value) -> Value {
     for (key, value) in expected.as_object_mut().unwrap() {
-        if value == RECENT {
-            let seconds: i64 = actual[key].as_str().unwrap_or_else(|| panic!("{key} is a string")).parse().unwrap();
-            assert!((unix_now() - seconds).abs() < 120, "{key} is recent");
-            *value = actual[key].clone();
-        } else if value == SOME_ID {
+        if value == SOME_ID {
             assert!(actual[key].is_i64(), "{key} is an integer");
             *value = actual[key].clone();
         }
@@ -223,20 +215,21 @@ async fn queued_inquiry_rooms(app: &TestApp) -> Vec<Value> {
     body["inquiries"].as_array().unwrap().iter().map(|inquiry| inquiry["rid"].clone()).collect()
 }
 
-both_backends!(the_seed_request_answers_the_whole_chat_object, |app| {
+both_backends!(the_seed_request_answers_the_whole_chat_object, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;
     let sales = department(&app, "Sales", &[&ada.session]).await;
     let (_, departments) = hc.get("/v1/departments").await;
     let sales_num_id = departments["data"][0]["id"].as_i64().unwrap();
     let chat = open_chat(&hc, "seed", Some(&sales)).await;
+    app.clock.advance(1_000);
     say(&app, &chat, "Hello, I need help").await;
     take(&app, &chat, &ada).await;
 
     let mut expected = assigned_to(chat_object(&chat, "new"), &ada);
     expected["department"] = json!({"id": sales_num_id, "name": "Sales"});
-    expected["lastCustomerMessageAt"] = json!(RECENT);
-    expected["lastMessageAt"] = json!(RECENT);
+    expected["lastCustomerMessageAt"] = json!("1767323046");
+    expected["lastMessageAt"] = json!("1767323046");
     expected["lastMessageText"] = json!("Hello, I need help");
     expected["lastMessageId"] = json!(SOME_ID);
     assert_chat(hc.get(&format!("/v1/chats/{}", chat.id)).await, {
@@ -293,11 +286,8 @@ both_backends!(status_requests_name_every_bad_field, |app| {
 both_backends!(
     status_requests_over_the_rate_limit_are_429,
     settings = AppSettings { hc_rate_limit_per_minute: 2, ..Default::default() },
+    clock = MINUTE_START,
     |app| {
-        let left = 60 - unix_now() % 60;
-        if left < 5 {
-            tokio::time::sleep(Duration::from_secs(left as u64 + 1)).await;
-        }
         let hc = HelpCrunch::new(&app).await;
         let request = json!({"id": 542335, "status": "new"});
         assert_eq!(hc.put("/v1/chats/status", request.clone()).await, chat_not_found());
@@ -312,7 +302,7 @@ both_backends!(
     }
 );
 
-both_backends!(a_new_chat_moves_through_every_transition_of_the_table, |app| {
+both_backends!(a_new_chat_moves_through_every_transition_of_the_table, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;
     let chat = open_chat(&hc, "walk", None).await;
@@ -366,7 +356,7 @@ both_backends!(a_new_chat_moves_through_every_transition_of_the_table, |app| {
     });
 });
 
-both_backends!(a_closed_chat_does_not_reopen_beside_another_open_chat, |app| {
+both_backends!(a_closed_chat_does_not_reopen_beside_another_open_chat, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let first = open_chat(&hc, "twice", None).await;
     assert_chat(hc.set_status(&first, "closed").await, closed(chat_object(&first, "new")));
@@ -384,11 +374,15 @@ both_backends!(a_closed_chat_does_not_reopen_beside_another_open_chat, |app| {
     assert_chat(hc.get(&format!("/v1/chats/{}", third.id)).await, chat_object(&third, "new"));
 });
 
-both_backends!(chats_list_in_pages_and_orders, |app| {
+both_backends!(chats_list_in_pages_and_orders, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
+    // A second apart, so that each order is decided by the instants themselves.
     let first = open_chat(&hc, "one", None).await;
+    app.clock.advance(1_000);
     let second = open_chat(&hc, "two", None).await;
+    app.clock.advance(1_000);
     let third = open_chat(&hc, "three", None).await;
+    app.clock.advance(1_000);
     say(&app, &second, "late words").await;
     hc.set_status(&first, "closed").await;
 
@@ -398,7 +392,9 @@ both_backends!(chats_list_in_pages_and_orders, |app| {
         (status, ids(&page), page["meta"].clone()),
         (StatusCode::OK, vec![json!(third.id), json!(second.id), json!(first.id)], json!({"total": 3}))
     );
-    assert_chat((StatusCode::OK, page["data"][0].clone()), chat_object(&third, "new"));
+    let mut newest = chat_object(&third, "new");
+    newest["createdAt"] = json!("1767323047");
+    assert_chat((StatusCode::OK, page["data"][0].clone()), newest);
     let (_, page) = hc.get("/v1/chats?sort=chats.createdAt&order=asc&offset=1&limit=1").await;
     assert_eq!((ids(&page), page["meta"].clone()), (vec![json!(second.id)], json!({"total": 3})));
     // Chats without the instant come last in either direction.
@@ -429,7 +425,7 @@ both_backends!(chats_list_in_pages_and_orders, |app| {
     assert_eq!(hc.get("/v1/chats/999999").await, chat_not_found());
 });
 
-both_backends!(assigning_takes_reassigns_only_after_unassigning_and_checks_the_agent, |app| {
+both_backends!(assigning_takes_reassigns_only_after_unassigning_and_checks_the_agent, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;
     let bob = agent(&app, "bob").await;
@@ -475,7 +471,7 @@ both_backends!(assigning_takes_reassigns_only_after_unassigning_and_checks_the_a
     assert_eq!(hc.assign(&chat, None).await, closed_chat);
 });
 
-both_backends!(chats_move_between_departments, |app| {
+both_backends!(chats_move_between_departments, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     department(&app, "Sales", &[]).await;
     let (_, departments) = hc.get("/v1/departments").await;
@@ -501,7 +497,7 @@ both_backends!(chats_move_between_departments, |app| {
     );
 });
 
-both_backends!(searches_combine_whitelisted_conditions, |app| {
+both_backends!(searches_combine_whitelisted_conditions, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;
     let waiting = open_chat(&hc, "waiting", None).await;
@@ -543,7 +539,7 @@ both_backends!(searches_combine_whitelisted_conditions, |app| {
         ids(search(json!([condition("chats.customer", "=", waiting.customer["id"].clone())]), "AND").await),
         vec![waiting.id]
     );
-    let now = unix_now();
+    let now = START / 1000;
     assert_eq!(
         ids(search(json!([condition("chats.createdAt", ">=", json!((now - 300).to_string() + ".5"))]), "AND").await),
         vec![waiting.id, served.id, done.id]
@@ -603,7 +599,7 @@ both_backends!(searches_combine_whitelisted_conditions, |app| {
     );
 });
 
-both_backends!(both_faces_see_each_change_at_once, |app| {
+both_backends!(both_faces_see_each_change_at_once, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;
 
@@ -635,7 +631,7 @@ both_backends!(both_faces_see_each_change_at_once, |app| {
     assert_eq!(rooms["total"], json!(2));
 });
 
-both_backends!(exactly_one_of_many_concurrent_assignments_wins, |app| {
+both_backends!(exactly_one_of_many_concurrent_assignments_wins, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let mut agents = Vec::new();
     for index in 0..20 {

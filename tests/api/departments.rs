@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::envelopes::{coded, invalid_params, no_permission, not_logged_in};
-use crate::harness::{Session, TestApp, both_backends};
+use crate::harness::{START, Session, TestApp, both_backends};
 
 fn bad_json() -> Value {
     coded("error-invalid-json", "Body is not valid JSON: EOF while parsing an object at line 1 column 1")
@@ -265,7 +265,7 @@ both_backends!(agents_set_and_toggle_their_status, |app| {
     assert_eq!(app.post(path, Some(&plain), json!({})).await, (StatusCode::FORBIDDEN, no_permission()));
 });
 
-both_backends!(departments_are_created_read_updated_and_deleted, |app| {
+both_backends!(departments_are_created_read_updated_and_deleted, clock = START, |app| {
     let ann = app.user_with_roles("ann", &["livechat-agent"]).await;
     let ben = app.user_with_roles("ben", &["livechat-agent"]).await;
     let (status, created) = app
@@ -278,10 +278,10 @@ both_backends!(departments_are_created_read_updated_and_deleted, |app| {
     assert_eq!(status, StatusCode::OK);
     let id = created["department"]["_id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 17);
-    let updated_at = created["department"]["_updatedAt"].clone();
+    let created_at = "2026-01-02T03:04:05.678Z";
     let sales = json!({
         "_id": id, "enabled": true, "name": "Sales", "description": "first line", "email": "support@example.com",
-        "showOnRegistration": true, "showOnOfflineForm": false, "numAgents": 1, "_updatedAt": updated_at, "type": "d",
+        "showOnRegistration": true, "showOnOfflineForm": false, "numAgents": 1, "_updatedAt": created_at, "type": "d",
     });
     assert_eq!(
         created,
@@ -291,7 +291,7 @@ both_backends!(departments_are_created_read_updated_and_deleted, |app| {
     let path = format!("/api/v1/livechat/department/{id}");
     let ann_entry = json!({
         "_id": ann.user_id, "agentId": ann.user_id, "departmentId": id, "username": "ann", "count": 3, "order": 1,
-        "departmentEnabled": true, "_updatedAt": updated_at,
+        "departmentEnabled": true, "_updatedAt": created_at,
     });
     assert_eq!(
         app.get(&path, Some(&app.admin)).await,
@@ -303,6 +303,7 @@ both_backends!(departments_are_created_read_updated_and_deleted, |app| {
     );
 
     // PUT replaces the agent list: Ann stays with her count, Ben joins.
+    app.clock.advance(1_000);
     let (status, updated) = app
         .put(
             &path,
@@ -315,7 +316,7 @@ both_backends!(departments_are_created_read_updated_and_deleted, |app| {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let updated_at = updated["department"]["_updatedAt"].clone();
+    let updated_at = "2026-01-02T03:04:06.678Z";
     let sales_eu = json!({
         "_id": id, "enabled": false, "name": "Sales EU", "description": "first line", "email": "eu@example.com",
         "showOnRegistration": false, "showOnOfflineForm": true, "numAgents": 2, "_updatedAt": updated_at, "type": "d",
@@ -490,7 +491,7 @@ both_backends!(department_changes_reject_bad_requests, |app| {
     );
 });
 
-both_backends!(department_agents_are_listed_and_changed_together, |app| {
+both_backends!(department_agents_are_listed_and_changed_together, clock = START, |app| {
     let ann = app.user_with_roles("ann", &["livechat-agent"]).await;
     let ben = app.user_with_roles("ben", &["livechat-agent"]).await;
     let cy = app.user_with_roles("cy", &["livechat-agent"]).await;
@@ -498,6 +499,7 @@ both_backends!(department_agents_are_listed_and_changed_together, |app| {
     let id = create_department(&app, "Sales", json!([{"agentId": ann.user_id}])).await;
     let path = format!("/api/v1/livechat/department/{id}/agents");
 
+    app.clock.advance(1_000);
     assert_eq!(
         app.post(
             &path,
@@ -510,23 +512,22 @@ both_backends!(department_agents_are_listed_and_changed_together, |app| {
     );
     let (status, listed) = app.get(&path, Some(&ann)).await;
     assert_eq!(status, StatusCode::OK);
-    let entry = |session: &Session, username: &str, order: i64, at: &Value| {
+    // Both joined with the change, a second after the department was made.
+    let entry = |session: &Session, username: &str, order: i64| {
         json!({
             "_id": session.user_id, "agentId": session.user_id, "departmentId": id, "username": username,
-            "count": 0, "order": order, "departmentEnabled": true, "_updatedAt": at,
+            "count": 0, "order": order, "departmentEnabled": true, "_updatedAt": "2026-01-02T03:04:06.678Z",
         })
     };
-    let ben_at = listed["agents"][0]["_updatedAt"].clone();
-    let cy_at = listed["agents"][1]["_updatedAt"].clone();
     assert_eq!(
         listed,
-        json!({"agents": [entry(&ben, "ben", 0, &ben_at), entry(&cy, "cy", 5, &cy_at)], "count": 2, "offset": 0, "total": 2, "success": true})
+        json!({"agents": [entry(&ben, "ben", 0), entry(&cy, "cy", 5)], "count": 2, "offset": 0, "total": 2, "success": true})
     );
     assert_eq!(
         app.get(&format!("{path}?sort={{\"username\":-1}}&count=1"), Some(&app.admin)).await,
         (
             StatusCode::OK,
-            json!({"agents": [entry(&cy, "cy", 5, &cy_at)], "count": 1, "offset": 0, "total": 2, "success": true})
+            json!({"agents": [entry(&cy, "cy", 5)], "count": 1, "offset": 0, "total": 2, "success": true})
         )
     );
     assert_eq!(

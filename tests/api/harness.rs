@@ -1,16 +1,24 @@
 //! Starts the real server on port 0 over a fresh database and talks to it over HTTP.
 //!
-//! `both_backends!` turns one async test body into a SQLite test and a PostgreSQL test;
-//! the PostgreSQL one runs when `TEST_DATABASE_URL` is set (a fresh database per test,
-//! dropped afterwards) and otherwise says once that it was skipped. An optional
-//! `settings = <AppSettings>` before the body starts the server with those settings.
+//! `both_backends!` turns one async test body into a SQLite test and a PostgreSQL test.
+//! The PostgreSQL one is ignored by default (`cargo test` lists it as ignored); run it
+//! with `cargo test -- --include-ignored` and `TEST_DATABASE_URL` naming a server where
+//! databases can be created (a fresh database per test, dropped afterwards). Run
+//! without `TEST_DATABASE_URL`, it fails: it never passes without PostgreSQL.
+//!
+//! An optional `settings = <AppSettings>` before the body starts the server with those
+//! settings; an optional `clock = <millis>` after it starts the server on a
+//! [`ManualClock`] standing at that instant, which the test reaches as `app.clock`.
+//! Without it the server runs on the system clock.
 
 use std::net::SocketAddr;
-use std::sync::Once;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
 use livechat_server::config::{AppSettings, DatabaseUrl};
+use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
@@ -18,6 +26,12 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// Where tests with a fixed clock start: 2026-01-02T03:04:05.678Z.
+pub const START: Millis = 1_767_323_045_678;
+
+/// The start of a minute, for tests of the per-minute rate window: 2026-01-02T03:04:00.000Z.
+pub const MINUTE_START: Millis = 1_767_323_040_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -40,33 +54,61 @@ pub struct TestApp {
     pub admin: Session,
     /// The metrics listener of this server.
     pub metrics_base: String,
+    /// The server's clock, when the test fixed it.
+    pub clock: TestClock,
+    server_clock: Arc<dyn Clock>,
     shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
 }
 
-/// The PostgreSQL server tests create their databases on, if any.
-pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())
+/// The clock a test fixed for its server (`app.clock.set(..)`, `app.clock.advance(..)`).
+/// Reaching it on a server that runs on the system clock fails the test.
+pub struct TestClock(Option<Arc<ManualClock>>);
+
+impl Deref for TestClock {
+    type Target = ManualClock;
+
+    fn deref(&self) -> &ManualClock {
+        self.0.as_deref().expect("this server runs on the system clock: start it with `clock = ...`")
+    }
 }
 
-pub fn skip_postgres() -> bool {
-    static NOTICE: Once = Once::new();
-    if postgres_admin_url().is_some() {
-        return false;
+/// The PostgreSQL server tests create their databases on. Panics without
+/// `TEST_DATABASE_URL`, so that a PostgreSQL test never passes without PostgreSQL.
+pub fn postgres_admin_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "TEST_DATABASE_URL is not set: this PostgreSQL test needs a server where it may create databases, \
+             e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test -- --include-ignored"
+        ),
     }
-    NOTICE.call_once(|| eprintln!("TEST_DATABASE_URL is not set: the PostgreSQL runs of the API tests were skipped"));
-    true
 }
 
 macro_rules! both_backends {
     ($name:ident, |$app:ident| $body:block) => {
         $crate::harness::both_backends!(
-            $name,
-            settings = livechat_server::config::AppSettings::default(),
+            @pair $name,
+            livechat_server::config::AppSettings::default(),
+            None,
             |$app| $body
         );
     };
     ($name:ident, settings = $settings:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(@pair $name, $settings, None, |$app| $body);
+    };
+    ($name:ident, clock = $start:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(
+            @pair $name,
+            livechat_server::config::AppSettings::default(),
+            Some($start),
+            |$app| $body
+        );
+    };
+    ($name:ident, settings = $settings:expr, clock = $start:expr, |$app:ident| $body:block) => {
+        $crate::harness::both_backends!(@pair $name, $settings, Some($start), |$app| $body);
+    };
+    (@pair $name:ident, $settings:expr, $start:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -75,16 +117,16 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Sqlite, $settings).await;
+                let app =
+                    $crate::harness::TestApp::spawn_on($crate::harness::Backend::Sqlite, $settings, $start).await;
                 run(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
             async fn postgres() {
-                if $crate::harness::skip_postgres() {
-                    return;
-                }
-                let app = $crate::harness::TestApp::spawn_with($crate::harness::Backend::Postgres, $settings).await;
+                let app =
+                    $crate::harness::TestApp::spawn_on($crate::harness::Backend::Postgres, $settings, $start).await;
                 run(app).await;
             }
         }
@@ -126,7 +168,7 @@ async fn fresh_database(backend: Backend) -> (String, TestDatabase) {
         }
         Backend::Postgres => {
             use sqlx::Connection;
-            let admin_url = postgres_admin_url().expect("TEST_DATABASE_URL");
+            let admin_url = postgres_admin_url();
             let name = format!("livechat_test_{}", uuid::Uuid::new_v4().simple());
             let mut connection = sqlx::PgConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
@@ -146,10 +188,16 @@ pub fn database_url(raw: &str) -> DatabaseUrl {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_with(backend, AppSettings::default()).await
+        Self::spawn_on(backend, AppSettings::default(), None).await
     }
 
-    pub async fn spawn_with(backend: Backend, settings: AppSettings) -> Self {
+    /// A server on a [`ManualClock`] standing at `start`, or on the system clock.
+    pub async fn spawn_on(backend: Backend, settings: AppSettings, start: Option<Millis>) -> Self {
+        let manual = start.map(|start| Arc::new(ManualClock::new(start)));
+        let server_clock: Arc<dyn Clock> = match &manual {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
         let (database_url, database) = fresh_database(backend).await;
         let store = open_store(&database_url, Duration::from_secs(5)).await;
         store.migrate().await.expect("migrations apply");
@@ -163,7 +211,7 @@ impl TestApp {
         )
         .await
         .expect("bootstrap admin");
-        let state = AppState::new(store, settings);
+        let state = AppState::with_clock(store, settings, server_clock.clone());
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown) = serve_state(state).await;
         let client = reqwest::Client::new();
@@ -174,11 +222,19 @@ impl TestApp {
             database_url,
             admin: Session { user_id: String::new(), token: String::new() },
             metrics_base,
+            clock: TestClock(manual),
+            server_clock,
             shutdown: vec![shutdown, metrics_shutdown],
             database,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app
+    }
+
+    /// Serves `store` on a fresh port on this server's clock, as another instance
+    /// would; the sender stops it.
+    pub async fn start_another_server(&self, store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
+        serve_state(AppState::with_clock(store, settings, self.server_clock.clone())).await
     }
 
     pub fn url(&self, path: &str) -> String {

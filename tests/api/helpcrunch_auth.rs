@@ -1,7 +1,7 @@
 //! HelpCrunch API keys (HTTP administration and CLI), bearer authentication, the
 //! per-key rate limit and the HelpCrunch error envelope.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use livechat_server::config::AppSettings;
 use livechat_server::domain::ids::token_digest;
@@ -9,7 +9,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, both_backends, open_store, start_server};
+use crate::harness::{MINUTE_START, START, TestApp, both_backends, open_store};
 
 /// A HelpCrunch answer: status, the rate-limit headers that were present, and the body.
 #[derive(Debug, PartialEq)]
@@ -62,18 +62,9 @@ fn no_departments() -> Value {
     json!({"data": [], "meta": {"total": 0}})
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// Waits for the next minute when fewer than `needed` seconds are left in this one, so
-/// that a test's requests all fall in one rate window.
-async fn wait_for_room_in_window(needed: i64) {
-    let left = 60 - unix_now() % 60;
-    if left < needed {
-        tokio::time::sleep(Duration::from_secs(left as u64 + 1)).await;
-    }
-}
+/// The end of the rate window holding `START` and `MINUTE_START`, 2026-01-02T03:05:00Z,
+/// in UNIX seconds as `X-RateLimit-Reset` shows it.
+const MINUTE_END: &str = "1767323100";
 
 /// Creates a key over HTTP as the admin and returns it.
 async fn create_key(app: &TestApp, name: &str) -> String {
@@ -89,10 +80,6 @@ fn rate(limit: i64, remaining: i64, reset: &str) -> Vec<(&'static str, String)> 
         ("x-ratelimit-remaining", remaining.to_string()),
         ("x-ratelimit-reset", reset.to_owned()),
     ]
-}
-
-fn reset_of(answer: &Answer) -> String {
-    answer.rate.iter().find(|(name, _)| *name == "x-ratelimit-reset").expect("X-RateLimit-Reset").1.clone()
 }
 
 both_backends!(missing_or_malformed_authorization_is_401_unauthorized, |app| {
@@ -112,13 +99,13 @@ both_backends!(unknown_key_is_401_invalid_token, |app| {
     );
 });
 
-both_backends!(a_valid_key_lists_departments_with_rate_headers, |app| {
-    wait_for_room_in_window(5).await;
+both_backends!(a_valid_key_lists_departments_with_rate_headers, clock = START, |app| {
     let key = create_key(&app, "ci").await;
-    let answer = departments(&app, &key).await;
-    let reset = reset_of(&answer);
-    assert_eq!(reset.parse::<i64>().unwrap() % 60, 0, "windows end on the minute");
-    assert_eq!(answer, Answer { status: StatusCode::OK, rate: rate(120, 119, &reset), body: no_departments() });
+    // Windows end on the minute: the one holding 03:04:05.678 ends at 03:05:00.
+    assert_eq!(
+        departments(&app, &key).await,
+        Answer { status: StatusCode::OK, rate: rate(120, 119, MINUTE_END), body: no_departments() }
+    );
 
     app.execute(
         "INSERT INTO departments (id, name, enabled, created_at, updated_at) VALUES ('dep1', 'Sales', TRUE, 1, 1)",
@@ -135,7 +122,7 @@ both_backends!(a_valid_key_lists_departments_with_rate_headers, |app| {
         answer,
         Answer {
             status: StatusCode::OK,
-            rate: rate(120, 118, &reset),
+            rate: rate(120, 118, MINUTE_END),
             body: json!({
                 "data": [{"id": first_id, "name": "Sales"}, {"id": first_id + 1, "name": "Support"}],
                 "meta": {"total": 2},
@@ -157,13 +144,12 @@ both_backends!(revoked_key_is_refused_on_the_next_request, |app| {
     );
 });
 
-both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, |app| {
+both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, clock = START, |app| {
     let (status, created) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "zapier"})).await;
     assert_eq!(status, StatusCode::OK);
     let key = created["key"].as_str().unwrap().to_owned();
-    let created_at = created["apiKey"]["createdAt"].as_str().unwrap().to_owned();
+    let created_at = "2026-01-02T03:04:05.678Z";
     assert!(key.starts_with("lck_") && key.len() == 47, "{key}");
-    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created_at}");
     let listed_fresh =
         json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": null, "revokedAt": null});
     assert_eq!(created, json!({"apiKey": listed_fresh, "key": key, "success": true}));
@@ -175,23 +161,27 @@ both_backends!(admins_create_list_and_revoke_keys_stored_only_as_digests, |app| 
         (StatusCode::OK, json!({"apiKeys": [listed_fresh], "success": true}))
     );
 
+    app.clock.advance(1_000);
     assert_eq!(departments(&app, &key).await.status, StatusCode::OK);
-    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
-    assert_eq!(status, StatusCode::OK);
-    let last_used_at = listed["apiKeys"][0]["lastUsedAt"].as_str().expect("use is recorded").to_owned();
-    assert!(last_used_at >= created_at);
+    let used = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": "2026-01-02T03:04:06.678Z", "revokedAt": null});
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [used], "success": true}))
+    );
 
+    app.clock.advance(1_000);
     assert_eq!(
         app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
         (StatusCode::OK, json!({"success": true}))
     );
-    let (status, listed) = app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await;
-    assert_eq!(status, StatusCode::OK);
-    let revoked_at = listed["apiKeys"][0]["revokedAt"].as_str().expect("revocation is recorded").to_owned();
-    let revoked = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": last_used_at, "revokedAt": revoked_at});
-    assert_eq!(listed, json!({"apiKeys": [revoked.clone()], "success": true}));
+    let revoked = json!({"name": "zapier", "prefix": &key[..12], "createdAt": created_at, "lastUsedAt": "2026-01-02T03:04:06.678Z", "revokedAt": "2026-01-02T03:04:07.678Z"});
+    assert_eq!(
+        app.get("/api/v1/livechat/api-keys", Some(&app.admin)).await,
+        (StatusCode::OK, json!({"apiKeys": [revoked.clone()], "success": true}))
+    );
 
     // Revoking again succeeds and keeps the first revocation time.
+    app.clock.advance(1_000);
     assert_eq!(
         app.delete("/api/v1/livechat/api-keys/zapier", Some(&app.admin)).await,
         (StatusCode::OK, json!({"success": true}))
@@ -309,49 +299,51 @@ both_backends!(cli_creates_lists_and_revokes_keys_that_work_over_http, |app| {
 both_backends!(
     requests_over_the_limit_are_429_until_the_window_ends,
     settings = AppSettings { hc_rate_limit_per_minute: 5, ..Default::default() },
+    clock = MINUTE_START,
     |app| {
-        wait_for_room_in_window(10).await;
         let key = create_key(&app, "ci").await;
-        let first = departments(&app, &key).await;
-        let reset = reset_of(&first);
-        assert_eq!(first, Answer { status: StatusCode::OK, rate: rate(5, 4, &reset), body: no_departments() });
-        for remaining in (0..4).rev() {
+        for remaining in (0..5).rev() {
             assert_eq!(
                 departments(&app, &key).await,
-                Answer { status: StatusCode::OK, rate: rate(5, remaining, &reset), body: no_departments() }
+                Answer { status: StatusCode::OK, rate: rate(5, remaining, MINUTE_END), body: no_departments() }
             );
         }
-        let refused = departments(&app, &key).await;
-        let retry_after: i64 = refused.rate.last().unwrap().1.parse().unwrap();
-        let mut expected_rate = rate(5, 0, &reset);
-        expected_rate.push(("retry-after", retry_after.to_string()));
+        // 45.5 seconds into the window, 14.5 are left: Retry-After rounds up.
+        app.clock.advance(45_500);
+        let mut expected_rate = rate(5, 0, MINUTE_END);
+        expected_rate.push(("retry-after", "15".to_owned()));
         assert_eq!(
-            refused,
+            departments(&app, &key).await,
             Answer {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 rate: expected_rate,
                 body: errors(&[("invalid_request", "Invalid request"), ("too_many_requests", "Too many requests")]),
             }
         );
-        let until_reset = reset.parse::<i64>().unwrap() - unix_now();
-        assert!((1..=60).contains(&retry_after) && (retry_after - until_reset).abs() <= 1, "{retry_after}");
 
         // Another key has its own budget.
         let other = create_key(&app, "other").await;
         assert_eq!(departments(&app, &other).await.status, StatusCode::OK);
+
+        // The next window starts a fresh budget.
+        app.clock.set(MINUTE_START + 60_000);
+        assert_eq!(
+            departments(&app, &key).await,
+            Answer { status: StatusCode::OK, rate: rate(5, 4, "1767323160"), body: no_departments() }
+        );
     }
 );
 
 both_backends!(
     concurrent_requests_on_two_instances_never_lose_a_count,
     settings = AppSettings { hc_rate_limit_per_minute: 25, ..Default::default() },
+    clock = MINUTE_START,
     |app| {
-        wait_for_room_in_window(20).await;
         let key = create_key(&app, "ci").await;
-        // A second server on the same database, as another instance would be.
+        // A second server on the same database and clock, as another instance would be.
         let settings = AppSettings { hc_rate_limit_per_minute: 25, ..Default::default() };
         let (second_base, _stop_second) =
-            start_server(open_store(&app.database_url, Duration::from_secs(10)).await, settings).await;
+            app.start_another_server(open_store(&app.database_url, Duration::from_secs(10)).await, settings).await;
         let authorization = format!("Bearer {key}");
         let requests = (0..40).map(|index| {
             let base = if index % 2 == 0 { app.base.clone() } else { second_base.clone() };
@@ -366,17 +358,14 @@ both_backends!(
     }
 );
 
-both_backends!(framework_errors_on_v1_use_the_helpcrunch_envelope, |app| {
-    wait_for_room_in_window(5).await;
+both_backends!(framework_errors_on_v1_use_the_helpcrunch_envelope, clock = MINUTE_START, |app| {
     let key = create_key(&app, "ci").await;
     let bearer = format!("Bearer {key}");
-    let unknown = call_v1(&app.base, Method::GET, "/v1/nothing-here", Some(&bearer)).await;
-    let reset = reset_of(&unknown);
     assert_eq!(
-        unknown,
+        call_v1(&app.base, Method::GET, "/v1/nothing-here", Some(&bearer)).await,
         Answer {
             status: StatusCode::NOT_FOUND,
-            rate: rate(120, 119, &reset),
+            rate: rate(120, 119, MINUTE_END),
             body: errors(&[("not_found", "Not found")])
         }
     );
@@ -384,7 +373,7 @@ both_backends!(framework_errors_on_v1_use_the_helpcrunch_envelope, |app| {
         call_v1(&app.base, Method::DELETE, "/v1/departments", Some(&bearer)).await,
         Answer {
             status: StatusCode::METHOD_NOT_ALLOWED,
-            rate: rate(120, 118, &reset),
+            rate: rate(120, 118, MINUTE_END),
             body: errors(&[("method_not_allowed", "Method not allowed")]),
         }
     );

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
-use crate::harness::{Session, TestApp, both_backends};
+use crate::harness::{START, Session, TestApp, both_backends};
 
 /// An agent who is available to take chats.
 pub async fn available_agent(app: &TestApp, username: &str) -> Session {
@@ -57,7 +57,7 @@ pub async fn inquiry_of(app: &TestApp, room_id: &str) -> Value {
     body["inquiry"].clone()
 }
 
-both_backends!(whole_life_of_a_conversation, |app| {
+both_backends!(whole_life_of_a_conversation, clock = START, |app| {
     let manager = app.user_with_roles("manager", &["user", "livechat-manager"]).await;
     let agent_user = app.user_with_roles("agent", &["user"]).await;
     let (status, body) = app.post("/api/v1/livechat/users/agent", Some(&manager), json!({"username": "agent"})).await;
@@ -78,14 +78,16 @@ both_backends!(whole_life_of_a_conversation, |app| {
     assert_eq!(
         body,
         json!({"visitor": {
-            "_id": visitor_id, "username": username, "status": "online", "ts": visitor["ts"],
-            "_updatedAt": visitor["_updatedAt"], "token": "tok-1", "name": "Ada",
+            "_id": visitor_id, "username": username, "status": "online", "ts": "2026-01-02T03:04:05.678Z",
+            "_updatedAt": "2026-01-02T03:04:05.678Z", "token": "tok-1", "name": "Ada",
             "phone": [{"phoneNumber": "+1 555"}], "visitorEmails": [{"address": "ada@example.com"}],
             "department": department_id,
         }, "success": true})
     );
     assert_eq!(app.get("/api/v1/livechat/visitor/tok-1", None).await, (StatusCode::OK, body.clone()));
 
+    // Each later step a second after the one before.
+    app.clock.advance(1_000);
     let (status, body) = app.get("/api/v1/livechat/room?token=tok-1", None).await;
     assert_eq!(status, StatusCode::OK);
     let room = &body["room"];
@@ -96,7 +98,8 @@ both_backends!(whole_life_of_a_conversation, |app| {
         body,
         json!({"room": {
             "_id": room_id, "fname": "Ada", "t": "l", "v": v, "departmentId": department_id, "cl": false,
-            "open": true, "msgs": 0, "usersCount": 1, "ts": room["ts"], "_updatedAt": room["_updatedAt"],
+            "open": true, "msgs": 0, "usersCount": 1, "ts": "2026-01-02T03:04:06.678Z",
+            "_updatedAt": "2026-01-02T03:04:06.678Z",
             "source": {"type": "api"},
         }, "newRoom": true, "success": true})
     );
@@ -104,6 +107,7 @@ both_backends!(whole_life_of_a_conversation, |app| {
     let (_, again) = app.get("/api/v1/livechat/room?token=tok-1", None).await;
     assert_eq!((again["room"]["_id"].clone(), again["newRoom"].clone()), (json!(room_id), json!(false)));
 
+    app.clock.advance(1_000);
     let (status, body) = app
         .post("/api/v1/livechat/message", None, json!({"token": "tok-1", "rid": room_id, "msg": "Hello, I need help"}))
         .await;
@@ -111,11 +115,12 @@ both_backends!(whole_life_of_a_conversation, |app| {
     let message = &body["message"];
     let first_message = json!({
         "_id": message["_id"], "rid": room_id, "msg": "Hello, I need help", "token": "tok-1", "alias": "Ada",
-        "ts": message["ts"], "u": {"_id": visitor_id, "username": username, "name": "Ada"},
-        "_updatedAt": message["_updatedAt"], "urls": [], "mentions": [], "channels": [],
+        "ts": "2026-01-02T03:04:07.678Z", "u": {"_id": visitor_id, "username": username, "name": "Ada"},
+        "_updatedAt": "2026-01-02T03:04:07.678Z", "urls": [], "mentions": [], "channels": [],
         "md": [{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "Hello, I need help"}]}],
     });
     assert_eq!(body, json!({"message": first_message, "success": true}));
+    app.clock.advance(1_000);
     app.post(
         "/api/v1/livechat/message",
         None,
@@ -179,6 +184,7 @@ both_backends!(whole_life_of_a_conversation, |app| {
     );
 
     // Closed by the agent: the room is history, the inquiry is gone.
+    app.clock.advance(1_000);
     assert_eq!(
         app.post("/api/v1/livechat/room.closeByUser", Some(&agent), json!({"rid": room_id, "comment": "solved"})).await,
         (StatusCode::OK, json!({"success": true}))

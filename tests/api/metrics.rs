@@ -4,7 +4,7 @@ use livechat_server::config::AppSettings;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{TestApp, both_backends};
+use crate::harness::{MINUTE_START, TestApp, both_backends};
 use crate::lifecycle::{department, visitor_with_room};
 
 async fn scrape(app: &TestApp) -> String {
@@ -22,6 +22,7 @@ fn value(text: &str, series: &str) -> Option<f64> {
 both_backends!(
     metrics_count_requests_pool_queue_and_rejections,
     settings = AppSettings { hc_rate_limit_per_minute: 1, ..Default::default() },
+    clock = MINUTE_START,
     |app| {
         for _ in 0..3 {
             assert_eq!(app.get("/api/info", None).await.0, StatusCode::OK);

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
-use crate::harness::{Session, TestApp, both_backends};
+use crate::harness::{START, Session, TestApp, both_backends};
 use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 use crate::upstream_schema::assert_conforms;
 
@@ -338,7 +338,7 @@ both_backends!(sla_family_lists_reads_updates_and_deletes, |app| {
 
 // ---- Seed 002: GET /api/v1/livechat/inquiries.list ----
 
-both_backends!(inquiries_list_200_lists_queued_inquiries, |app| {
+both_backends!(inquiries_list_200_lists_queued_inquiries, clock = START, |app| {
     let (_, room_id) = visitor_with_room(&app, "marcos", None).await;
     let inquiry = inquiry_of(&app, &room_id).await;
     let (status, body) = app.get(LIST, Some(&app.admin)).await;
@@ -346,16 +346,19 @@ both_backends!(inquiries_list_200_lists_queued_inquiries, |app| {
     assert_eq!(
         body,
         json!({
-            "inquiries": [{"_id": inquiry["_id"], "rid": room_id, "name": "Visitor marcos", "ts": inquiry["ts"], "status": "queued"}],
+            "inquiries": [{"_id": inquiry["_id"], "rid": room_id, "name": "Visitor marcos", "ts": "2026-01-02T03:04:05.678Z", "status": "queued"}],
             "offset": 0, "count": 1, "total": 1, "success": true,
         })
     );
     assert_conforms(LIST, "get", 200, &body);
 
-    // Department by id or by name; only queued inquiries; paging and sorting.
+    // Department by id or by name; only queued inquiries; paging and sorting. The
+    // later inquiries come a second apart, so that their instants decide the order.
     let agent = available_agent(&app, "agent").await;
     let sales = department(&app, "Sales", &[&agent]).await;
+    app.clock.advance(1_000);
     let (_, sales_room) = visitor_with_room(&app, "s1", Some(&sales)).await;
+    app.clock.advance(1_000);
     let (_, taken_room) = visitor_with_room(&app, "s2", Some(&sales)).await;
     app.post(
         "/api/v1/livechat/inquiries.take",
@@ -434,7 +437,7 @@ fn urlencode(raw: &str) -> String {
 
 // ---- Seed 003: GET /api/v1/livechat/inquiries.getOne ----
 
-both_backends!(get_one_200_returns_the_full_inquiry, |app| {
+both_backends!(get_one_200_returns_the_full_inquiry, clock = START, |app| {
     let agent = available_agent(&app, "test.cat").await;
     let (_, room_id) = visitor_with_room(&app, "kookie", None).await;
     let (status, queued) = app.get(&format!("{GET_ONE}?roomId={room_id}"), Some(&app.admin)).await;
@@ -444,15 +447,16 @@ both_backends!(get_one_200_returns_the_full_inquiry, |app| {
     assert_eq!(
         queued,
         json!({"inquiry": {
-        "_id": inquiry["_id"], "rid": room_id, "name": "Visitor kookie", "ts": inquiry["ts"], "message": "",
+        "_id": inquiry["_id"], "rid": room_id, "name": "Visitor kookie", "ts": "2026-01-02T03:04:05.678Z", "message": "",
         "status": "queued",
         "v": {"_id": visitor["_id"], "username": visitor["username"], "token": "kookie", "status": "online"},
         "t": "l", "priorityWeight": 99, "estimatedWaitingTimeQueue": 9_999_999, "source": {"type": "api"},
-        "_updatedAt": inquiry["_updatedAt"], "queuedAt": inquiry["ts"],
+        "_updatedAt": "2026-01-02T03:04:05.678Z", "queuedAt": "2026-01-02T03:04:05.678Z",
     }, "success": true})
     );
     assert_conforms(GET_ONE, "get", 200, &queued);
 
+    app.clock.advance(1_000);
     app.post("/api/v1/livechat/message", None, json!({"token": "kookie", "rid": room_id, "msg": "hello"})).await;
     app.post("/api/v1/livechat/inquiries.take", Some(&agent), json!({"inquiryId": inquiry["_id"]})).await;
     let (status, taken) = app.get(&format!("{GET_ONE}?roomId={room_id}"), Some(&agent)).await;
@@ -465,9 +469,10 @@ both_backends!(get_one_200_returns_the_full_inquiry, |app| {
     assert_eq!(
         last,
         &json!({
-            "_id": last["_id"], "rid": room_id, "msg": "hello", "token": "kookie", "alias": "Visitor kookie", "ts": last["ts"],
+            "_id": last["_id"], "rid": room_id, "msg": "hello", "token": "kookie", "alias": "Visitor kookie",
+            "ts": "2026-01-02T03:04:06.678Z",
             "u": {"_id": visitor["_id"], "username": visitor["username"], "name": "Visitor kookie"},
-            "_updatedAt": last["_updatedAt"], "urls": [], "mentions": [], "channels": [],
+            "_updatedAt": "2026-01-02T03:04:06.678Z", "urls": [], "mentions": [], "channels": [],
             "md": [{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "hello"}]}],
         })
     );

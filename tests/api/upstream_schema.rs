@@ -1,19 +1,13 @@
 //! Checks real responses against the response schemas of Rocket.Chat's own OpenAPI
-//! document (../shared/upstream/rocketchat-openapi/omnichannel.yaml).
+//! document (tests/fixtures/rocketchat-openapi/omnichannel.yaml, see tests/fixtures/README.md).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::LazyLock;
 
 use serde_json::Value;
 
-fn upstream_dir() -> PathBuf {
-    std::env::var_os("LIVECHAT_UPSTREAM_OPENAPI_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream/rocketchat-openapi"))
-}
-
 static OMNICHANNEL: LazyLock<Value> = LazyLock::new(|| {
-    let path = upstream_dir().join("omnichannel.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rocketchat-openapi/omnichannel.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
     serde_yaml::from_str(&text).expect("omnichannel.yaml parses")
 });

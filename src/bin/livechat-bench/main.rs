@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use livechat_server::accounts;
 use livechat_server::config::DatabaseUrl;
+use livechat_server::domain::time::now_millis;
 use livechat_server::store::{Store, StoreOptions};
 
 use load::{Tally, closed_loop};
@@ -139,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
         }
     };
-    let api_key = accounts::issue_api_key(&store, &format!("bench-{}", uuid::Uuid::new_v4().simple()))
+    let api_key = accounts::issue_api_key(&store, &format!("bench-{}", uuid::Uuid::new_v4().simple()), now_millis())
         .await
         .context("issuing the bench API key")?
         .key;

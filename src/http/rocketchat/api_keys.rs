@@ -63,7 +63,7 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     let fields = Fields::new(&body);
     fields.deny_unknown(&["name"])?;
     let name = fields.required_str("name")?;
-    let issued = issue_api_key(&state.store, name).await.map_err(|error| match error {
+    let issued = issue_api_key(&state.store, name, state.now()).await.map_err(|error| match error {
         IssueApiKeyError::BlankName => ApiError::invalid_params("/name must NOT be blank"),
         IssueApiKeyError::NameTaken(name) => {
             ApiError::coded("error-duplicated-api-key", format!("An API key named {name} already exists"))

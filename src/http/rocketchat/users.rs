@@ -101,7 +101,7 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
         roles,
         active,
     };
-    let user = create_user(&state.store, request).await.map_err(|error| match error {
+    let user = create_user(&state.store, request, state.now()).await.map_err(|error| match error {
         CreateUserError::UsernameTaken(taken) | CreateUserError::EmailTaken(taken) => {
             ApiError::coded("error-field-unavailable", format!("{taken} is already in use :("))
         }
