@@ -203,6 +203,11 @@ response_component!(RcUnavailable, "The database does not answer", rc_error_sche
 response_component!(HcBadRequest, "The request is invalid", helpcrunch_errors_schema());
 response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", helpcrunch_errors_schema());
 response_component!(HcNotFound, "Not found", helpcrunch_errors_schema());
+response_component!(
+    HcConflict,
+    "The chat kept changing while it was being updated; the request may be tried again",
+    helpcrunch_errors_schema()
+);
 response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", helpcrunch_errors_schema());
 response_component!(HcUnsupportedMediaType, "The body is not application/json", helpcrunch_errors_schema());
 response_component!(
@@ -296,6 +301,7 @@ response_set!(
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,
+        HcConflict,
         HcPayloadTooLarge,
         HcUnsupportedMediaType,
         HcTooManyRequests,

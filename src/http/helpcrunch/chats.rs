@@ -12,6 +12,8 @@
 //! - A chat closed through this face is closed by "agent", and its closing message is
 //!   authored by the API key (`api-key-<id>`, the key's name).
 //! - Ids may be sent as integers or numeric strings.
+//! - A change that keeps losing to concurrent changes of the same chat is given up:
+//!   409 `{"code":"conflict","message":"The chat changed while it was being updated, try again"}`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -31,7 +33,9 @@ use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Direction;
 use crate::http::AppState;
 use crate::http::extract::QueryParams;
-use crate::http::openapi::{HcBadRequest, HcJsonBody, HcKeyed, HcNotFound, closed_object, schema_component};
+use crate::http::openapi::{
+    HcBadRequest, HcConflict, HcJsonBody, HcKeyed, HcNotFound, closed_object, schema_component,
+};
 use crate::store::{AssigneeOutcome, Closer, StatusChange, StatusOutcome};
 
 const BLANK: &str = "This value should not be blank.";
@@ -365,6 +369,7 @@ fn condition_value(
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
+        (status = 409, response = HcConflict),
         HcJsonBody,
         HcKeyed,
     ))]
@@ -403,6 +408,7 @@ async fn set_status(
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
+        (status = 409, response = HcConflict),
         HcJsonBody,
         HcKeyed,
     ))]

@@ -1,6 +1,7 @@
 //! HelpCrunch's error envelope: `{"errors":[{"code","message"},...]}`. Errors the
 //! request itself caused (400, 401, 413, 415, 429) list `invalid_request` first, then
-//! what was wrong; a missing resource, a wrong method and server failures list one entry.
+//! what was wrong; a missing resource, a wrong method, a conflict and server failures
+//! list one entry.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -89,6 +90,12 @@ impl HelpCrunchError {
         Self::single(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
     }
 
+    /// 409: the chat kept changing underneath the change, which was given up; the
+    /// same request may succeed when tried again.
+    pub fn conflict() -> Self {
+        Self::single(StatusCode::CONFLICT, "conflict", "The chat changed while it was being updated, try again")
+    }
+
     /// 400: the body is not JSON, or not a JSON object.
     pub fn invalid_body(message: &str) -> Self {
         Self::invalid_field("body", message)
@@ -138,7 +145,53 @@ impl From<StoreError> for HelpCrunchError {
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::unavailable()
             }
+            StoreError::Contention => {
+                tracing::warn!("a chat change was given up after repeated concurrent changes");
+                Self::conflict()
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use serde_json::json;
+
+    use super::*;
+
+    async fn sent(error: HelpCrunchError) -> (StatusCode, Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_change_given_up_under_contention_is_409_conflict() {
+        assert_eq!(
+            sent(StoreError::Contention.into()).await,
+            (
+                StatusCode::CONFLICT,
+                json!({"errors": [{"code": "conflict", "message": "The chat changed while it was being updated, try again"}]})
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn other_store_failures_keep_their_answers() {
+        assert_eq!(sent(StoreError::NotFound.into()).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+        let (status, body) = sent(HelpCrunchError::invalid_field("id", "This value should not be blank.")).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"errors": [
+                    {"code": "invalid_request", "message": "Invalid request"},
+                    {"code": "id", "message": "This value should not be blank."},
+                ]})
+            )
+        );
     }
 }
