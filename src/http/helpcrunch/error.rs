@@ -6,7 +6,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -14,7 +15,8 @@ const INVALID_REQUEST: (&str, &str) = ("invalid_request", "Invalid request");
 
 /// One entry of `errors`: `code` is a field path (`"status"`, `"filter[0].field"`) for
 /// a bad field, otherwise a fixed code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorEntry {
     pub code: String,
     pub message: String,
@@ -24,6 +26,14 @@ impl ErrorEntry {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self { code: code.into(), message: message.into() }
     }
+}
+
+/// Every error of the HelpCrunch face, as sent.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelpCrunchErrors {
+    #[schema(inline, min_items = 1)]
+    pub errors: Vec<ErrorEntry>,
 }
 
 #[derive(Debug)]
@@ -132,9 +142,7 @@ impl HelpCrunchError {
 
 impl IntoResponse for HelpCrunchError {
     fn into_response(self) -> Response {
-        let errors: Vec<Value> =
-            self.errors.into_iter().map(|entry| json!({"code": entry.code, "message": entry.message})).collect();
-        (self.status, Json(json!({ "errors": errors }))).into_response()
+        (self.status, Json(HelpCrunchErrors { errors: self.errors })).into_response()
     }
 }
 
@@ -157,7 +165,7 @@ impl From<StoreError> for HelpCrunchError {
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
