@@ -14,6 +14,7 @@ pub mod shapes;
 pub mod validate;
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +23,10 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, StatusCode, Uri};
 use axum::http::{Request, Response};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
+use futures::FutureExt;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -110,7 +112,7 @@ pub fn router(state: AppState) -> Router {
                         .on_response(record_response)
                         .on_failure(()),
                 )
-                .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response())),
+                .layer(axum::middleware::from_fn(answer_panics)),
         )
         .with_state(state)
 }
@@ -134,7 +136,16 @@ fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
     tracing::info!("finished");
 }
 
-/// Each face answers its own unknown paths in its own envelope.
+/// A handler that panics answers 500 in the envelope of the face its path belongs to.
+async fn answer_panics(request: axum::extract::Request, next: Next) -> Response<Body> {
+    let helpcrunch = helpcrunch::serves(request.uri().path());
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) if helpcrunch => HelpCrunchError::internal("handler panicked").into_response(),
+        Err(_) => ApiError::internal("handler panicked").into_response(),
+    }
+}
+
 /// Refuses, before routing, a URL whose path does not decode to UTF-8 (so no path
 /// parameter is rejected in the framework's plain text) or whose path or query holds a
 /// NUL character (part of no id, token or filter, and PostgreSQL cannot compare text
@@ -157,6 +168,7 @@ async fn refuse_malformed_url(request: axum::extract::Request, next: axum::middl
     }
 }
 
+/// Each face answers its own unknown paths in its own envelope.
 async fn unknown_route(uri: Uri) -> Response<Body> {
     if helpcrunch::serves(uri.path()) {
         HelpCrunchError::route_not_found().into_response()
@@ -171,5 +183,47 @@ async fn method_not_allowed(uri: Uri) -> Response<Body> {
     } else {
         ApiError::coded_with_status(StatusCode::METHOD_NOT_ALLOWED, "error-method-not-allowed", "Method not allowed")
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use axum::routing::get;
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn panicking(path: &str) -> (StatusCode, Value) {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let app = Router::new()
+            .route("/v1/boom", get(boom))
+            .route("/api/v1/boom", get(boom))
+            .layer(axum::middleware::from_fn(answer_panics));
+        let response = app.oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_500_in_the_envelope_of_its_face() {
+        assert_eq!(
+            panicking("/v1/boom").await,
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"errors": [{"code": "internal_error", "message": "Internal server error"}]})
+            )
+        );
+        assert_eq!(
+            panicking("/api/v1/boom").await,
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"success": false, "error": "Internal server error [error-internal]", "errorType": "error-internal"})
+            )
+        );
     }
 }

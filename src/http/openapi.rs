@@ -24,11 +24,12 @@ use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::schema::{Object, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response};
-use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
+use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::helpcrunch::error::HelpCrunchErrors;
 
 /// Declares a schema component whose schema is a JSON Schema literal (any expression
 /// giving a `serde_json::Value`). The type only names the component for `body = ..`.
@@ -142,16 +143,21 @@ fn rc_error_schema() -> Value {
     })
 }
 
-fn helpcrunch_errors_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["errors"],
-        "properties": {"errors": {"type": "array", "minItems": 1, "items": closed_object(json!({
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-        }))}},
-        "additionalProperties": false,
-    })
+/// The schema of a response component's body: a JSON Schema literal, or a type's own.
+trait BodySchema {
+    fn into_schema(self) -> RefOr<Schema>;
+}
+
+impl BodySchema for Value {
+    fn into_schema(self) -> RefOr<Schema> {
+        schema_from_json(self)
+    }
+}
+
+impl BodySchema for RefOr<Schema> {
+    fn into_schema(self) -> RefOr<Schema> {
+        self
+    }
 }
 
 /// Declares a response component: a JSON body described by `$schema`, and the integer
@@ -166,7 +172,7 @@ macro_rules! response_component {
 
         impl<'r> ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                let content = Content::new(Some(schema_from_json($schema)));
+                let content = Content::new(Some(BodySchema::into_schema($schema)));
                 let response = ResponseBuilder::new().description($description).content("application/json", content);
                 $($(let response = response.header($header, integer_header($header_description));)+)?
                 (stringify!($name), response.into())
@@ -200,15 +206,20 @@ response_component!(RcNotFound, "Not found", rc_error_schema());
 response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", rc_error_schema());
 response_component!(RcUnsupportedMediaType, "The body is not application/json", rc_error_schema());
 response_component!(RcUnavailable, "The database does not answer", rc_error_schema());
-response_component!(HcBadRequest, "The request is invalid", helpcrunch_errors_schema());
-response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", helpcrunch_errors_schema());
-response_component!(HcNotFound, "Not found", helpcrunch_errors_schema());
-response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", helpcrunch_errors_schema());
-response_component!(HcUnsupportedMediaType, "The body is not application/json", helpcrunch_errors_schema());
+response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors::schema());
+response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors::schema());
+response_component!(HcNotFound, "Not found", HelpCrunchErrors::schema());
+response_component!(
+    HcConflict,
+    "The chat kept changing while it was being updated; the request may be tried again",
+    HelpCrunchErrors::schema()
+);
+response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", HelpCrunchErrors::schema());
+response_component!(HcUnsupportedMediaType, "The body is not application/json", HelpCrunchErrors::schema());
 response_component!(
     HcTooManyRequests,
     "The API key used up its requests for this minute",
-    helpcrunch_errors_schema(),
+    HelpCrunchErrors::schema(),
     headers {
         "Retry-After" => "Seconds until the next minute",
         "X-RateLimit-Limit" => "Requests allowed per minute",
@@ -216,7 +227,7 @@ response_component!(
         "X-RateLimit-Reset" => "When the minute ends, in UNIX seconds",
     },
 );
-response_component!(HcUnavailable, "The database does not answer", helpcrunch_errors_schema());
+response_component!(HcUnavailable, "The database does not answer", HelpCrunchErrors::schema());
 
 /// Declares a set of responses a route can answer besides its own, by reference to
 /// the response components.
@@ -296,6 +307,7 @@ response_set!(
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,
+        HcConflict,
         HcPayloadTooLarge,
         HcUnsupportedMediaType,
         HcTooManyRequests,

@@ -4,7 +4,7 @@
 //! A chat is a row of `rooms` (see rooms.rs); every change here is one conditional
 //! UPDATE whose WHERE clause holds the precondition. When it changes no row, the row
 //! is read again to tell why; if it changed between the two statements, the change is
-//! tried again, a bounded number of times.
+//! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
 use super::rooms::{last_message_columns, room_select};
 use super::{Closer, ReturnOutcome, Room, Store, StoreError, StoreResult, on_pool};
@@ -147,7 +147,7 @@ impl Store {
                 Some(_) => continue,
             }
         }
-        Err(StoreError::Conflict("chat changed concurrently".into()))
+        Err(StoreError::Contention)
     }
 
     /// Gives an open chat without an assignee to an agent: its inquiry is taken and the
@@ -176,7 +176,7 @@ impl Store {
                 Some((_, true, None)) => continue,
             }
         }
-        Err(StoreError::Conflict("chat changed concurrently".into()))
+        Err(StoreError::Contention)
     }
 
     /// Takes the assignee off an open chat: it goes back to the queue as "new".

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// A unique constraint refused the change; the text names the constraint.
     #[error("conflict on {0}")]
     Conflict(String),
+    /// A conditional change kept finding its row changed by others and was given up;
+    /// trying it again may succeed.
+    #[error("the row kept changing concurrently")]
+    Contention,
     /// The database cannot be reached (connection refused, pool timed out or closed).
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),

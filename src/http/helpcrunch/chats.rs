@@ -12,33 +12,32 @@
 //! - A chat closed through this face is closed by "agent", and its closing message is
 //!   authored by the API key (`api-key-<id>`, the key's name).
 //! - Ids may be sent as integers or numeric strings.
+//! - A change that keeps losing to concurrent changes of the same chat is given up:
+//!   409 `{"code":"conflict","message":"The chat changed while it was being updated, try again"}`.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ErrorEntry, HelpCrunchError, HelpCrunchResult};
-use super::extract::{AuthenticatedApiKey, JsonObject};
-use super::wire::{Chat, ChatPage, chat_json};
-use crate::domain::chat::ChatStatus;
+use super::error::{HelpCrunchError, HelpCrunchResult};
+use super::extract::{AuthenticatedApiKey, HcBody, HcQuery, HcRequest, Problem};
+use super::fields::{
+    BLANK, ChatId, ChatLimit, ChatOffset, ComparisonName, FieldName, NOT_NUMERIC, NOT_VALID, NumericId, OperatorName,
+    OrderName, Seconds, SortName, StatusName,
+};
+use super::wire::{Chat, ChatPage};
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison, MAX_CHATS_PER_PAGE,
-    MAX_SEARCH_CONDITIONS, parse_direction,
 };
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Direction;
 use crate::http::AppState;
-use crate::http::extract::QueryParams;
-use crate::http::openapi::{HcBadRequest, HcJsonBody, HcKeyed, HcNotFound, closed_object, schema_component};
+use crate::http::openapi::{HcBadRequest, HcConflict, HcJsonBody, HcKeyed, HcNotFound};
 use crate::store::{AssigneeOutcome, Closer, StatusChange, StatusOutcome};
-
-const BLANK: &str = "This value should not be blank.";
-const MISSING: &str = "This field is missing.";
-const NOT_NUMERIC: &str = "This value should be of type numeric.";
-const NOT_VALID: &str = "This value is not valid.";
-const NOT_STRING: &str = "This value should be of type string.";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,192 +49,190 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one))
 }
 
-/// A chat id: an integer, or a string of digits.
-fn chat_id_schema() -> Value {
-    json!({"type": ["integer", "string"]})
+/// The query of GET /v1/chats.
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ChatListQuery {
+    /// chats.createdAt (the default), chats.lastCustomerMessageAt, chats.lastMessageAt or chats.closedAt
+    sort: Option<SortName>,
+    /// asc or desc (the default)
+    order: Option<OrderName>,
+    /// Chats to skip
+    offset: Option<ChatOffset>,
+    /// Chats per page, at most 100
+    limit: Option<ChatLimit>,
 }
 
-schema_component!(
-    /// PUT /v1/chats/status.
-    ChatStatusChange => closed_object(json!({
-        "id": chat_id_schema(),
-        "status": {"type": "string", "enum": ["new", "opened", "pending", "on hold", "on-hold", "onhold", "no communication", "closed"]},
-    }))
-);
-schema_component!(
-    /// PUT /v1/chats/assignee.
-    ChatAssigneeChange => closed_object(json!({
-        "id": chat_id_schema(),
-        "assignee": {"type": ["integer", "string", "null"]},
-    }))
-);
-schema_component!(
-    /// PUT /v1/chats/department.
-    ChatDepartmentChange => closed_object(json!({
-        "id": chat_id_schema(),
-        "department": {"type": ["integer", "string", "null"]},
-    }))
-);
-schema_component!(
-    /// POST /v1/chats/search.
-    ChatSearchRequest => json!({
-        "type": "object",
-        "properties": {
-            "comparison": {"type": "string", "enum": ["AND", "OR"]},
-            "filter": {"type": "array", "maxItems": MAX_SEARCH_CONDITIONS, "items": closed_object(json!({
-                "field": {"type": "string", "enum": [
-                    "chats.status", "chats.assignee", "chats.department", "chats.createdAt", "chats.closedAt",
-                    "chats.customer",
-                ]},
-                "operator": {"type": "string", "enum": ["=", "!=", ">", ">=", "<", "<="]},
-                "value": {"type": ["string", "integer", "number", "null"]},
-            }))},
-            "sort": {"type": "string", "enum": SORT_FIELDS},
-            "order": {"type": "string", "enum": ["asc", "desc"]},
-            "offset": {"type": "integer", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_CHATS_PER_PAGE},
-        },
-        "additionalProperties": false,
-    })
-);
+impl HcRequest for ChatListQuery {}
 
-const SORT_FIELDS: [&str; 4] =
-    ["chats.createdAt", "chats.lastCustomerMessageAt", "chats.lastMessageAt", "chats.closedAt"];
+/// POST /v1/chats/search: conditions on chats, and the page of them to answer with.
+/// Unknown properties are ignored.
+#[derive(Deserialize, ToSchema)]
+struct ChatSearchRequest {
+    /// How the conditions combine (default AND).
+    comparison: Option<ComparisonName>,
+    #[schema(max_items = 50)]
+    filter: Option<Vec<SearchCondition>>,
+    sort: Option<SortName>,
+    order: Option<OrderName>,
+    offset: Option<ChatOffset>,
+    limit: Option<ChatLimit>,
+}
 
-/// The bad fields of one request, in the order they were checked.
-#[derive(Default)]
-struct Problems(Vec<ErrorEntry>);
+/// A search condition: `field operator value`.
+// Field and operator are required by the schema but read as `Option`, so that a
+// condition whose field or operator was refused is still read, and judged whole by
+// `SearchCondition::condition`.
+#[derive(Deserialize, ToSchema)]
+struct SearchCondition {
+    #[schema(value_type = FieldName, required = true)]
+    field: Option<FieldName>,
+    /// Statuses and ids compare with = and != only.
+    #[schema(value_type = OperatorName, required = true)]
+    operator: Option<OperatorName>,
+    /// What the field is compared with: a status name, an integer id (or numeric
+    /// string), or UNIX seconds (a number or numeric string); `null` with = or != finds
+    /// chats without an assignee or department.
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Value>,
+}
 
-impl Problems {
-    fn add(&mut self, code: impl Into<String>, message: &str) {
-        self.0.push(ErrorEntry::new(code, message));
-    }
+/// A property that may be `null`: absent is `None`, `null` is `Some(Value::Null)`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
 
-    /// The value when it was valid; otherwise records why under `code`.
-    fn check<T>(&mut self, code: impl Into<String>, checked: Result<T, &'static str>) -> Option<T> {
-        checked.map_err(|message| self.add(code, message)).ok()
-    }
-
-    /// The parsed request when nothing was wrong; otherwise 400 naming every bad field.
-    fn finish<T>(self, parsed: Option<T>) -> HelpCrunchResult<T> {
-        match parsed {
-            Some(parsed) if self.0.is_empty() => Ok(parsed),
-            _ => Err(HelpCrunchError::invalid_fields(self.0)),
+impl SearchCondition {
+    /// The condition, or the problems of its parts (`field`, `operator`, `value`), in
+    /// that order; the value is judged only when the field is known.
+    fn condition(&self) -> Result<ChatCondition, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let field = self.field.map(|FieldName(field)| field);
+        if field.is_none() {
+            problems.push(("field", BLANK.to_owned()));
+        }
+        let operator = match (self.operator, field) {
+            (None, _) => {
+                problems.push(("operator", BLANK.to_owned()));
+                None
+            }
+            (Some(OperatorName(operator)), Some(field)) if !operator.is_equality() && !field.is_ordered() => {
+                problems.push(("operator", NOT_VALID.to_owned()));
+                None
+            }
+            (Some(OperatorName(operator)), _) => Some(operator),
+        };
+        let value = field
+            .and_then(|field| self.value(field, operator).map_err(|message| problems.push(("value", message))).ok());
+        match (field, operator, value) {
+            (Some(field), Some(operator), Some(value)) => Ok(ChatCondition { field, operator, value }),
+            _ => Err(problems),
         }
     }
-}
 
-/// An integer sent as a JSON number or a numeric string.
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A required integer id.
-fn required_id(value: Option<&Value>) -> Result<i64, &'static str> {
-    match value {
-        None | Some(Value::Null) => Err(BLANK),
-        Some(Value::String(text)) if text.is_empty() => Err(BLANK),
-        Some(value) => integer(value).ok_or(NOT_NUMERIC),
-    }
-}
-
-/// An id that must be sent but may be `null` (no assignee, no department).
-fn nullable_id(value: Option<&Value>) -> Result<Option<i64>, &'static str> {
-    match value {
-        None => Err(MISSING),
-        Some(Value::Null) => Ok(None),
-        Some(value) => integer(value).map(Some).ok_or(NOT_NUMERIC),
-    }
-}
-
-/// UNIX seconds as an integer or a (fractional) numeric string; fractions are dropped.
-fn seconds(value: &Value) -> Option<i64> {
-    let number = match value {
-        Value::Number(number) => number.as_f64()?,
-        Value::String(text) => text.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    number.is_finite().then(|| number.floor() as i64)
-}
-
-fn status(value: Option<&Value>) -> Result<ChatStatus, &'static str> {
-    match value {
-        None | Some(Value::Null) => Err(BLANK),
-        Some(Value::String(text)) if text.is_empty() => Err(BLANK),
-        Some(Value::String(text)) => ChatStatus::parse(text).ok_or(NOT_VALID),
-        Some(_) => Err(NOT_STRING),
-    }
-}
-
-/// Paging and order of a chat list; absent values take their defaults.
-struct ListOptions {
-    sort: ChatSortField,
-    direction: Direction,
-    offset: i64,
-    limit: i64,
-}
-
-impl ListOptions {
-    /// Reads `sort`, `order`, `offset` and `limit`, given as strings or JSON values.
-    fn parse(problems: &mut Problems, get: impl Fn(&str) -> Option<Value>) -> Option<Self> {
-        let sort = match get("sort") {
-            None | Some(Value::Null) => Ok(ChatSortField::CreatedAt),
-            Some(Value::String(raw)) => ChatSortField::parse(&raw).ok_or(NOT_VALID),
-            Some(_) => Err(NOT_VALID),
+    fn value(&self, field: ChatField, operator: Option<ChatOperator>) -> Result<ChatValue, String> {
+        let value = match &self.value {
+            None => return Err(BLANK.to_owned()),
+            Some(Value::Null) if field.may_be_empty() && operator.is_none_or(ChatOperator::is_equality) => {
+                return Ok(ChatValue::Empty);
+            }
+            Some(Value::Null) => return Err(BLANK.to_owned()),
+            Some(value) => value,
         };
-        let direction = match get("order") {
-            None | Some(Value::Null) => Ok(Direction::Desc),
-            Some(Value::String(raw)) => parse_direction(&raw).ok_or(NOT_VALID),
-            Some(_) => Err(NOT_VALID),
+        let value = match field {
+            ChatField::Status => StatusName::deserialize(value).map(|StatusName(status)| ChatValue::Status(status)),
+            ChatField::Assignee | ChatField::Department | ChatField::Customer => {
+                NumericId::deserialize(value).map(|NumericId(id)| ChatValue::Id(id))
+            }
+            ChatField::CreatedAt | ChatField::ClosedAt => {
+                Seconds::deserialize(value).map(|Seconds(seconds)| ChatValue::Seconds(seconds))
+            }
         };
-        let offset = match get("offset") {
-            None | Some(Value::Null) => Ok(0),
-            Some(value) => match integer(&value) {
-                Some(offset) if offset >= 0 => Ok(offset),
-                Some(_) => Err("This value should be greater than or equal to 0."),
-                None => Err(NOT_NUMERIC),
-            },
-        };
-        let limit = match get("limit") {
-            None | Some(Value::Null) => Ok(MAX_CHATS_PER_PAGE),
-            Some(value) => match integer(&value) {
-                Some(limit) if (1..=MAX_CHATS_PER_PAGE).contains(&limit) => Ok(limit),
-                Some(_) => Err("This value should be between 1 and 100."),
-                None => Err(NOT_NUMERIC),
-            },
-        };
-        let sort = problems.check("sort", sort);
-        let direction = problems.check("order", direction);
-        let offset = problems.check("offset", offset);
-        let limit = problems.check("limit", limit);
-        Some(Self { sort: sort?, direction: direction?, offset: offset?, limit: limit? })
+        value.map_err(|error| error.to_string())
     }
+}
 
-    fn search(self, comparison: Comparison, conditions: Vec<ChatCondition>) -> ChatSearch {
-        ChatSearch {
-            comparison,
-            conditions,
-            sort: self.sort,
-            direction: self.direction,
-            offset: self.offset,
-            limit: self.limit,
+impl ChatSearchRequest {
+    /// Every condition, or the problems of the bad ones, at `filter[N].<part>`.
+    fn conditions(&self) -> Result<Vec<ChatCondition>, Vec<Problem>> {
+        let mut conditions = Vec::new();
+        let mut problems = Vec::new();
+        for (index, entry) in self.filter.iter().flatten().enumerate() {
+            match entry.condition() {
+                Ok(condition) => conditions.push(condition),
+                Err(parts) => problems.extend(
+                    parts
+                        .into_iter()
+                        .map(|(part, message)| Problem::new(&["filter", &index.to_string(), part], message)),
+                ),
+            }
         }
+        if problems.is_empty() { Ok(conditions) } else { Err(problems) }
     }
 }
 
-async fn chat_answer(state: &AppState, chat: i64) -> HelpCrunchResult<Json<Value>> {
+impl HcRequest for ChatSearchRequest {
+    fn problems(&self) -> Vec<Problem> {
+        self.conditions().err().unwrap_or_default()
+    }
+}
+
+/// A chat search from its parts; absent ones take their defaults.
+fn chat_search(
+    comparison: Option<ComparisonName>,
+    conditions: Vec<ChatCondition>,
+    sort: Option<SortName>,
+    order: Option<OrderName>,
+    offset: Option<ChatOffset>,
+    limit: Option<ChatLimit>,
+) -> ChatSearch {
+    ChatSearch {
+        comparison: comparison.map_or(Comparison::And, |ComparisonName(comparison)| comparison),
+        conditions,
+        sort: sort.map_or(ChatSortField::CreatedAt, |SortName(sort)| sort),
+        direction: order.map_or(Direction::Desc, |OrderName(order)| order),
+        offset: offset.map_or(0, |ChatOffset(offset)| offset),
+        limit: limit.map_or(MAX_CHATS_PER_PAGE, |ChatLimit(limit)| limit),
+    }
+}
+
+/// PUT /v1/chats/status.
+#[derive(Deserialize, ToSchema)]
+struct ChatStatusChange {
+    id: ChatId,
+    status: StatusName,
+}
+
+impl HcRequest for ChatStatusChange {}
+
+/// PUT /v1/chats/assignee: an agent's integer id, or `null` to unassign.
+#[derive(Deserialize, ToSchema)]
+struct ChatAssigneeChange {
+    id: ChatId,
+    #[schema(required = true)]
+    assignee: Option<NumericId>,
+}
+
+impl HcRequest for ChatAssigneeChange {}
+
+/// PUT /v1/chats/department: a department's integer id, or `null` for none.
+#[derive(Deserialize, ToSchema)]
+struct ChatDepartmentChange {
+    id: ChatId,
+    #[schema(required = true)]
+    department: Option<NumericId>,
+}
+
+impl HcRequest for ChatDepartmentChange {}
+
+async fn chat_answer(state: &AppState, chat: i64) -> HelpCrunchResult<Json<Chat>> {
     let room = state.store.room_by_num_id(chat).await?.ok_or_else(HelpCrunchError::chat_not_found)?;
-    Ok(Json(chat_json(&room)))
+    Ok(Json(Chat::from(&room)))
 }
 
-async fn page_answer(state: &AppState, search: &ChatSearch) -> HelpCrunchResult<Json<Value>> {
+async fn page_answer(state: &AppState, search: &ChatSearch) -> HelpCrunchResult<Json<ChatPage>> {
     let (rooms, total) = state.store.search_chats(search).await?;
-    let data: Vec<Value> = rooms.iter().map(chat_json).collect();
-    Ok(Json(json!({"data": data, "meta": {"total": total}})))
+    Ok(Json(ChatPage::new(&rooms, total)))
 }
 
 /// One chat.
@@ -248,7 +245,7 @@ async fn page_answer(state: &AppState, search: &ChatSearch) -> HelpCrunchResult<
         (status = 404, response = HcNotFound),
         HcKeyed,
     ))]
-async fn get_one(State(state): State<AppState>, Path(raw_id): Path<String>) -> HelpCrunchResult<Json<Value>> {
+async fn get_one(State(state): State<AppState>, Path(raw_id): Path<String>) -> HelpCrunchResult<Json<Chat>> {
     let chat = raw_id.parse::<i64>().map_err(|_| HelpCrunchError::invalid_field("id", NOT_NUMERIC))?;
     chat_answer(&state, chat).await
 }
@@ -256,21 +253,17 @@ async fn get_one(State(state): State<AppState>, Path(raw_id): Path<String>) -> H
 /// Every chat, one page in the requested order.
 #[utoipa::path(get, path = "/v1/chats", tag = "helpcrunch",
     security(("bearerApiKey" = [])),
-    params(
-        ("offset" = Option<i64>, Query, description = "Chats to skip", minimum = 0),
-        ("limit" = Option<i64>, Query, description = "Chats per page, at most 100", minimum = 1, maximum = 100),
-        ("sort" = Option<String>, Query, description = "chats.createdAt, chats.lastCustomerMessageAt, chats.lastMessageAt or chats.closedAt"),
-        ("order" = Option<String>, Query, description = "asc or desc"),
-    ),
+    params(ChatListQuery),
     responses(
         (status = 200, description = "A page of chats", body = ChatPage),
         (status = 400, response = HcBadRequest),
         HcKeyed,
     ))]
-async fn list(State(state): State<AppState>, query: QueryParams) -> HelpCrunchResult<Json<Value>> {
-    let mut problems = Problems::default();
-    let options = ListOptions::parse(&mut problems, |name| query.get(name).map(|value| json!(value)));
-    let search = problems.finish(options)?.search(Comparison::And, Vec::new());
+async fn list(
+    State(state): State<AppState>,
+    HcQuery(query): HcQuery<ChatListQuery>,
+) -> HelpCrunchResult<Json<ChatPage>> {
+    let search = chat_search(None, Vec::new(), query.sort, query.order, query.offset, query.limit);
     page_answer(&state, &search).await
 }
 
@@ -279,83 +272,14 @@ async fn list(State(state): State<AppState>, query: QueryParams) -> HelpCrunchRe
     security(("bearerApiKey" = [])),
     request_body = ChatSearchRequest,
     responses((status = 200, description = "A page of matching chats", body = ChatPage), HcJsonBody, HcKeyed))]
-async fn search(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
-    let mut problems = Problems::default();
-    let comparison = match body.get("comparison") {
-        None | Some(Value::Null) => Ok(Comparison::And),
-        Some(Value::String(raw)) => Comparison::parse(raw).ok_or(NOT_VALID),
-        Some(_) => Err(NOT_VALID),
-    };
-    let comparison = problems.check("comparison", comparison);
-    let conditions = match body.get("filter") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(entries)) if entries.len() > MAX_SEARCH_CONDITIONS => {
-            problems
-                .add("filter", &format!("This collection should contain {MAX_SEARCH_CONDITIONS} elements or less."));
-            Vec::new()
-        }
-        Some(Value::Array(entries)) => {
-            entries.iter().enumerate().filter_map(|(index, entry)| condition(&mut problems, index, entry)).collect()
-        }
-        Some(_) => {
-            problems.add("filter", "This value should be of type array.");
-            Vec::new()
-        }
-    };
-    let options = ListOptions::parse(&mut problems, |name| body.get(name).cloned());
-    let (comparison, options) = problems.finish(comparison.zip(options))?;
-    let search = options.search(comparison, conditions);
+async fn search(
+    State(state): State<AppState>,
+    HcBody(body): HcBody<ChatSearchRequest>,
+) -> HelpCrunchResult<Json<ChatPage>> {
+    let conditions =
+        body.conditions().map_err(|_| HelpCrunchError::internal("search conditions refused after being checked"))?;
+    let search = chat_search(body.comparison, conditions, body.sort, body.order, body.offset, body.limit);
     page_answer(&state, &search).await
-}
-
-/// One filter entry, or its problems named `filter[N].field`, `.operator`, `.value`.
-fn condition(problems: &mut Problems, index: usize, entry: &Value) -> Option<ChatCondition> {
-    let Value::Object(entry) = entry else {
-        problems.add(format!("filter[{index}]"), "This value should be of type object.");
-        return None;
-    };
-    let field = match entry.get("field") {
-        None | Some(Value::Null) => Err(BLANK),
-        Some(Value::String(raw)) if raw.is_empty() => Err(BLANK),
-        Some(Value::String(raw)) => ChatField::parse(raw).ok_or(NOT_VALID),
-        Some(_) => Err(NOT_VALID),
-    };
-    let field = problems.check(format!("filter[{index}].field"), field);
-    let operator = match entry.get("operator") {
-        None | Some(Value::Null) => Err(BLANK),
-        Some(Value::String(raw)) if raw.is_empty() => Err(BLANK),
-        Some(Value::String(raw)) => match (ChatOperator::parse(raw), field) {
-            (Some(operator), Some(field)) if !operator.is_equality() && !field.is_ordered() => Err(NOT_VALID),
-            (operator, _) => operator.ok_or(NOT_VALID),
-        },
-        Some(_) => Err(NOT_VALID),
-    };
-    let operator = problems.check(format!("filter[{index}].operator"), operator);
-    let value = field.map(|field| condition_value(field, operator, entry));
-    let value = value.and_then(|value| problems.check(format!("filter[{index}].value"), value));
-    Some(ChatCondition { field: field?, operator: operator?, value: value? })
-}
-
-fn condition_value(
-    field: ChatField,
-    operator: Option<ChatOperator>,
-    entry: &Map<String, Value>,
-) -> Result<ChatValue, &'static str> {
-    let value = match entry.get("value") {
-        None => return Err(BLANK),
-        Some(Value::Null) if field.may_be_empty() && operator.is_none_or(ChatOperator::is_equality) => {
-            return Ok(ChatValue::Empty);
-        }
-        Some(Value::Null) => return Err(BLANK),
-        Some(value) => value,
-    };
-    match field {
-        ChatField::Status => status(Some(value)).map(ChatValue::Status),
-        ChatField::Assignee | ChatField::Department | ChatField::Customer => {
-            integer(value).map(ChatValue::Id).ok_or(NOT_NUMERIC)
-        }
-        ChatField::CreatedAt | ChatField::ClosedAt => seconds(value).map(ChatValue::Seconds).ok_or(NOT_NUMERIC),
-    }
 }
 
 /// Changes a chat's status.
@@ -365,18 +289,15 @@ fn condition_value(
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
+        (status = 409, response = HcConflict),
         HcJsonBody,
         HcKeyed,
     ))]
 async fn set_status(
     State(state): State<AppState>,
     AuthenticatedApiKey(key): AuthenticatedApiKey,
-    JsonObject(body): JsonObject,
-) -> HelpCrunchResult<Json<Value>> {
-    let mut problems = Problems::default();
-    let chat = problems.check("id", required_id(body.get("id")));
-    let status = problems.check("status", status(body.get("status")));
-    let (chat, status) = problems.finish(chat.zip(status))?;
+    HcBody(ChatStatusChange { id: ChatId(chat), status: StatusName(status) }): HcBody<ChatStatusChange>,
+) -> HelpCrunchResult<Json<Chat>> {
     let closer_id = format!("api-key-{}", key.num_id);
     let change = StatusChange {
         chat,
@@ -403,17 +324,17 @@ async fn set_status(
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
+        (status = 409, response = HcConflict),
         HcJsonBody,
         HcKeyed,
     ))]
-async fn set_assignee(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
-    let mut problems = Problems::default();
-    let chat = problems.check("id", required_id(body.get("id")));
-    let assignee = problems.check("assignee", nullable_id(body.get("assignee")));
-    let (chat, assignee) = problems.finish(chat.zip(assignee))?;
+async fn set_assignee(
+    State(state): State<AppState>,
+    HcBody(ChatAssigneeChange { id: ChatId(chat), assignee }): HcBody<ChatAssigneeChange>,
+) -> HelpCrunchResult<Json<Chat>> {
     let now = state.now();
     let outcome = match assignee {
-        Some(agent) => {
+        Some(NumericId(agent)) => {
             let agent_id = state
                 .store
                 .agent_id_by_num_id(agent)
@@ -441,13 +362,12 @@ async fn set_assignee(State(state): State<AppState>, JsonObject(body): JsonObjec
         HcJsonBody,
         HcKeyed,
     ))]
-async fn set_department(State(state): State<AppState>, JsonObject(body): JsonObject) -> HelpCrunchResult<Json<Value>> {
-    let mut problems = Problems::default();
-    let chat = problems.check("id", required_id(body.get("id")));
-    let department = problems.check("department", nullable_id(body.get("department")));
-    let (chat, department) = problems.finish(chat.zip(department))?;
+async fn set_department(
+    State(state): State<AppState>,
+    HcBody(ChatDepartmentChange { id: ChatId(chat), department }): HcBody<ChatDepartmentChange>,
+) -> HelpCrunchResult<Json<Chat>> {
     let department_id = match department {
-        Some(department) => Some(
+        Some(NumericId(department)) => Some(
             state
                 .store
                 .department_id_by_num_id(department)
@@ -460,28 +380,4 @@ async fn set_department(State(state): State<AppState>, JsonObject(body): JsonObj
         return Err(HelpCrunchError::chat_not_found());
     }
     chat_answer(&state, chat).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_integers_or_numeric_strings() {
-        assert_eq!(required_id(Some(&json!(542335))), Ok(542335));
-        assert_eq!(required_id(Some(&json!("542335"))), Ok(542335));
-        assert_eq!(required_id(Some(&json!("abc"))), Err(NOT_NUMERIC));
-        assert_eq!(required_id(Some(&json!(1.5))), Err(NOT_NUMERIC));
-        assert_eq!(required_id(None), Err(BLANK));
-        assert_eq!(nullable_id(Some(&Value::Null)), Ok(None));
-        assert_eq!(nullable_id(None), Err(MISSING));
-    }
-
-    #[test]
-    fn seconds_accept_fractions_and_strings() {
-        assert_eq!(seconds(&json!(1603885746)), Some(1603885746));
-        assert_eq!(seconds(&json!("1603885746.9")), Some(1603885746));
-        assert_eq!(seconds(&json!("NaN")), None);
-        assert_eq!(seconds(&json!(true)), None);
-    }
 }

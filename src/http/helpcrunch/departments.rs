@@ -2,25 +2,42 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::HelpCrunchResult;
+use super::wire::PageMeta;
 use crate::http::AppState;
-use crate::http::openapi::{HcKeyed, closed_object, schema_component};
+use crate::http::openapi::HcKeyed;
+use crate::store::DepartmentSummary;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
 }
 
-schema_component!(HelpCrunchDepartments => closed_object(json!({
-    "data": {"type": "array", "items": closed_object(json!({
-        "id": {"type": "integer"},
-        "name": {"type": "string"},
-    }))},
-    "meta": closed_object(json!({"total": {"type": "integer", "minimum": 0}})),
-})));
+/// Every department.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HelpCrunchDepartments {
+    data: Vec<HelpCrunchDepartment>,
+    meta: PageMeta,
+}
+
+/// A department: its integer id and its name.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HelpCrunchDepartment {
+    id: i64,
+    name: String,
+}
+
+impl From<DepartmentSummary> for HelpCrunchDepartment {
+    fn from(department: DepartmentSummary) -> Self {
+        Self { id: department.num_id, name: department.name }
+    }
+}
 
 /// Every department.
 #[utoipa::path(get, path = "/v1/departments", tag = "helpcrunch",
@@ -33,9 +50,9 @@ schema_component!(HelpCrunchDepartments => closed_object(json!({
         )),
         HcKeyed,
     ))]
-async fn list(State(state): State<AppState>) -> HelpCrunchResult<Json<Value>> {
+async fn list(State(state): State<AppState>) -> HelpCrunchResult<Json<HelpCrunchDepartments>> {
     let departments = state.store.department_summaries().await?;
-    let data: Vec<Value> =
-        departments.iter().map(|department| json!({"id": department.num_id, "name": department.name})).collect();
-    Ok(Json(json!({"data": data, "meta": {"total": departments.len()}})))
+    let total = departments.len() as i64;
+    let data = departments.into_iter().map(HelpCrunchDepartment::from).collect();
+    Ok(Json(HelpCrunchDepartments { data, meta: PageMeta { total } }))
 }

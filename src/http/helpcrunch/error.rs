@@ -1,11 +1,13 @@
 //! HelpCrunch's error envelope: `{"errors":[{"code","message"},...]}`. Errors the
 //! request itself caused (400, 401, 413, 415, 429) list `invalid_request` first, then
-//! what was wrong; a missing resource, a wrong method and server failures list one entry.
+//! what was wrong; a missing resource, a wrong method, a conflict and server failures
+//! list one entry.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -13,7 +15,8 @@ const INVALID_REQUEST: (&str, &str) = ("invalid_request", "Invalid request");
 
 /// One entry of `errors`: `code` is a field path (`"status"`, `"filter[0].field"`) for
 /// a bad field, otherwise a fixed code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorEntry {
     pub code: String,
     pub message: String,
@@ -23,6 +26,14 @@ impl ErrorEntry {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self { code: code.into(), message: message.into() }
     }
+}
+
+/// Every error of the HelpCrunch face, as sent.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelpCrunchErrors {
+    #[schema(inline, min_items = 1)]
+    pub errors: Vec<ErrorEntry>,
 }
 
 #[derive(Debug)]
@@ -89,6 +100,12 @@ impl HelpCrunchError {
         Self::single(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed")
     }
 
+    /// 409: the chat kept changing underneath the change, which was given up; the
+    /// same request may succeed when tried again.
+    pub fn conflict() -> Self {
+        Self::single(StatusCode::CONFLICT, "conflict", "The chat changed while it was being updated, try again")
+    }
+
     /// 400: the body is not JSON, or not a JSON object.
     pub fn invalid_body(message: &str) -> Self {
         Self::invalid_field("body", message)
@@ -125,9 +142,7 @@ impl HelpCrunchError {
 
 impl IntoResponse for HelpCrunchError {
     fn into_response(self) -> Response {
-        let errors: Vec<Value> =
-            self.errors.into_iter().map(|entry| json!({"code": entry.code, "message": entry.message})).collect();
-        (self.status, Json(json!({ "errors": errors }))).into_response()
+        (self.status, Json(HelpCrunchErrors { errors: self.errors })).into_response()
     }
 }
 
@@ -138,7 +153,53 @@ impl From<StoreError> for HelpCrunchError {
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::unavailable()
             }
+            StoreError::Contention => {
+                tracing::warn!("a chat change was given up after repeated concurrent changes");
+                Self::conflict()
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    async fn sent(error: HelpCrunchError) -> (StatusCode, Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_change_given_up_under_contention_is_409_conflict() {
+        assert_eq!(
+            sent(StoreError::Contention.into()).await,
+            (
+                StatusCode::CONFLICT,
+                json!({"errors": [{"code": "conflict", "message": "The chat changed while it was being updated, try again"}]})
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn other_store_failures_keep_their_answers() {
+        assert_eq!(sent(StoreError::NotFound.into()).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+        let (status, body) = sent(HelpCrunchError::invalid_field("id", "This value should not be blank.")).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"errors": [
+                    {"code": "invalid_request", "message": "Invalid request"},
+                    {"code": "id", "message": "This value should not be blank."},
+                ]})
+            )
+        );
     }
 }

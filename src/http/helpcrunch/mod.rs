@@ -6,6 +6,7 @@ mod chats;
 mod departments;
 pub mod error;
 pub mod extract;
+mod fields;
 mod wire;
 
 use utoipa_axum::router::OpenApiRouter;
