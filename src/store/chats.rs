@@ -6,7 +6,7 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times.
 
-use super::rooms::{last_message_columns, room_select};
+use super::sql::room_select;
 use super::{Closer, ReturnOutcome, Room, Store, StoreError, StoreResult, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{

@@ -10,11 +10,15 @@
 mod api_keys;
 mod chats;
 mod departments;
+mod inquiries;
+mod messages;
 mod postgres;
 mod rooms;
 mod sla;
+mod sql;
 mod sqlite;
 mod users;
+mod visitors;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,12 +33,12 @@ pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     DepartmentSummary, NewDepartmentAgent,
 };
-pub use rooms::{
-    Closer, Inquiry, InquirySortField, Message, NewMessage, NewRoom, QueueEntry, ReturnOutcome, Room, RoomFilter,
-    RoomSortField, TakeOutcome, Visitor, VisitorDetails,
-};
+pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
+pub use messages::{Message, NewMessage};
+pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{AuthUser, LivechatUser, LivechatUserSort, LoginFailureCounts, NewUser, PermissionGrant, User};
+pub use visitors::{Visitor, VisitorDetails};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::NewMessage;
-use super::rooms::insert_message;
+use super::messages::insert_message;
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::queue::NO_SLA_WAITING_TIME;

@@ -1,0 +1,56 @@
+//! SQL fragments that several queries share: the column lists of the row types and the
+//! joins that produce them.
+//!
+//! Each fragment is a macro expanding to a string literal, because `concat!` joins only
+//! literals (not `const`s): statements built from them with `concat!` are
+//! `&'static str`, static text that sqlx accepts without `AssertSqlSafe`. Fragments
+//! refer to each other by `$crate` path, so a caller imports only the one it uses.
+
+/// The last message `lm` as the flattened `LastMessageColumns` of a room or inquiry row.
+macro_rules! last_message_columns {
+    () => {
+        "lm.id AS lm_id, lm.num_id AS lm_num_id, lm.msg AS lm_msg, lm.kind AS lm_kind, \
+         lm.author_id AS lm_author_id, lm.author_username AS lm_author_username, \
+         lm.author_name AS lm_author_name, lm.from_visitor AS lm_from_visitor, lm.extra AS lm_extra, \
+         lm.ts AS lm_ts, lm.updated_at AS lm_updated_at "
+    };
+}
+pub(super) use last_message_columns;
+
+/// Selects `Room` rows; a WHERE clause on `r`, `v`, `d` or `u` may follow.
+macro_rules! room_select {
+    () => {
+        concat!(
+            "SELECT r.id, r.num_id, r.fname, r.visitor_id, v.num_id AS visitor_num_id, v.token AS visitor_token, \
+         v.name AS visitor_name, v.email AS visitor_email, v.status AS visitor_status, \
+         r.department_id, d.num_id AS department_num_id, d.name AS department_name, r.source_type, r.open, \
+         r.chat_status, r.served_by, u.num_id AS served_by_num_id, u.username AS served_by_username, \
+         u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
+         r.close_comment, r.sla_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
+         r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
+         r.last_customer_message_at, r.ts, r.updated_at, ",
+            $crate::store::sql::last_message_columns!(),
+            "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
+         LEFT JOIN departments d ON d.id = r.department_id \
+         LEFT JOIN users u ON u.id = r.served_by \
+         LEFT JOIN messages lm ON lm.id = r.last_message_id "
+        )
+    };
+}
+pub(super) use room_select;
+
+/// Selects `Inquiry` rows; a WHERE clause on `r` or `v` may follow.
+macro_rules! inquiry_select {
+    () => {
+        concat!(
+            "SELECT r.inquiry_id AS id, r.id AS room_id, r.fname AS name, r.ts, r.inquiry_status AS status, \
+             r.inquiry_message AS message, r.department_id, r.priority_weight, r.estimated_waiting_time_queue, \
+             r.sla_id, r.source_type, r.served_by, r.queued_at, r.taken_at, r.updated_at, r.visitor_id, \
+             v.num_id AS visitor_num_id, v.token AS visitor_token, v.status AS visitor_status, ",
+            $crate::store::sql::last_message_columns!(),
+            "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
+             LEFT JOIN messages lm ON lm.id = r.last_message_id "
+        )
+    };
+}
+pub(super) use inquiry_select;
