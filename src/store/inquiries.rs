@@ -7,7 +7,7 @@
 use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message};
-use super::sql::inquiry_select;
+use super::sql::{inquiry_select, queued_total};
 use super::{SortColumn, Store, StoreResult, on_pool, order_by};
 use crate::domain::chat::INQUIRY_QUEUED;
 use crate::domain::page::{Page, SortKey};
@@ -194,8 +194,7 @@ impl Store {
         const SELECT: &str = "SELECT inquiry_id AS id, id AS room_id, fname AS name, ts, inquiry_status AS status, \
              department_id FROM rooms WHERE inquiry_status = 'queued' AND ($1 IS NULL OR department_id = $1)";
         // Exact totals from the trigger-maintained counters, not a count of the queue.
-        const COUNT: &str = "SELECT CAST(COALESCE(SUM(queued), 0) AS BIGINT) FROM queue_counts \
-             WHERE ($1 IS NULL OR department_key = $1)";
+        const COUNT: &str = concat!(queued_total!(), "WHERE ($1 IS NULL OR department_key = $1)");
         // Built from the static query and whitelisted sort columns only.
         let list = format!("{SELECT}{} LIMIT $2 OFFSET $3", order_by(sort, "num_id DESC"));
         on_pool!(self, |pool| {
@@ -230,9 +229,11 @@ impl Store {
             agent_queue_where!(),
             "ORDER BY r.estimated_waiting_time_queue, r.queued_at, r.ts, r.num_id LIMIT $3 OFFSET $4"
         );
-        const COUNT: &str = "SELECT CAST(COALESCE(SUM(queued), 0) AS BIGINT) FROM queue_counts \
-             WHERE (department_key = '' OR department_key IN (SELECT department_id FROM department_agents WHERE agent_id = $1)) \
-               AND ($2 IS NULL OR department_key = $2)";
+        const COUNT: &str = concat!(
+            queued_total!(),
+            "WHERE (department_key = '' OR department_key IN (SELECT department_id FROM department_agents WHERE agent_id = $1)) \
+               AND ($2 IS NULL OR department_key = $2)"
+        );
         let list = match sort {
             QueueSort::Timestamp => BY_TIMESTAMP,
             QueueSort::Priority => BY_PRIORITY,

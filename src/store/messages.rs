@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::sql::message_columns;
 use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
 use crate::domain::time::Millis;
@@ -78,12 +79,12 @@ pub struct NewMessage<'a> {
 macro_rules! insert_message {
     ($tx:expr, $message:expr, $from_visitor:expr) => {{
         let message: &$crate::store::NewMessage<'_> = $message;
-        let stored: $crate::store::Message = sqlx::query_as(
+        let stored: $crate::store::Message = sqlx::query_as(concat!(
             "INSERT INTO messages (id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, \
                extra, ts, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-             RETURNING id, num_id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, extra, \
-               ts, updated_at",
-        )
+             RETURNING ",
+            $crate::store::sql::message_columns!()
+        ))
         .bind(message.id)
         .bind(message.room_id)
         .bind(message.msg)
@@ -134,8 +135,11 @@ impl Store {
 
     /// Messages of a room, newest first (as Rocket.Chat loads history), with the total.
     pub async fn room_messages(&self, room_id: &str, page: Page) -> StoreResult<(Vec<Message>, i64)> {
-        const LIST: &str = "SELECT id, num_id, room_id, msg, kind, author_id, author_username, author_name, \
-             from_visitor, extra, ts, updated_at FROM messages WHERE room_id = $1 ORDER BY ts DESC, num_id DESC LIMIT $2 OFFSET $3";
+        const LIST: &str = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE room_id = $1 ORDER BY ts DESC, num_id DESC LIMIT $2 OFFSET $3"
+        );
         const COUNT: &str = "SELECT COUNT(*) FROM messages WHERE room_id = $1";
         on_pool!(self, |pool| {
             let messages =

@@ -6,7 +6,24 @@
 //! `&'static str`, static text that sqlx accepts without `AssertSqlSafe`. Fragments
 //! refer to each other by `$crate` path, so a caller imports only the one it uses.
 
-/// The last message `lm` as the flattened `LastMessageColumns` of a room or inquiry row.
+/// The columns of a `Visitor`, unqualified.
+macro_rules! visitor_columns {
+    () => {
+        "id, num_id, token, name, email, phone, department_id, status, created_at, updated_at"
+    };
+}
+pub(super) use visitor_columns;
+
+/// The columns of a `Message`, unqualified.
+macro_rules! message_columns {
+    () => {
+        "id, num_id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, extra, ts, updated_at"
+    };
+}
+pub(super) use message_columns;
+
+/// The last message `lm` (see `join_last_message`) as the flattened
+/// `LastMessageColumns` of a room or inquiry row.
 macro_rules! last_message_columns {
     () => {
         "lm.id AS lm_id, lm.num_id AS lm_num_id, lm.msg AS lm_msg, lm.kind AS lm_kind, \
@@ -17,23 +34,49 @@ macro_rules! last_message_columns {
 }
 pub(super) use last_message_columns;
 
+/// A room `r` with its visitor `v`.
+macro_rules! from_room_and_visitor {
+    () => {
+        "FROM rooms r JOIN visitors v ON v.id = r.visitor_id "
+    };
+}
+pub(super) use from_room_and_visitor;
+
+/// A room `r` with what a chat shows of it: visitor `v`, department `d`, assignee `u`.
+macro_rules! from_chat {
+    () => {
+        concat!(
+            $crate::store::sql::from_room_and_visitor!(),
+            "LEFT JOIN departments d ON d.id = r.department_id \
+             LEFT JOIN users u ON u.id = r.served_by "
+        )
+    };
+}
+pub(super) use from_chat;
+
+/// The room's last message, as `lm`.
+macro_rules! join_last_message {
+    () => {
+        "LEFT JOIN messages lm ON lm.id = r.last_message_id "
+    };
+}
+pub(super) use join_last_message;
+
 /// Selects `Room` rows; a WHERE clause on `r`, `v`, `d` or `u` may follow.
 macro_rules! room_select {
     () => {
         concat!(
             "SELECT r.id, r.num_id, r.fname, r.visitor_id, v.num_id AS visitor_num_id, v.token AS visitor_token, \
-         v.name AS visitor_name, v.email AS visitor_email, v.status AS visitor_status, \
-         r.department_id, d.num_id AS department_num_id, d.name AS department_name, r.source_type, r.open, \
-         r.chat_status, r.served_by, u.num_id AS served_by_num_id, u.username AS served_by_username, \
-         u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
-         r.close_comment, r.sla_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
-         r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
-         r.last_customer_message_at, r.ts, r.updated_at, ",
+             v.name AS visitor_name, v.email AS visitor_email, v.status AS visitor_status, \
+             r.department_id, d.num_id AS department_num_id, d.name AS department_name, r.source_type, r.open, \
+             r.chat_status, r.served_by, u.num_id AS served_by_num_id, u.username AS served_by_username, \
+             u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
+             r.close_comment, r.sla_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
+             r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
+             r.last_customer_message_at, r.ts, r.updated_at, ",
             $crate::store::sql::last_message_columns!(),
-            "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
-         LEFT JOIN departments d ON d.id = r.department_id \
-         LEFT JOIN users u ON u.id = r.served_by \
-         LEFT JOIN messages lm ON lm.id = r.last_message_id "
+            $crate::store::sql::from_chat!(),
+            $crate::store::sql::join_last_message!()
         )
     };
 }
@@ -48,9 +91,18 @@ macro_rules! inquiry_select {
              r.sla_id, r.source_type, r.served_by, r.queued_at, r.taken_at, r.updated_at, r.visitor_id, \
              v.num_id AS visitor_num_id, v.token AS visitor_token, v.status AS visitor_status, ",
             $crate::store::sql::last_message_columns!(),
-            "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
-             LEFT JOIN messages lm ON lm.id = r.last_message_id "
+            $crate::store::sql::from_room_and_visitor!(),
+            $crate::store::sql::join_last_message!()
         )
     };
 }
 pub(super) use inquiry_select;
+
+/// The number of queued inquiries from the trigger-maintained counters; a WHERE
+/// clause on `department_key` may follow.
+macro_rules! queued_total {
+    () => {
+        "SELECT CAST(COALESCE(SUM(queued), 0) AS BIGINT) FROM queue_counts "
+    };
+}
+pub(super) use queued_total;

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::sql::visitor_columns;
 use super::{Store, StoreResult, on_pool};
 use crate::domain::time::Millis;
 
@@ -45,7 +46,8 @@ pub struct VisitorDetails<'a> {
 impl Store {
     /// Creates the visitor of `token`, or updates the fields given for an existing one.
     pub async fn upsert_visitor(&self, details: VisitorDetails<'_>) -> StoreResult<Visitor> {
-        const SQL: &str = "INSERT INTO visitors (id, token, name, email, phone, department_id, created_at, updated_at) \
+        const SQL: &str = concat!(
+            "INSERT INTO visitors (id, token, name, email, phone, department_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (token) DO UPDATE SET \
                name = COALESCE(excluded.name, visitors.name), \
@@ -53,7 +55,9 @@ impl Store {
                phone = COALESCE(excluded.phone, visitors.phone), \
                department_id = COALESCE(excluded.department_id, visitors.department_id), \
                updated_at = excluded.updated_at \
-             RETURNING id, num_id, token, name, email, phone, department_id, status, created_at, updated_at";
+             RETURNING ",
+            visitor_columns!()
+        );
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
             .bind(details.id)
             .bind(details.token)
@@ -67,8 +71,7 @@ impl Store {
     }
 
     pub async fn visitor_by_token(&self, token: &str) -> StoreResult<Option<Visitor>> {
-        const SQL: &str = "SELECT id, num_id, token, name, email, phone, department_id, status, created_at, updated_at \
-             FROM visitors WHERE token = $1";
+        const SQL: &str = concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE token = $1");
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(token).fetch_optional(pool).await)?)
     }
 }
