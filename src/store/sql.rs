@@ -106,3 +106,63 @@ macro_rules! queued_total {
     };
 }
 pub(super) use queued_total;
+
+/// The columns of a `User`, unqualified.
+macro_rules! user_columns {
+    () => {
+        "id, num_id, username, name, email, status, livechat_status, active, created_at, updated_at"
+    };
+}
+pub(super) use user_columns;
+
+/// A livechat user's columns plus its department ids joined by commas (ids never
+/// contain one).
+macro_rules! livechat_user_select {
+    () => {
+        concat!(
+            "SELECT ",
+            $crate::store::sql::user_columns!(),
+            ", (SELECT string_agg(da.department_id, ',') FROM department_agents da WHERE da.agent_id = users.id) \
+             AS department_ids"
+        )
+    };
+}
+pub(super) use livechat_user_select;
+
+/// Selects `Department` rows with their agent count; a WHERE clause may follow.
+macro_rules! department_select {
+    () => {
+        "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
+         created_at, updated_at, \
+         (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
+         FROM departments"
+    };
+}
+pub(super) use department_select;
+
+/// Selects the `DepartmentAgent` rows of department `$1`.
+macro_rules! department_agent_select {
+    () => {
+        "SELECT da.department_id, da.agent_id, da.username, da.chat_count, da.sort_order, \
+         d.enabled AS department_enabled, da.updated_at \
+         FROM department_agents da JOIN departments d ON d.id = da.department_id \
+         WHERE da.department_id = $1"
+    };
+}
+pub(super) use department_agent_select;
+
+/// The columns of an `ApiKey`, unqualified.
+macro_rules! api_key_columns {
+    () => {
+        "num_id, name, prefix, created_at, last_used_at, revoked_at"
+    };
+}
+pub(super) use api_key_columns;
+
+/// The columns of an `SlaPolicy`, unqualified.
+macro_rules! sla_columns {
+    () => {
+        "id, name, description, due_time_in_minutes"
+    };
+}
+pub(super) use sla_columns;

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use sqlx::FromRow;
 
+use super::sql::{livechat_user_select, user_columns};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::agents::LivechatStatus;
 use crate::domain::page::{Page, SortKey};
@@ -94,30 +95,11 @@ impl SortColumn for LivechatUserSort {
     }
 }
 
-macro_rules! user_columns {
-    () => {
-        "id, num_id, username, name, email, status, livechat_status, active, created_at, updated_at"
-    };
-}
-
 /// The users holding role `$1`, whose username or name contains the pattern `$2`
 /// (NULL: everyone).
 const LIVECHAT_USERS_WHERE: &str = " FROM users \
      WHERE EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $1) \
      AND ($2 IS NULL OR LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')";
-
-/// A livechat user's columns plus its department ids joined by commas (ids never
-/// contain one).
-macro_rules! livechat_user_select {
-    () => {
-        concat!(
-            "SELECT ",
-            user_columns!(),
-            ", (SELECT string_agg(da.department_id, ',') FROM department_agents da WHERE da.agent_id = users.id) \
-             AS department_ids"
-        )
-    };
-}
 
 impl Store {
     /// Creates a user with its roles. Username and email are unique (case-insensitive):
