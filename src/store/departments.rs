@@ -346,17 +346,6 @@ impl Store {
         .await)?;
         Ok(found.is_some())
     }
-
-    /// The departments an agent serves in, sorted.
-    pub async fn agent_department_ids(&self, agent_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT department_id FROM department_agents WHERE agent_id = $1 ORDER BY department_id"
-        )
-        .bind(agent_id)
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
 }
 
 /// A department's numeric id and name: all a chat shows of its department.

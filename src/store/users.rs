@@ -141,11 +141,6 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
     }
 
-    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE LOWER(username) = LOWER($1)");
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(username).fetch_optional(pool).await)?)
-    }
-
     /// The user a login names (by username or email) with its password hash.
     pub async fn user_for_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         const SQL: &str = concat!(
