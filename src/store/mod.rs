@@ -8,6 +8,7 @@
 //! rows changed decides the outcome.
 
 mod api_keys;
+mod auth;
 mod chats;
 mod departments;
 mod inquiries;
@@ -28,6 +29,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
+pub use auth::{AuthUser, LoginFailureCounts, PermissionGrant};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
@@ -37,7 +39,7 @@ pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOu
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
-pub use users::{AuthUser, LivechatUser, LivechatUserSort, LoginFailureCounts, NewUser, PermissionGrant, User};
+pub use users::{LivechatUser, LivechatUserSort, NewUser, User};
 pub use visitors::{Visitor, VisitorDetails};
 
 /// Why a store call failed.
