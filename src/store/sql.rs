@@ -1,5 +1,5 @@
-//! SQL fragments that several queries share: the column lists of the row types and the
-//! joins that produce them.
+//! SQL fragments that several queries share: the column lists and SELECTs of the row
+//! types, the joins behind them, and the read of the queue counters.
 //!
 //! Each fragment is a macro expanding to a string literal, because `concat!` joins only
 //! literals (not `const`s): statements built from them with `concat!` are
