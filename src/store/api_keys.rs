@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::sql::api_key_columns;
 use super::{Store, StoreError, StoreResult, on_pool};
 use crate::domain::time::Millis;
 
@@ -25,12 +26,6 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub digest: &'a str,
     pub now: Millis,
-}
-
-macro_rules! api_key_columns {
-    () => {
-        "num_id, name, prefix, created_at, last_used_at, revoked_at"
-    };
 }
 
 impl Store {

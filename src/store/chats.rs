@@ -6,7 +6,7 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
-use super::rooms::{last_message_columns, room_select};
+use super::sql::{from_chat, room_select};
 use super::{Closer, ReturnOutcome, Room, Store, StoreError, StoreResult, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
@@ -61,14 +61,6 @@ pub enum AssigneeOutcome {
 enum Bound {
     Text(&'static str),
     Int(i64),
-}
-
-macro_rules! chat_from {
-    () => {
-        "FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
-         LEFT JOIN departments d ON d.id = r.department_id \
-         LEFT JOIN users u ON u.id = r.served_by "
-    };
 }
 
 impl Store {
@@ -246,7 +238,7 @@ impl Store {
             order_sql(search.sort, search.direction),
             limit_parameter + 1
         );
-        let count = format!("SELECT COUNT(*) {}{where_clause}", chat_from!());
+        let count = format!("SELECT COUNT(*) {}{where_clause}", from_chat!());
         on_pool!(self, |pool| {
             let mut list_query = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()));
             let mut count_query = sqlx::query_as(sqlx::AssertSqlSafe(count.clone()));

@@ -5,6 +5,7 @@
 
 use sqlx::FromRow;
 
+use super::sql::{department_agent_select, department_select};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::permissions::ROLE_AGENT;
@@ -97,24 +98,6 @@ impl SortColumn for DepartmentAgentSort {
             Self::Order => "da.sort_order",
         }
     }
-}
-
-macro_rules! department_select {
-    () => {
-        "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
-         created_at, updated_at, \
-         (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
-         FROM departments"
-    };
-}
-
-macro_rules! department_agent_select {
-    () => {
-        "SELECT da.department_id, da.agent_id, da.username, da.chat_count, da.sort_order, \
-         d.enabled AS department_enabled, da.updated_at \
-         FROM department_agents da JOIN departments d ON d.id = da.department_id \
-         WHERE da.department_id = $1"
-    };
 }
 
 /// Departments whose lower-cased name matches the pattern `$1`, whose `enabled` is
@@ -362,17 +345,6 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(found.is_some())
-    }
-
-    /// The departments an agent serves in, sorted.
-    pub async fn agent_department_ids(&self, agent_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(
-            "SELECT department_id FROM department_agents WHERE agent_id = $1 ORDER BY department_id"
-        )
-        .bind(agent_id)
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
 

@@ -8,13 +8,18 @@
 //! rows changed decides the outcome.
 
 mod api_keys;
+mod auth;
 mod chats;
 mod departments;
+mod inquiries;
+mod messages;
 mod postgres;
 mod rooms;
 mod sla;
+mod sql;
 mod sqlite;
 mod users;
+mod visitors;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,17 +29,18 @@ use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
+pub use auth::{AuthUser, LoginFailureCounts, PermissionGrant};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     DepartmentSummary, NewDepartmentAgent,
 };
-pub use rooms::{
-    Closer, Inquiry, InquirySortField, Message, NewMessage, NewRoom, QueueEntry, ReturnOutcome, Room, RoomFilter,
-    RoomSortField, TakeOutcome, Visitor, VisitorDetails,
-};
+pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
+pub use messages::{Message, NewMessage};
+pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
-pub use users::{AuthUser, LivechatUser, LivechatUserSort, LoginFailureCounts, NewUser, PermissionGrant, User};
+pub use users::{LivechatUser, LivechatUserSort, NewUser, User};
+pub use visitors::{Visitor, VisitorDetails};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,8 +169,22 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
 }
 
-/// Runs the same body against whichever pool the store has. The body is compiled once
-/// per backend, so the shared SQL is checked against each driver's types.
+/// Runs the same body against whichever pool the store has, counting the operation
+/// while it runs.
+///
+/// The body is compiled twice, once with `$pool` a `&PgPool` and once a `&SqlitePool`,
+/// so the Rust types are checked for each driver: every bound value must encode for
+/// that database (`Encode` and `Type`) and every row type or tuple read must decode
+/// from its rows (`FromRow`, hence `Decode` for each field). The SQL text is not
+/// checked at build time: the store calls the `sqlx::query` and `sqlx::query_as`
+/// functions, not the `query!` macros, so the build never reads a database and the
+/// text is only a value (a `&'static str`, or text assembled from static fragments and
+/// passed through `sqlx::AssertSqlSafe`). Syntax and table and column names are checked
+/// by each database when it prepares the statement at run time, and column types
+/// against the Rust types when rows are decoded. Only PostgreSQL refuses a wrong number
+/// of bound values; SQLite's driver binds a `$N` without a value as NULL and ignores
+/// values no `$N` uses. The API tests run on both backends (SQLite always, PostgreSQL
+/// when `TEST_DATABASE_URL` is set) to catch what the build cannot.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {{
         let _in_flight = $store.operation_started();

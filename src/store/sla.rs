@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 
 use super::NewMessage;
-use super::rooms::insert_message;
+use super::messages::insert_message;
+use super::sql::sla_columns;
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::queue::NO_SLA_WAITING_TIME;
@@ -51,8 +52,6 @@ pub struct SlaActor<'a> {
     pub name: &'a str,
 }
 
-const SLA_COLUMNS: &str = "id, name, description, due_time_in_minutes";
-
 impl Store {
     /// Creates a policy. Names and due times are unique: a clash is `Conflict`.
     pub async fn create_sla(&self, policy: &SlaPolicy, now: Millis) -> StoreResult<()> {
@@ -71,7 +70,7 @@ impl Store {
     }
 
     pub async fn sla_by_id(&self, id: &str) -> StoreResult<Option<SlaPolicy>> {
-        const SQL: &str = "SELECT id, name, description, due_time_in_minutes FROM sla_policies WHERE id = $1";
+        const SQL: &str = concat!("SELECT ", sla_columns!(), " FROM sla_policies WHERE id = $1");
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
     }
 
@@ -87,7 +86,7 @@ impl Store {
         let pattern = text.map(contains_pattern);
         // Built from static fragments and whitelisted sort columns only.
         let list =
-            format!("SELECT {SLA_COLUMNS} FROM sla_policies {WHERE} {} LIMIT $2 OFFSET $3", order_by(sort, "id"));
+            format!("SELECT {} FROM sla_policies {WHERE} {} LIMIT $2 OFFSET $3", sla_columns!(), order_by(sort, "id"));
         let count = format!("SELECT COUNT(*) FROM sla_policies {WHERE}");
         on_pool!(self, |pool| {
             let policies = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()))
@@ -156,8 +155,11 @@ impl Store {
         message_id: &str,
         now: Millis,
     ) -> StoreResult<SetSlaOutcome> {
-        const FIND: &str = "SELECT id, name, description, due_time_in_minutes FROM sla_policies \
-             WHERE id = $1 OR name = $1 ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1";
+        const FIND: &str = concat!(
+            "SELECT ",
+            sla_columns!(),
+            " FROM sla_policies WHERE id = $1 OR name = $1 ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1"
+        );
         const SET: &str = "UPDATE rooms SET sla_id = $2, estimated_waiting_time_queue = $3, updated_at = $4 \
              WHERE id = $1 AND inquiry_status = 'queued' \
                AND EXISTS (SELECT 1 FROM sla_policies WHERE id = $2)";

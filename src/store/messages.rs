@@ -1,0 +1,151 @@
+//! Messages of rooms, and the last message that room and inquiry rows carry.
+
+use sqlx::FromRow;
+
+use super::sql::message_columns;
+use super::{Store, StoreError, StoreResult, begin_write, on_pool};
+use crate::domain::page::Page;
+use crate::domain::time::Millis;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Message {
+    pub id: String,
+    pub num_id: i64,
+    pub room_id: String,
+    pub msg: String,
+    /// Rocket.Chat's message type (`t`), e.g. `livechat-close`; none for plain text.
+    pub kind: Option<String>,
+    pub author_id: String,
+    pub author_username: String,
+    pub author_name: Option<String>,
+    pub from_visitor: bool,
+    /// JSON of type-specific fields of system messages.
+    pub extra: Option<String>,
+    pub ts: Millis,
+    pub updated_at: Millis,
+}
+
+/// The last message of a room, as `sql::last_message_columns!` joins it into room and
+/// inquiry rows.
+#[derive(Clone, Debug, FromRow)]
+pub struct LastMessageColumns {
+    lm_id: Option<String>,
+    lm_num_id: Option<i64>,
+    lm_msg: Option<String>,
+    lm_kind: Option<String>,
+    lm_author_id: Option<String>,
+    lm_author_username: Option<String>,
+    lm_author_name: Option<String>,
+    lm_from_visitor: Option<bool>,
+    lm_extra: Option<String>,
+    lm_ts: Option<Millis>,
+    lm_updated_at: Option<Millis>,
+}
+
+impl LastMessageColumns {
+    pub(super) fn message(&self, room_id: &str) -> Option<Message> {
+        let columns = self;
+        Some(Message {
+            id: columns.lm_id.clone()?,
+            num_id: columns.lm_num_id?,
+            room_id: room_id.to_owned(),
+            msg: columns.lm_msg.clone()?,
+            kind: columns.lm_kind.clone(),
+            author_id: columns.lm_author_id.clone()?,
+            author_username: columns.lm_author_username.clone()?,
+            author_name: columns.lm_author_name.clone(),
+            from_visitor: columns.lm_from_visitor?,
+            extra: columns.lm_extra.clone(),
+            ts: columns.lm_ts?,
+            updated_at: columns.lm_updated_at?,
+        })
+    }
+}
+
+/// A message to add to an open room.
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub room_id: &'a str,
+    pub msg: &'a str,
+    pub kind: Option<&'a str>,
+    pub author_id: &'a str,
+    pub author_username: &'a str,
+    pub author_name: Option<&'a str>,
+    pub extra: Option<&'a str>,
+    pub now: Millis,
+}
+
+/// Inserts a message on a transaction of either backend, evaluating to the stored row.
+macro_rules! insert_message {
+    ($tx:expr, $message:expr, $from_visitor:expr) => {{
+        let message: &$crate::store::NewMessage<'_> = $message;
+        let stored: $crate::store::Message = sqlx::query_as(concat!(
+            "INSERT INTO messages (id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, \
+               extra, ts, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             RETURNING ",
+            $crate::store::sql::message_columns!()
+        ))
+        .bind(message.id)
+        .bind(message.room_id)
+        .bind(message.msg)
+        .bind(message.kind)
+        .bind(message.author_id)
+        .bind(message.author_username)
+        .bind(message.author_name)
+        .bind($from_visitor)
+        .bind(message.extra)
+        .bind(message.now)
+        .fetch_one($tx)
+        .await?;
+        stored
+    }};
+}
+pub(super) use insert_message;
+
+impl Store {
+    /// Adds a visitor's message to its open room and updates the room's last message.
+    /// The first visitor message becomes the inquiry's message; a "pending" or "no
+    /// communication" chat becomes "opened". `NotFound` when the room is not open or
+    /// not the visitor's; `Conflict` when the message id is taken.
+    pub async fn add_visitor_message(&self, visitor_id: &str, message: NewMessage<'_>) -> StoreResult<Message> {
+        const UPDATE: &str = "UPDATE rooms SET \
+               last_message_id = $3, last_message_at = $4, last_customer_message_at = $4, \
+               message_count = message_count + 1, \
+               inquiry_message = CASE WHEN last_customer_message_at IS NULL THEN $5 ELSE inquiry_message END, \
+               chat_status = CASE WHEN chat_status IN ('pending', 'no communication') THEN 'opened' ELSE chat_status END, \
+               updated_at = $4 \
+             WHERE id = $1 AND visitor_id = $2 AND open";
+        begin_write!(self, |tx| {
+            let updated = sqlx::query(UPDATE)
+                .bind(message.room_id)
+                .bind(visitor_id)
+                .bind(message.id)
+                .bind(message.now)
+                .bind(message.msg)
+                .execute(&mut *tx)
+                .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let stored = insert_message!(&mut *tx, &message, true);
+            tx.commit().await?;
+            Ok(stored)
+        })
+    }
+
+    /// Messages of a room, newest first (as Rocket.Chat loads history), with the total.
+    pub async fn room_messages(&self, room_id: &str, page: Page) -> StoreResult<(Vec<Message>, i64)> {
+        const LIST: &str = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE room_id = $1 ORDER BY ts DESC, num_id DESC LIMIT $2 OFFSET $3"
+        );
+        const COUNT: &str = "SELECT COUNT(*) FROM messages WHERE room_id = $1";
+        on_pool!(self, |pool| {
+            let messages =
+                sqlx::query_as(LIST).bind(room_id).bind(page.count).bind(page.offset).fetch_all(pool).await?;
+            let (total,): (i64,) = sqlx::query_as(COUNT).bind(room_id).fetch_one(pool).await?;
+            Ok((messages, total))
+        })
+    }
+}

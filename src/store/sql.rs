@@ -1,0 +1,168 @@
+//! SQL fragments that several queries share: the column lists and SELECTs of the row
+//! types, the joins behind them, and the read of the queue counters.
+//!
+//! Each fragment is a macro expanding to a string literal, because `concat!` joins only
+//! literals (not `const`s): statements built from them with `concat!` are
+//! `&'static str`, static text that sqlx accepts without `AssertSqlSafe`. Fragments
+//! refer to each other by `$crate` path, so a caller imports only the one it uses.
+
+/// The columns of a `Visitor`, unqualified.
+macro_rules! visitor_columns {
+    () => {
+        "id, num_id, token, name, email, phone, department_id, status, created_at, updated_at"
+    };
+}
+pub(super) use visitor_columns;
+
+/// The columns of a `Message`, unqualified.
+macro_rules! message_columns {
+    () => {
+        "id, num_id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, extra, ts, updated_at"
+    };
+}
+pub(super) use message_columns;
+
+/// The last message `lm` (see `join_last_message`) as the flattened
+/// `LastMessageColumns` of a room or inquiry row.
+macro_rules! last_message_columns {
+    () => {
+        "lm.id AS lm_id, lm.num_id AS lm_num_id, lm.msg AS lm_msg, lm.kind AS lm_kind, \
+         lm.author_id AS lm_author_id, lm.author_username AS lm_author_username, \
+         lm.author_name AS lm_author_name, lm.from_visitor AS lm_from_visitor, lm.extra AS lm_extra, \
+         lm.ts AS lm_ts, lm.updated_at AS lm_updated_at "
+    };
+}
+pub(super) use last_message_columns;
+
+/// A room `r` with its visitor `v`.
+macro_rules! from_room_and_visitor {
+    () => {
+        "FROM rooms r JOIN visitors v ON v.id = r.visitor_id "
+    };
+}
+pub(super) use from_room_and_visitor;
+
+/// A room `r` with what a chat shows of it: visitor `v`, department `d`, assignee `u`.
+macro_rules! from_chat {
+    () => {
+        concat!(
+            $crate::store::sql::from_room_and_visitor!(),
+            "LEFT JOIN departments d ON d.id = r.department_id \
+             LEFT JOIN users u ON u.id = r.served_by "
+        )
+    };
+}
+pub(super) use from_chat;
+
+/// The room's last message, as `lm`.
+macro_rules! join_last_message {
+    () => {
+        "LEFT JOIN messages lm ON lm.id = r.last_message_id "
+    };
+}
+pub(super) use join_last_message;
+
+/// Selects `Room` rows; a WHERE clause on `r`, `v`, `d` or `u` may follow.
+macro_rules! room_select {
+    () => {
+        concat!(
+            "SELECT r.id, r.num_id, r.fname, r.visitor_id, v.num_id AS visitor_num_id, v.token AS visitor_token, \
+             v.name AS visitor_name, v.email AS visitor_email, v.status AS visitor_status, \
+             r.department_id, d.num_id AS department_num_id, d.name AS department_name, r.source_type, r.open, \
+             r.chat_status, r.served_by, u.num_id AS served_by_num_id, u.username AS served_by_username, \
+             u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
+             r.close_comment, r.sla_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
+             r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
+             r.last_customer_message_at, r.ts, r.updated_at, ",
+            $crate::store::sql::last_message_columns!(),
+            $crate::store::sql::from_chat!(),
+            $crate::store::sql::join_last_message!()
+        )
+    };
+}
+pub(super) use room_select;
+
+/// Selects `Inquiry` rows; a WHERE clause on `r` or `v` may follow.
+macro_rules! inquiry_select {
+    () => {
+        concat!(
+            "SELECT r.inquiry_id AS id, r.id AS room_id, r.fname AS name, r.ts, r.inquiry_status AS status, \
+             r.inquiry_message AS message, r.department_id, r.priority_weight, r.estimated_waiting_time_queue, \
+             r.sla_id, r.source_type, r.served_by, r.queued_at, r.taken_at, r.updated_at, r.visitor_id, \
+             v.num_id AS visitor_num_id, v.token AS visitor_token, v.status AS visitor_status, ",
+            $crate::store::sql::last_message_columns!(),
+            $crate::store::sql::from_room_and_visitor!(),
+            $crate::store::sql::join_last_message!()
+        )
+    };
+}
+pub(super) use inquiry_select;
+
+/// The number of queued inquiries from the trigger-maintained counters; a WHERE
+/// clause on `department_key` may follow.
+macro_rules! queued_total {
+    () => {
+        "SELECT CAST(COALESCE(SUM(queued), 0) AS BIGINT) FROM queue_counts "
+    };
+}
+pub(super) use queued_total;
+
+/// The columns of a `User`, unqualified.
+macro_rules! user_columns {
+    () => {
+        "id, num_id, username, name, email, status, livechat_status, active, created_at, updated_at"
+    };
+}
+pub(super) use user_columns;
+
+/// A livechat user's columns plus its department ids joined by commas (ids never
+/// contain one).
+macro_rules! livechat_user_select {
+    () => {
+        concat!(
+            "SELECT ",
+            $crate::store::sql::user_columns!(),
+            ", (SELECT string_agg(da.department_id, ',') FROM department_agents da WHERE da.agent_id = users.id) \
+             AS department_ids"
+        )
+    };
+}
+pub(super) use livechat_user_select;
+
+/// Selects `Department` rows with their agent count; a WHERE clause may follow.
+macro_rules! department_select {
+    () => {
+        "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
+         created_at, updated_at, \
+         (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
+         FROM departments"
+    };
+}
+pub(super) use department_select;
+
+/// Selects the `DepartmentAgent` rows of department `$1`.
+macro_rules! department_agent_select {
+    () => {
+        "SELECT da.department_id, da.agent_id, da.username, da.chat_count, da.sort_order, \
+         d.enabled AS department_enabled, da.updated_at \
+         FROM department_agents da JOIN departments d ON d.id = da.department_id \
+         WHERE da.department_id = $1"
+    };
+}
+pub(super) use department_agent_select;
+
+/// The columns of an `ApiKey`, unqualified.
+macro_rules! api_key_columns {
+    () => {
+        "num_id, name, prefix, created_at, last_used_at, revoked_at"
+    };
+}
+pub(super) use api_key_columns;
+
+/// The columns of an `SlaPolicy`, unqualified.
+macro_rules! sla_columns {
+    () => {
+        "id, name, description, due_time_in_minutes"
+    };
+}
+pub(super) use sla_columns;
