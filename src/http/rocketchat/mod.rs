@@ -12,7 +12,9 @@ mod users;
 mod visitor;
 mod wire;
 
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
@@ -121,5 +123,20 @@ fn emails_json(user: &User) -> Value {
     match &user.email {
         Some(address) => json!([{"address": address, "verified": false}]),
         None => json!([]),
+    }
+}
+
+/// An address of a user's `emails`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserEmail {
+    address: String,
+    verified: bool,
+}
+
+impl UserEmail {
+    /// The user's one address, if it has one; addresses are not verified.
+    pub fn of(user: &User) -> Vec<Self> {
+        user.email.iter().map(|address| Self { address: address.clone(), verified: false }).collect()
     }
 }
