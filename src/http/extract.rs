@@ -193,6 +193,8 @@ permission_set!(
 /// id do not belong together, 403 when no permission matches.
 pub struct Caller<P> {
     pub user: AuthUser,
+    /// The digest of the token the caller sent (logout ends that session).
+    pub token_digest: String,
     permissions: PhantomData<P>,
 }
 
@@ -214,7 +216,7 @@ impl<P: PermissionSet> FromRequestParts<AppState> for Caller<P> {
         } else {
             credentials.authorize(state, P::ANY_OF).await?
         };
-        Ok(Self { user, permissions: PhantomData })
+        Ok(Self { user, token_digest: credentials.token_digest, permissions: PhantomData })
     }
 }
 

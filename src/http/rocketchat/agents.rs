@@ -5,67 +5,227 @@
 //! and `excludeId` instead of ignoring them; adding an agent leaves its
 //! `statusLivechat` as it was.
 
+use std::marker::PhantomData;
+
 use axum::Json;
-use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::http::request::Parts;
+use serde::de::IntoDeserializer;
+use serde::de::value::StrDeserializer;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{emails_json, emails_schema};
+use super::UserEmail;
 use crate::domain::agents::{LivechatRole, LivechatStatus};
-use crate::domain::page::{Page, parse_sort};
+use crate::domain::page::parse_sort;
 use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS, VIEW_L_ROOM, VIEW_LIVECHAT_MANAGER,
 };
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, rc_page, rc_wrapped,
-    schema_component,
-};
-use crate::http::validate::Fields;
+use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::shapes::{Done, Success};
 use crate::store::{LivechatUser, LivechatUserSort, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, add)).routes(routes!(one, remove)).routes(routes!(set_status))
 }
 
-/// The schema of [`user_summary_json`], plus the fields in `extra`.
-fn user_summary_schema(extra: Value) -> Value {
-    let mut properties = json!({
-        "_id": {"type": "string"},
-        "username": {"type": "string"},
-        "name": {"type": "string"},
-        "status": {"type": "string"},
-        "statusLivechat": {"type": "string"},
-        "emails": emails_schema(),
-    });
-    properties.as_object_mut().expect("an object").extend(extra.as_object().cloned().unwrap_or_default());
-    closed_object(properties)
+permission_set!(ServeChats = [VIEW_L_ROOM]);
+
+/// Which users: the agents or the managers.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum LivechatKind {
+    Agent,
+    Manager,
 }
 
-fn livechat_user_schema() -> Value {
-    user_summary_schema(json!({"departments": {"type": "array", "items": {"type": "string"}}}))
+impl LivechatKind {
+    /// The kind a path names, by the names the document lists.
+    fn parse(raw: &str) -> Option<Self> {
+        let raw: StrDeserializer<'_, serde::de::value::Error> = raw.into_deserializer();
+        Self::deserialize(raw).ok()
+    }
+
+    fn role(self) -> LivechatRole {
+        match self {
+            Self::Agent => LivechatRole::Agent,
+            Self::Manager => LivechatRole::Manager,
+        }
+    }
+
+    /// The permission to add and remove users of this kind.
+    fn manage_permission(self) -> &'static str {
+        match self {
+            Self::Agent => MANAGE_LIVECHAT_AGENTS,
+            Self::Manager => MANAGE_LIVECHAT_MANAGERS,
+        }
+    }
 }
 
-schema_component!(LivechatKind => json!({"type": "string", "enum": ["agent", "manager"]}));
-schema_component!(UsernameBody => closed_object(json!({"username": {"type": "string"}})));
-schema_component!(AddedLivechatUser => rc_wrapped("user", user_summary_schema(json!({}))));
-schema_component!(LivechatUserPage => rc_page("users", livechat_user_schema()));
-schema_component!(OneLivechatUser => rc_wrapped("user", {
-    let mut user = livechat_user_schema();
-    user["type"] = json!(["object", "null"]);
-    user
-}));
-schema_component!(AgentStatusBody => closed_object_with_optional(
-    json!({
-        "status": {"type": "string", "enum": ["available", "not-available"]},
-        "agentId": {"type": "string"},
-    }),
-    &["status", "agentId"],
-));
-schema_component!(AgentStatus => rc_wrapped("status", json!({"type": "string"})));
+/// What a route of /livechat/users/{kind} does to users of the kind.
+trait KindAccess {
+    /// A permission that admits the caller besides the one to manage the kind.
+    const ALSO: Option<&'static str>;
+}
+
+/// Adding and removing: only the permission to manage the kind.
+enum Change {}
+
+impl KindAccess for Change {
+    const ALSO: Option<&'static str> = None;
+}
+
+/// Listing and reading: view-livechat-manager admits too.
+enum Read {}
+
+impl KindAccess for Read {
+    const ALSO: Option<&'static str> = Some(VIEW_LIVECHAT_MANAGER);
+}
+
+/// The `{kind}` of the path, taken by a logged-in caller permitted to `A` users of that
+/// kind: 401, then 403, before the query or body is read. An unknown kind asks for
+/// either manage permission and then is 400 `Invalid type`.
+struct PermittedKind<A> {
+    role: LivechatRole,
+    access: PhantomData<A>,
+}
+
+impl<A: KindAccess> FromRequestParts<AppState> for PermittedKind<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let caller = Caller::<LoggedIn>::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::invalid_params(rejection.body_text()))?;
+        let raw = params.iter().find(|(name, _)| *name == "kind").map_or("", |(_, value)| value);
+        let kind = LivechatKind::parse(raw);
+        let permitted = match kind {
+            Some(kind) => caller.holds(kind.manage_permission()) || A::ALSO.is_some_and(|also| caller.holds(also)),
+            None => caller.holds_any(&[MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS]),
+        };
+        if !permitted {
+            return Err(ApiError::no_permission());
+        }
+        let kind = kind.ok_or_else(|| ApiError::coded("error-invalid-type", "Invalid type"))?;
+        Ok(Self { role: kind.role(), access: PhantomData })
+    }
+}
+
+/// An agent or manager. The add route's answer has no `departments`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LivechatUserView {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    name: String,
+    status: String,
+    status_livechat: String,
+    emails: Vec<UserEmail>,
+    /// The departments the user serves in as an agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    departments: Option<Vec<String>>,
+}
+
+impl From<&User> for LivechatUserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            name: user.name.clone(),
+            status: user.status.clone(),
+            status_livechat: user.livechat_status.clone(),
+            emails: UserEmail::of(user),
+            departments: None,
+        }
+    }
+}
+
+impl From<LivechatUser> for LivechatUserView {
+    fn from(livechat_user: LivechatUser) -> Self {
+        Self { departments: Some(livechat_user.department_ids), ..Self::from(&livechat_user.user) }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UsernameBody {
+    username: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AddedLivechatUser {
+    user: LivechatUserView,
+    success: Success,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct LivechatUserFilter {
+    /// Part of the username or name.
+    text: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LivechatUserPage {
+    users: Vec<LivechatUserView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+/// The user, `null` when it does not have the role.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OneLivechatUser {
+    #[schema(required = true)]
+    user: Option<LivechatUserView>,
+    success: Success,
+}
+
+/// Sets the status given, or toggles it; of the caller unless `agentId` names another agent.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AgentStatusBody {
+    status: Option<RequestedStatus>,
+    agent_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+enum RequestedStatus {
+    Available,
+    NotAvailable,
+}
+
+impl From<RequestedStatus> for LivechatStatus {
+    fn from(status: RequestedStatus) -> Self {
+        match status {
+            RequestedStatus::Available => Self::Available,
+            RequestedStatus::NotAvailable => Self::NotAvailable,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AgentStatus {
+    status: String,
+    success: Success,
+}
 
 const SORT_FIELDS: [(&str, LivechatUserSort); 4] = [
     ("username", LivechatUserSort::Username),
@@ -73,29 +233,6 @@ const SORT_FIELDS: [(&str, LivechatUserSort); 4] = [
     ("status", LivechatUserSort::Status),
     ("statusLivechat", LivechatUserSort::LivechatStatus),
 ];
-
-/// Checks the caller may manage users of `kind`, then parses it. An unknown kind
-/// still needs one of the manage permissions before it is reported.
-async fn authorize_kind(
-    state: &AppState,
-    credentials: &Credentials,
-    kind: &str,
-    also_allowed: Option<&str>,
-) -> ApiResult<LivechatRole> {
-    let role = LivechatRole::parse(kind);
-    let permissions = match role {
-        Some(role) => {
-            let manage = match role {
-                LivechatRole::Agent => MANAGE_LIVECHAT_AGENTS,
-                LivechatRole::Manager => MANAGE_LIVECHAT_MANAGERS,
-            };
-            [manage, also_allowed.unwrap_or(manage)]
-        }
-        None => [MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS],
-    };
-    credentials.authorize(state, &permissions).await?;
-    role.ok_or_else(|| ApiError::coded("error-invalid-type", "Invalid type"))
-}
 
 /// Gives a user the livechat-agent or livechat-manager role.
 #[utoipa::path(post, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
@@ -105,53 +242,39 @@ async fn authorize_kind(
     responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcJsonBody))]
 async fn add(
     State(state): State<AppState>,
-    credentials: Credentials,
-    Path(kind): Path<String>,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let role = authorize_kind(&state, &credentials, &kind, None).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["username"])?;
-    let username = fields.required_str("username")?;
+    kind: PermittedKind<Change>,
+    Body(body): Body<UsernameBody>,
+) -> ApiResult<Json<AddedLivechatUser>> {
     let user = state
         .store
-        .add_role_by_username(username, role.role(), state.now())
+        .add_role_by_username(&body.username, kind.role.role(), state.now())
         .await?
         .ok_or_else(|| ApiError::coded("error-invalid-user", "User not found"))?;
-    Ok(Json(json!({"user": user_summary_json(&user), "success": true})))
+    Ok(Json(AddedLivechatUser { user: LivechatUserView::from(&user), success: Success }))
 }
 
 /// The agents or the managers.
+///
+/// Sort fields: username, name, status, statusLivechat (default `{"username":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("kind" = inline(LivechatKind), Path),
-        ("text" = Option<String>, Query, description = "Part of the username or name"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"username":1}`; fields: username, name, status, statusLivechat"#),
-    ),
+    params(("kind" = inline(LivechatKind), Path), LivechatUserFilter, PageParams),
     responses((status = 200, description = "A page of users", body = LivechatUserPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list(
     State(state): State<AppState>,
-    credentials: Credentials,
-    Path(kind): Path<String>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let role = authorize_kind(&state, &credentials, &kind, Some(VIEW_LIVECHAT_MANAGER)).await?;
-    query.deny_unknown(&["text", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = parse_sort(query.get("sort").unwrap_or(r#"{"username":1}"#), &SORT_FIELDS)?;
-    let text = query.get("text").filter(|text| !text.is_empty());
-    let (users, total) = state.store.livechat_users(role.role(), text, page, &sort).await?;
-    Ok(Json(json!({
-        "users": users.iter().map(livechat_user_json).collect::<Vec<_>>(),
-        "count": users.len(),
-        "offset": page.offset,
-        "total": total,
-        "success": true,
-    })))
+    kind: PermittedKind<Read>,
+    query: Paged<LivechatUserFilter>,
+) -> ApiResult<Json<LivechatUserPage>> {
+    let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"username":1}"#), &SORT_FIELDS)?;
+    let text = query.filter.text.as_deref().filter(|text| !text.is_empty());
+    let (users, total) = state.store.livechat_users(kind.role.role(), text, query.page, &sort).await?;
+    Ok(Json(LivechatUserPage {
+        count: users.len(),
+        users: users.into_iter().map(LivechatUserView::from).collect(),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// One agent or manager; `null` when the user does not have the role.
@@ -161,29 +284,27 @@ async fn list(
     responses((status = 200, description = "The user or null", body = OneLivechatUser), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn one(
     State(state): State<AppState>,
-    credentials: Credentials,
-    Path((kind, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let role = authorize_kind(&state, &credentials, &kind, Some(VIEW_LIVECHAT_MANAGER)).await?;
-    let user = state.store.livechat_user(role.role(), &id).await?;
-    Ok(Json(json!({"user": user.as_ref().map(livechat_user_json), "success": true})))
+    kind: PermittedKind<Read>,
+    Path((_kind, id)): Path<(String, String)>,
+) -> ApiResult<Json<OneLivechatUser>> {
+    let user = state.store.livechat_user(kind.role.role(), &id).await?;
+    Ok(Json(OneLivechatUser { user: user.map(LivechatUserView::from), success: Success }))
 }
 
 /// Takes the livechat-agent or livechat-manager role away.
 #[utoipa::path(delete, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
     params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
-    responses((status = 200, description = "Removed", body = RcSuccess), RcPermitted, (status = 400, response = RcBadRequest)))]
+    responses((status = 200, description = "Removed", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
-    credentials: Credentials,
-    Path((kind, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let role = authorize_kind(&state, &credentials, &kind, None).await?;
-    if state.store.remove_role(&id, role.role()).await? {
-        Ok(Json(json!({"success": true})))
+    kind: PermittedKind<Change>,
+    Path((_kind, id)): Path<(String, String)>,
+) -> ApiResult<Json<Done>> {
+    if state.store.remove_role(&id, kind.role.role()).await? {
+        Ok(Done::ANSWER)
     } else {
-        Err(ApiError::bad_request(match role {
+        Err(ApiError::bad_request(match kind.role {
             LivechatRole::Agent => "error-removing-agent",
             LivechatRole::Manager => "error-removing-manager",
         }))
@@ -195,45 +316,19 @@ async fn remove(
     security(("userId" = [], "authToken" = [])),
     request_body = AgentStatusBody,
     responses((status = 200, description = "The new status", body = AgentStatus), RcPermitted, RcJsonBody))]
-async fn set_status(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["status", "agentId"])?;
-    let status = match fields.optional_str("status")? {
-        Some(raw) => Some(
-            LivechatStatus::parse(raw)
-                .ok_or_else(|| ApiError::invalid_params("/status must be equal to one of the allowed values"))?,
-        ),
-        None => None,
-    };
-    let agent_id = fields.optional_str("agentId")?.unwrap_or(&caller.id);
+async fn set_status(
+    State(state): State<AppState>,
+    caller: Caller<ServeChats>,
+    Body(body): Body<AgentStatusBody>,
+) -> ApiResult<Json<AgentStatus>> {
+    let agent_id = body.agent_id.as_deref().unwrap_or(&caller.id);
     if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {
         return Err(ApiError::unauthorized_object());
     }
     let status = state
         .store
-        .set_livechat_status(agent_id, status, state.now())
+        .set_livechat_status(agent_id, body.status.map(LivechatStatus::from), state.now())
         .await?
         .ok_or_else(|| ApiError::bad_request("Invalid Agent"))?;
-    Ok(Json(json!({"status": status, "success": true})))
-}
-
-/// The user as the add route answers.
-fn user_summary_json(user: &User) -> Value {
-    json!({
-        "_id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "status": user.status,
-        "statusLivechat": user.livechat_status,
-        "emails": emails_json(user),
-    })
-}
-
-/// An agent or manager as the list and get routes answer.
-fn livechat_user_json(livechat_user: &LivechatUser) -> Value {
-    let mut user = user_summary_json(&livechat_user.user);
-    user["departments"] = json!(livechat_user.department_ids);
-    user
+    Ok(Json(AgentStatus { status, success: Success }))
 }

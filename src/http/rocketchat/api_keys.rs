@@ -3,53 +3,71 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts::{IssueApiKeyError, issue_api_key};
 use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
-use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, nullable_timestamp, rc_wrapped,
-    schema_component, timestamp,
-};
-use crate::http::validate::Fields;
+use crate::http::extract::{Body, Caller, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::shapes::{Done, Success, Timestamp};
 use crate::store::{ApiKey, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(revoke))
 }
 
-fn api_key_schema() -> Value {
-    closed_object(json!({
-        "name": {"type": "string"},
-        "prefix": {"type": "string"},
-        "createdAt": timestamp(),
-        "lastUsedAt": nullable_timestamp(),
-        "revokedAt": nullable_timestamp(),
-    }))
+permission_set!(ManageApiKeys = [MANAGE_LIVECHAT_API_KEYS]);
+
+/// An API key as administrators see it: never the key itself.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ApiKeyView {
+    name: String,
+    prefix: String,
+    created_at: Timestamp,
+    #[schema(required = true)]
+    last_used_at: Option<Timestamp>,
+    #[schema(required = true)]
+    revoked_at: Option<Timestamp>,
 }
 
-schema_component!(NewApiKeyBody => closed_object(json!({"name": {"type": "string"}})));
-schema_component!(IssuedApiKey => closed_object(json!({
-    "apiKey": api_key_schema(),
-    "key": {"type": "string", "description": "The key itself, shown this once"},
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(ApiKeyList => rc_wrapped("apiKeys", json!({"type": "array", "items": api_key_schema()})));
+impl From<&ApiKey> for ApiKeyView {
+    fn from(api_key: &ApiKey) -> Self {
+        Self {
+            name: api_key.name.clone(),
+            prefix: api_key.prefix.clone(),
+            created_at: Timestamp(api_key.created_at),
+            last_used_at: api_key.last_used_at.map(Timestamp),
+            revoked_at: api_key.revoked_at.map(Timestamp),
+        }
+    }
+}
 
-fn api_key_json(api_key: &ApiKey) -> Value {
-    json!({
-        "name": api_key.name,
-        "prefix": api_key.prefix,
-        "createdAt": iso(api_key.created_at),
-        "lastUsedAt": api_key.last_used_at.map(iso),
-        "revokedAt": api_key.revoked_at.map(iso),
-    })
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewApiKeyBody {
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct IssuedApiKey {
+    api_key: ApiKeyView,
+    /// The key itself, shown this once.
+    key: String,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ApiKeyList {
+    api_keys: Vec<ApiKeyView>,
+    success: Success,
 }
 
 /// Issues an API key for the HelpCrunch face.
@@ -57,30 +75,28 @@ fn api_key_json(api_key: &ApiKey) -> Value {
     security(("userId" = [], "authToken" = [])),
     request_body = NewApiKeyBody,
     responses((status = 200, description = "The key, shown this once", body = IssuedApiKey), RcPermitted, RcJsonBody))]
-async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["name"])?;
-    let name = fields.required_str("name")?;
-    let issued = issue_api_key(&state.store, name, state.now()).await.map_err(|error| match error {
+async fn create(
+    State(state): State<AppState>,
+    _: Caller<ManageApiKeys>,
+    Body(body): Body<NewApiKeyBody>,
+) -> ApiResult<Json<IssuedApiKey>> {
+    let issued = issue_api_key(&state.store, &body.name, state.now()).await.map_err(|error| match error {
         IssueApiKeyError::BlankName => ApiError::invalid_params("/name must NOT be blank"),
         IssueApiKeyError::NameTaken(name) => {
             ApiError::coded("error-duplicated-api-key", format!("An API key named {name} already exists"))
         }
         IssueApiKeyError::Store(error) => error.into(),
     })?;
-    Ok(Json(json!({"apiKey": api_key_json(&issued.api_key), "key": issued.key, "success": true})))
+    Ok(Json(IssuedApiKey { api_key: (&issued.api_key).into(), key: issued.key, success: Success }))
 }
 
 /// Every API key, revoked ones included; never the keys themselves.
 #[utoipa::path(get, path = "/api/v1/livechat/api-keys", tag = "api keys",
     security(("userId" = [], "authToken" = [])),
     responses((status = 200, description = "The keys", body = ApiKeyList), RcPermitted))]
-async fn list(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
+async fn list(State(state): State<AppState>, _: Caller<ManageApiKeys>) -> ApiResult<Json<ApiKeyList>> {
     let api_keys = state.store.api_keys().await?;
-    Ok(Json(json!({"apiKeys": api_keys.iter().map(api_key_json).collect::<Vec<_>>(), "success": true})))
+    Ok(Json(ApiKeyList { api_keys: api_keys.iter().map(ApiKeyView::from).collect(), success: Success }))
 }
 
 /// Revokes an API key.
@@ -88,19 +104,18 @@ async fn list(State(state): State<AppState>, credentials: Credentials) -> ApiRes
     security(("userId" = [], "authToken" = [])),
     params(("name" = String, Path, description = "The key's name")),
     responses(
-        (status = 200, description = "Revoked (again, if it already was)", body = RcSuccess),
+        (status = 200, description = "Revoked (again, if it already was)", body = Done),
         RcPermitted,
         (status = 400, response = RcBadRequest),
         (status = 404, response = RcNotFound),
     ))]
 async fn revoke(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageApiKeys>,
     Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_API_KEYS]).await?;
+) -> ApiResult<Json<Done>> {
     match state.store.revoke_api_key(&name, state.now()).await {
-        Ok(_) => Ok(Json(json!({"success": true}))),
+        Ok(_) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => {
             Err(ApiError::coded_with_status(StatusCode::NOT_FOUND, "error-api-key-not-found", "API key not found"))
         }

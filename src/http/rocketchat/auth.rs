@@ -6,19 +6,19 @@ use std::sync::LazyLock;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{profile_json, profile_schema};
+use super::Profile;
 use crate::accounts::check_password;
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::hash_password;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody};
+use crate::http::extract::{Body, Caller, LoggedIn};
 use crate::http::metrics::Rejection;
-use crate::http::openapi::{RcJsonBody, RcSignedIn, RcUnavailable, closed_object, schema_component};
-use crate::http::validate::Fields;
+use crate::http::openapi::{RcJsonBody, RcSignedIn, RcUnavailable};
 use crate::http::{AppState, ClientAddress};
 use crate::store::User;
 
@@ -34,43 +34,103 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
 }
 
-schema_component!(
-    /// `user` (or `username`) and `password`, or `resume` with a token.
-    LoginBody => json!({
-        "type": "object",
-        "properties": {
-            "user": {"type": "string"},
-            "username": {"type": "string"},
-            "password": {"type": "string"},
-            "resume": {"type": "string"},
-        },
-    })
-);
-schema_component!(LoginSuccess => closed_object(json!({
-    "status": {"type": "string", "enum": ["success"]},
-    "data": closed_object(json!({
-        "userId": {"type": "string"},
-        "authToken": {"type": "string"},
-        "me": profile_schema(json!({})),
-    })),
-})));
-schema_component!(LoginFailed => closed_object(json!({
-    "status": {"type": "string", "enum": ["error"]},
-    "error": {"type": "string"},
-    "message": {"type": "string"},
-})));
-schema_component!(LoginBlocked => closed_object(json!({
-    "success": {"type": "boolean", "enum": [false]},
-    "status": {"type": "string", "enum": ["error"]},
-    "error": {"type": "string"},
-    "errorType": {"type": "string"},
-    "message": {"type": "string"},
-})));
-schema_component!(LogoutSuccess => closed_object(json!({
-    "status": {"type": "string", "enum": ["success"]},
-    "data": closed_object(json!({"message": {"type": "string"}})),
-})));
-schema_component!(Me => profile_schema(json!({"success": {"type": "boolean", "enum": [true]}})));
+/// `user` (a username or an email address; `username` is accepted in its place) and
+/// `password`, or `resume` with a login token, which wins over the others. Other
+/// fields are accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+struct LoginBody {
+    resume: Option<String>,
+    user: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// What a login body asks for.
+enum Login {
+    Resume(String),
+    Password { login: String, password: String },
+}
+
+impl LoginBody {
+    /// Without `resume`, `user` (or `username`) is required, then `password`.
+    fn login(self) -> ApiResult<Login> {
+        if let Some(token) = self.resume {
+            return Ok(Login::Resume(token));
+        }
+        let missing = |name: &str| ApiError::invalid_params(format!("must have required property '{name}'"));
+        let login = self.user.or(self.username).ok_or_else(|| missing("user"))?;
+        let password = self.password.ok_or_else(|| missing("password"))?;
+        Ok(Login::Password { login, password })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LoginSuccess {
+    status: SuccessStatus,
+    data: LoginData,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LoginData {
+    user_id: String,
+    auth_token: String,
+    me: Profile,
+}
+
+#[derive(Serialize, ToSchema)]
+enum SuccessStatus {
+    #[serde(rename = "success")]
+    Success,
+}
+
+// The refusals of a login are documented here and sent by `ApiError::login_failed`
+// and `ApiError::login_blocked`, like every failure of a /api route; the tests check
+// what they send against these shapes.
+
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+enum ErrorStatus {
+    #[serde(rename = "error")]
+    Error,
+}
+
+/// The body of a refused login.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct LoginFailed {
+    status: ErrorStatus,
+    error: String,
+    message: String,
+}
+
+/// The body of a blocked login.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct LoginBlocked {
+    /// Always false.
+    success: bool,
+    status: ErrorStatus,
+    error: String,
+    error_type: String,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LogoutSuccess {
+    status: SuccessStatus,
+    data: LogoutMessage,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LogoutMessage {
+    message: String,
+}
 
 /// Logs in with a password or resumes a login token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "authentication", request_body = LoginBody, responses(
@@ -84,20 +144,16 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ClientAddress,
     headers: HeaderMap,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    if let Some(resume) = fields.optional_str("resume")? {
-        let digest = token_digest(resume);
-        let user = state.store.user_for_token(&digest).await?.ok_or_else(ApiError::login_failed)?;
-        return login_success(&state, user, resume.to_owned()).await;
-    }
-    let login = match fields.optional_str("user")? {
-        Some(user) => user,
-        None => fields.optional_str("username")?.ok_or_else(|| crate::http::validate::missing("user"))?,
+    Body(body): Body<LoginBody>,
+) -> ApiResult<Json<LoginSuccess>> {
+    let (login, password) = match body.login()? {
+        Login::Resume(token) => {
+            let user = state.store.user_for_token(&token_digest(&token)).await?.ok_or_else(ApiError::login_failed)?;
+            return login_success(&state, user, token).await;
+        }
+        Login::Password { login, password } => (login, password),
     };
-    let password = fields.required_str("password")?.to_owned();
+    let login = login.as_str();
     let address = client_address(&state, &headers, peer.ip());
 
     let now = state.now();
@@ -142,37 +198,35 @@ fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String
 }
 
 /// Stores a new login token (a resumed one is already stored) and answers with it.
-async fn login_success(state: &AppState, user: User, token: String) -> ApiResult<Json<Value>> {
+async fn login_success(state: &AppState, user: User, token: String) -> ApiResult<Json<LoginSuccess>> {
     let digest = token_digest(&token);
     if state.store.user_for_token(&digest).await?.is_none() {
         state.store.store_token(&user.id, &digest, "login", None, state.now()).await?;
     }
     let roles = state.store.user_roles(&user.id).await?;
-    Ok(Json(json!({
-        "status": "success",
-        "data": {"userId": user.id, "authToken": token, "me": profile_json(&user, &roles)},
-    })))
+    let me = Profile::new(&user, roles);
+    Ok(Json(LoginSuccess {
+        status: SuccessStatus::Success,
+        data: LoginData { user_id: user.id, auth_token: token, me },
+    }))
 }
 
 /// Ends the session of the token sent.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "authentication",
     security(("userId" = [], "authToken" = [])),
     responses((status = 200, description = "Logged out", body = LogoutSuccess), RcSignedIn))]
-async fn logout(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
-    credentials.authenticate(&state).await?;
-    state.store.delete_login_token(&credentials.token_digest).await?;
-    Ok(Json(json!({"status": "success", "data": {"message": "You've been logged out!"}})))
+async fn logout(State(state): State<AppState>, caller: Caller<LoggedIn>) -> ApiResult<Json<LogoutSuccess>> {
+    state.store.delete_login_token(&caller.token_digest).await?;
+    let data = LogoutMessage { message: "You've been logged out!".to_owned() };
+    Ok(Json(LogoutSuccess { status: SuccessStatus::Success, data }))
 }
 
 /// The caller's own profile.
 #[utoipa::path(get, path = "/api/v1/me", tag = "authentication",
     security(("userId" = [], "authToken" = [])),
-    responses((status = 200, description = "The caller's profile", body = Me), RcSignedIn))]
-async fn me(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
-    let caller = credentials.authenticate(&state).await?;
+    responses((status = 200, description = "The caller's profile", body = Profile), RcSignedIn))]
+async fn me(State(state): State<AppState>, caller: Caller<LoggedIn>) -> ApiResult<Json<Profile>> {
     let user = state.store.user_by_id(&caller.id).await?.ok_or_else(ApiError::not_logged_in)?;
     let roles = state.store.user_roles(&user.id).await?;
-    let mut profile = profile_json(&user, &roles);
-    profile["success"] = json!(true);
-    Ok(Json(profile))
+    Ok(Json(Profile::new(&user, roles).with_success()))
 }

@@ -12,12 +12,12 @@ mod users;
 mod visitor;
 mod wire;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
-use super::openapi::{closed_object, timestamp};
-use crate::domain::time::iso;
+use super::shapes::{Success, Timestamp};
 use crate::store::User;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -37,89 +37,121 @@ pub fn router() -> OpenApiRouter<AppState> {
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)
 }
 
-/// A user as Rocket.Chat shows its own profile (`/me`, login's `me`).
-pub fn profile_json(user: &User, roles: &[String]) -> Value {
-    json!({
-        "_id": user.id,
-        "name": user.name,
-        "emails": emails_json(user),
-        "status": user.status,
-        "statusConnection": user.status,
-        "username": user.username,
-        "utcOffset": 0,
-        "active": user.active,
-        "roles": roles,
-        "settings": {"preferences": {}},
-        "statusLivechat": user.livechat_status,
-    })
+/// A user as Rocket.Chat shows its own profile: login's `me`, and `/me` with
+/// `success`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Profile {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    emails: Vec<UserEmail>,
+    status: String,
+    status_connection: String,
+    username: String,
+    utc_offset: i64,
+    active: bool,
+    roles: Vec<String>,
+    settings: ProfileSettings,
+    status_livechat: String,
+    /// Only on `/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success: Option<Success>,
 }
 
-/// A user as Rocket.Chat returns it from users.create and the livechat user routes.
-pub fn user_json(user: &User, roles: &[String]) -> Value {
-    json!({
-        "_id": user.id,
-        "createdAt": iso(user.created_at),
-        "username": user.username,
-        "emails": emails_json(user),
-        "type": "user",
-        "status": user.status,
-        "active": user.active,
-        "roles": roles,
-        "name": user.name,
-        "statusLivechat": user.livechat_status,
-        "_updatedAt": iso(user.updated_at),
-        "settings": {},
-    })
+impl Profile {
+    /// The profile of `user`, who holds `roles`.
+    pub fn new(user: &User, roles: Vec<String>) -> Self {
+        Self {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            emails: UserEmail::of(user),
+            status: user.status.clone(),
+            status_connection: user.status.clone(),
+            username: user.username.clone(),
+            utc_offset: 0,
+            active: user.active,
+            roles,
+            settings: ProfileSettings { preferences: Unkept {} },
+            status_livechat: user.livechat_status.clone(),
+            success: None,
+        }
+    }
+
+    /// The profile as `/me` answers it, with `"success": true`.
+    pub fn with_success(self) -> Self {
+        Self { success: Some(Success), ..self }
+    }
 }
 
-/// The schema of [`profile_json`], plus any fields listed in `extra`.
-pub fn profile_schema(extra: Value) -> Value {
-    let mut properties = json!({
-        "_id": {"type": "string"},
-        "name": {"type": "string"},
-        "emails": emails_schema(),
-        "status": {"type": "string"},
-        "statusConnection": {"type": "string"},
-        "username": {"type": "string"},
-        "utcOffset": {"type": "integer"},
-        "active": {"type": "boolean"},
-        "roles": {"type": "array", "items": {"type": "string"}},
-        "settings": closed_object(json!({"preferences": {"type": "object"}})),
-        "statusLivechat": {"type": "string"},
-    });
-    properties.as_object_mut().expect("an object").extend(extra.as_object().cloned().unwrap_or_default());
-    closed_object(properties)
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    preferences: Unkept,
 }
 
-/// The schema of [`user_json`].
-pub fn user_schema() -> Value {
-    closed_object(json!({
-        "_id": {"type": "string"},
-        "createdAt": timestamp(),
-        "username": {"type": "string"},
-        "emails": emails_schema(),
-        "type": {"type": "string", "enum": ["user"]},
-        "status": {"type": "string"},
-        "active": {"type": "boolean"},
-        "roles": {"type": "array", "items": {"type": "string"}},
-        "name": {"type": "string"},
-        "statusLivechat": {"type": "string"},
-        "_updatedAt": timestamp(),
-        "settings": {"type": "object"},
-    }))
+/// Settings this server does not keep: always `{}`.
+#[derive(Serialize, ToSchema)]
+pub struct Unkept {}
+
+/// A user as Rocket.Chat returns it from users.create.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserView {
+    #[serde(rename = "_id")]
+    id: String,
+    created_at: Timestamp,
+    username: String,
+    emails: Vec<UserEmail>,
+    #[serde(rename = "type")]
+    kind: UserKind,
+    status: String,
+    active: bool,
+    roles: Vec<String>,
+    name: String,
+    status_livechat: String,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    settings: Unkept,
 }
 
-/// The schema of [`emails_json`].
-pub fn emails_schema() -> Value {
-    json!({"type": "array", "items": closed_object(json!({
-        "address": {"type": "string"},
-        "verified": {"type": "boolean"},
-    }))})
+#[derive(Serialize, ToSchema)]
+enum UserKind {
+    #[serde(rename = "user")]
+    User,
 }
 
-fn emails_json(user: &User) -> Value {
-    match &user.email {
-        Some(address) => json!([{"address": address, "verified": false}]),
-        None => json!([]),
+impl UserView {
+    /// `user`, who holds `roles`.
+    pub fn new(user: &User, roles: Vec<String>) -> Self {
+        Self {
+            id: user.id.clone(),
+            created_at: Timestamp(user.created_at),
+            username: user.username.clone(),
+            emails: UserEmail::of(user),
+            kind: UserKind::User,
+            status: user.status.clone(),
+            active: user.active,
+            roles,
+            name: user.name.clone(),
+            status_livechat: user.livechat_status.clone(),
+            updated_at: Timestamp(user.updated_at),
+            settings: Unkept {},
+        }
+    }
+}
+
+/// An address of a user's `emails`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserEmail {
+    address: String,
+    verified: bool,
+}
+
+impl UserEmail {
+    /// The user's one address, if it has one; addresses are not verified.
+    pub fn of(user: &User) -> Vec<Self> {
+        user.email.iter().map(|address| Self { address: address.clone(), verified: false }).collect()
     }
 }

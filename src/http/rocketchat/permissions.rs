@@ -4,54 +4,82 @@ use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::permissions::ACCESS_PERMISSIONS;
-use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody};
-use crate::http::openapi::{
-    RcJsonBody, RcPermitted, RcSignedIn, closed_object, rc_wrapped, schema_component, timestamp,
-};
-use crate::http::validate::{Fields, missing, wrong_type};
-use crate::store::StoreError;
+use crate::http::extract::{Body, Caller, LoggedIn, permission_set};
+use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn};
+use crate::http::shapes::{Success, Timestamp};
+use crate::store::{PermissionGrant, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_all)).routes(routes!(update))
 }
 
-fn grants_schema() -> Value {
-    json!({"type": "array", "items": closed_object(json!({
-        "_id": {"type": "string"},
-        "roles": {"type": "array", "items": {"type": "string"}},
-        "_updatedAt": timestamp(),
-    }))})
+permission_set!(ChangePermissions = [ACCESS_PERMISSIONS]);
+
+/// A permission and the roles granted it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    #[serde(rename = "_id")]
+    id: String,
+    roles: Vec<String>,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
 }
 
-schema_component!(PermissionList => closed_object(json!({
-    "update": grants_schema(),
-    "remove": {"type": "array", "items": {"type": "object"}, "maxItems": 0},
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(PermissionChanges => closed_object(json!({
-    "permissions": {"type": "array", "items": closed_object(json!({
-        "_id": {"type": "string"},
-        "roles": {"type": "array", "items": {"type": "string"}, "uniqueItems": true},
-    }))},
-})));
-schema_component!(UpdatedPermissions => rc_wrapped("permissions", grants_schema()));
+impl From<PermissionGrant> for Grant {
+    fn from(grant: PermissionGrant) -> Self {
+        Self { id: grant.id, roles: grant.roles, updated_at: Timestamp(grant.updated_at) }
+    }
+}
+
+/// Every permission; nothing is ever listed as removed.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PermissionList {
+    update: Vec<Grant>,
+    /// Always empty.
+    #[schema(max_items = 0)]
+    remove: Vec<Grant>,
+    success: Success,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PermissionChanges {
+    permissions: Vec<PermissionChange>,
+}
+
+/// The roles to grant a permission, each once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PermissionChange {
+    #[serde(rename = "_id")]
+    id: String,
+    #[schema(value_type = HashSet<String>)]
+    roles: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdatedPermissions {
+    permissions: Vec<Grant>,
+    success: Success,
+}
 
 /// Every permission and the roles granted it.
 #[utoipa::path(get, path = "/api/v1/permissions.listAll", tag = "permissions",
     security(("userId" = [], "authToken" = [])),
     responses((status = 200, description = "The permissions", body = PermissionList), RcSignedIn))]
-async fn list_all(State(state): State<AppState>, credentials: Credentials) -> ApiResult<Json<Value>> {
-    credentials.authenticate(&state).await?;
-    let grants = permissions_json(&state).await?;
-    Ok(Json(json!({"update": grants, "remove": [], "success": true})))
+async fn list_all(State(state): State<AppState>, _: Caller<LoggedIn>) -> ApiResult<Json<PermissionList>> {
+    Ok(Json(PermissionList { update: grants(&state).await?, remove: Vec::new(), success: Success }))
 }
 
 /// Sets the roles of the listed permissions.
@@ -59,53 +87,28 @@ async fn list_all(State(state): State<AppState>, credentials: Credentials) -> Ap
     security(("userId" = [], "authToken" = [])),
     request_body = PermissionChanges,
     responses((status = 200, description = "Every permission after the change", body = UpdatedPermissions), RcPermitted, RcJsonBody))]
-async fn update(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[ACCESS_PERMISSIONS]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["permissions"])?;
-    let entries = fields.required_value("permissions")?.as_array().ok_or_else(|| wrong_type("permissions", "array"))?;
-    let mut changes = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let path = format!("permissions/{index}");
-        let entry = entry.as_object().ok_or_else(|| wrong_type(&path, "object"))?;
-        let entry = Fields::new(entry);
-        entry.deny_unknown(&["_id", "roles"])?;
-        let id = entry.required_str("_id").map_err(|_| entry_error(&entry, "_id", &path, "string"))?;
-        let roles = entry
-            .required_value("roles")
-            .map_err(|_| missing("roles"))?
-            .as_array()
-            .ok_or_else(|| wrong_type(&format!("{path}/roles"), "array"))?;
+async fn update(
+    State(state): State<AppState>,
+    _: Caller<ChangePermissions>,
+    Body(body): Body<PermissionChanges>,
+) -> ApiResult<Json<UpdatedPermissions>> {
+    for (index, change) in body.permissions.iter().enumerate() {
         let mut distinct = HashSet::new();
-        let mut role_names = Vec::with_capacity(roles.len());
-        for role in roles {
-            let role = role.as_str().ok_or_else(|| wrong_type(&format!("{path}/roles"), "array of strings"))?;
-            if !distinct.insert(role) {
-                return Err(ApiError::invalid_params(format!("/{path}/roles must NOT have duplicate items")));
-            }
-            role_names.push(role.to_owned());
+        if !change.roles.iter().all(|role| distinct.insert(role)) {
+            return Err(ApiError::invalid_params(format!("/permissions/{index}/roles must NOT have duplicate items")));
         }
-        changes.push((id.to_owned(), role_names));
     }
+    let changes: Vec<(String, Vec<String>)> =
+        body.permissions.into_iter().map(|change| (change.id, change.roles)).collect();
     match state.store.update_permissions(&changes, state.now()).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(ApiError::coded("error-invalid-permission", "Invalid permission")),
         Err(StoreError::Conflict(_)) => return Err(ApiError::coded("error-invalid-role", "Invalid role")),
         Err(error) => return Err(error.into()),
     }
-    let grants = permissions_json(&state).await?;
-    Ok(Json(json!({"permissions": grants, "success": true})))
+    Ok(Json(UpdatedPermissions { permissions: grants(&state).await?, success: Success }))
 }
 
-fn entry_error(entry: &Fields, name: &str, path: &str, expected: &str) -> ApiError {
-    if entry.has(name) { wrong_type(&format!("{path}/{name}"), expected) } else { missing(name) }
-}
-
-async fn permissions_json(state: &AppState) -> ApiResult<Vec<Value>> {
-    let grants = state.store.list_permissions().await?;
-    Ok(grants
-        .into_iter()
-        .map(|grant| json!({"_id": grant.id, "roles": grant.roles, "_updatedAt": iso(grant.updated_at)}))
-        .collect())
+async fn grants(state: &AppState) -> ApiResult<Vec<Grant>> {
+    Ok(state.store.list_permissions().await?.into_iter().map(Grant::from).collect())
 }

@@ -2,22 +2,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{user_json, user_schema};
+use super::UserView;
 use crate::accounts::{CreateUserError, UserRequest, create_user};
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::permissions::CREATE_USER;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody};
-use crate::http::openapi::{
-    RcJsonBody, RcPermitted, RcSignedIn, RcSuccess, closed_object, closed_object_with_optional, ignored, rc_wrapped,
-    schema_component,
-};
-use crate::http::validate::{Fields, wrong_type};
+use crate::http::extract::{Body, Caller, LoggedIn, permission_set};
+use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn};
+use crate::http::shapes::{Done, Success};
 use crate::store::StoreError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,79 +26,81 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_personal_access_token))
 }
 
-const CREATE_FIELDS: [&str; 11] = [
-    "email",
-    "name",
-    "password",
-    "username",
-    "active",
-    "roles",
-    "verified",
-    "joinDefaultChannels",
-    "requirePasswordChange",
-    "sendWelcomeEmail",
-    "customFields",
-];
+permission_set!(CreateUsers = [CREATE_USER]);
 
-schema_component!(
-    /// Rocket.Chat's fields; those after `roles` are accepted and ignored.
-    NewUserBody => closed_object_with_optional(
-        json!({
-            "email": {"type": "string"},
-            "name": {"type": "string"},
-            "password": {"type": "string"},
-            "username": {"type": "string"},
-            "active": {"type": "boolean"},
-            "roles": {"type": "array", "items": {"type": "string"}},
-            "verified": ignored(),
-            "joinDefaultChannels": ignored(),
-            "requirePasswordChange": ignored(),
-            "sendWelcomeEmail": ignored(),
-            "customFields": ignored(),
-        }),
-        &["active", "roles", "verified", "joinDefaultChannels", "requirePasswordChange", "sendWelcomeEmail", "customFields"],
-    )
-);
-schema_component!(CreatedUser => rc_wrapped("user", user_schema()));
-schema_component!(NewTokenBody => closed_object_with_optional(
-    json!({"tokenName": {"type": "string"}, "bypassTwoFactor": ignored()}),
-    &["bypassTwoFactor"],
-));
-schema_component!(TokenName => closed_object(json!({"tokenName": {"type": "string"}})));
-schema_component!(GeneratedToken => rc_wrapped("token", json!({"type": "string"})));
+/// Rocket.Chat's fields; those after `roles` are accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewUserBody {
+    email: String,
+    name: String,
+    password: String,
+    username: String,
+    /// Default true.
+    active: Option<bool>,
+    /// Default `["user"]`.
+    roles: Option<Vec<String>>,
+    #[allow(dead_code)]
+    verified: Option<Value>,
+    #[allow(dead_code)]
+    join_default_channels: Option<Value>,
+    #[allow(dead_code)]
+    require_password_change: Option<Value>,
+    #[allow(dead_code)]
+    send_welcome_email: Option<Value>,
+    #[allow(dead_code)]
+    custom_fields: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreatedUser {
+    user: UserView,
+    success: Success,
+}
+
+/// `bypassTwoFactor` is accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewTokenBody {
+    token_name: String,
+    #[allow(dead_code)]
+    bypass_two_factor: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TokenName {
+    token_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GeneratedToken {
+    token: String,
+    success: Success,
+}
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v1/users.create", tag = "users",
     security(("userId" = [], "authToken" = [])),
     request_body = NewUserBody,
     responses((status = 200, description = "The new user", body = CreatedUser), RcPermitted, RcJsonBody))]
-async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[CREATE_USER]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&CREATE_FIELDS)?;
-    let email = fields.required_str("email")?;
-    let name = fields.required_str("name")?;
-    let password = fields.required_str("password")?;
-    let username = fields.required_str("username")?;
-    let active = fields.optional_bool("active")?.unwrap_or(true);
-    let roles = match fields.optional_array("roles")? {
-        Some(roles) => roles
-            .iter()
-            .map(|role| role.as_str().map(str::to_owned).ok_or_else(|| wrong_type("roles", "array of strings")))
-            .collect::<ApiResult<Vec<_>>>()?,
-        None => vec!["user".to_owned()],
-    };
-    if username.trim().is_empty() || password.is_empty() || !email.contains('@') {
+async fn create(
+    State(state): State<AppState>,
+    _: Caller<CreateUsers>,
+    Body(body): Body<NewUserBody>,
+) -> ApiResult<Json<CreatedUser>> {
+    if body.username.trim().is_empty() || body.password.is_empty() || !body.email.contains('@') {
         return Err(ApiError::invalid_params("username, password and a valid email are required"));
     }
     let request = UserRequest {
-        username: username.to_owned(),
-        password: password.to_owned(),
-        email: Some(email.to_owned()),
-        name: name.to_owned(),
-        roles,
-        active,
+        username: body.username,
+        password: body.password,
+        email: Some(body.email),
+        name: body.name,
+        roles: body.roles.unwrap_or_else(|| vec!["user".to_owned()]),
+        active: body.active.unwrap_or(true),
     };
     let user = create_user(&state.store, request, state.now()).await.map_err(|error| match error {
         CreateUserError::UsernameTaken(taken) | CreateUserError::EmailTaken(taken) => {
@@ -109,7 +110,7 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
         CreateUserError::Store(error) => error.into(),
     })?;
     let roles = state.store.user_roles(&user.id).await?;
-    Ok(Json(json!({"user": user_json(&user, &roles), "success": true})))
+    Ok(Json(CreatedUser { user: UserView::new(&user, roles), success: Success }))
 }
 
 /// Issues a named personal access token for the caller.
@@ -119,18 +120,13 @@ async fn create(State(state): State<AppState>, credentials: Credentials, body: J
     responses((status = 200, description = "The token, shown this once", body = GeneratedToken), RcSignedIn, RcJsonBody))]
 async fn generate_personal_access_token(
     State(state): State<AppState>,
-    credentials: Credentials,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let caller = credentials.authenticate(&state).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["tokenName", "bypassTwoFactor"])?;
-    let name = fields.required_str("tokenName")?;
+    caller: Caller<LoggedIn>,
+    Body(body): Body<NewTokenBody>,
+) -> ApiResult<Json<GeneratedToken>> {
     let token = secret_token();
-    let stored = state.store.store_token(&caller.id, &token_digest(&token), "personal", Some(name), state.now()).await;
-    match stored {
-        Ok(()) => Ok(Json(json!({"token": token, "success": true}))),
+    let name = Some(body.token_name.as_str());
+    match state.store.store_token(&caller.id, &token_digest(&token), "personal", name, state.now()).await {
+        Ok(()) => Ok(Json(GeneratedToken { token, success: Success })),
         Err(StoreError::Conflict(_)) => {
             Err(ApiError::coded("error-token-already-exists", "A token with this name already exists"))
         }
@@ -142,19 +138,14 @@ async fn generate_personal_access_token(
 #[utoipa::path(post, path = "/api/v1/users.removePersonalAccessToken", tag = "users",
     security(("userId" = [], "authToken" = [])),
     request_body = TokenName,
-    responses((status = 200, description = "Removed", body = RcSuccess), RcSignedIn, RcJsonBody))]
+    responses((status = 200, description = "Removed", body = Done), RcSignedIn, RcJsonBody))]
 async fn remove_personal_access_token(
     State(state): State<AppState>,
-    credentials: Credentials,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let caller = credentials.authenticate(&state).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["tokenName"])?;
-    let name = fields.required_str("tokenName")?;
-    match state.store.delete_personal_token(&caller.id, name).await {
-        Ok(()) => Ok(Json(json!({"success": true}))),
+    caller: Caller<LoggedIn>,
+    Body(body): Body<TokenName>,
+) -> ApiResult<Json<Done>> {
+    match state.store.delete_personal_token(&caller.id, &body.token_name).await {
+        Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::coded("error-token-does-not-exists", "Token does not exist")),
         Err(error) => Err(error.into()),
     }
