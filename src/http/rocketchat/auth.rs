@@ -15,7 +15,7 @@ use super::Profile;
 use crate::accounts::check_password;
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::hash_password;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult, RcErrorBody};
 use crate::http::extract::{Body, Caller, LoggedIn};
 use crate::http::metrics::Rejection;
 use crate::http::openapi::{RcJsonBody, RcSignedIn, RcUnavailable};
@@ -85,40 +85,6 @@ enum SuccessStatus {
     Success,
 }
 
-// The refusals of a login are documented here and sent by `ApiError::login_failed`
-// and `ApiError::login_blocked`, like every failure of a /api route; the tests check
-// what they send against these shapes.
-
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-enum ErrorStatus {
-    #[serde(rename = "error")]
-    Error,
-}
-
-/// The body of a refused login.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct LoginFailed {
-    status: ErrorStatus,
-    error: String,
-    message: String,
-}
-
-/// The body of a blocked login.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct LoginBlocked {
-    /// Always false.
-    success: bool,
-    status: ErrorStatus,
-    error: String,
-    error_type: String,
-    message: String,
-}
-
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LogoutSuccess {
@@ -136,8 +102,8 @@ struct LogoutMessage {
 #[utoipa::path(post, path = "/api/v1/login", tag = "authentication", request_body = LoginBody, responses(
     (status = 200, description = "Logged in: the user id and token to send as X-User-Id and X-Auth-Token", body = LoginSuccess),
     RcJsonBody,
-    (status = 401, description = "Wrong username, password or token", body = LoginFailed),
-    (status = 429, description = "Too many failed logins for this user or address", body = LoginBlocked),
+    (status = 401, description = "Wrong username, password or token", body = RcErrorBody),
+    (status = 429, description = "Too many failed logins for this user or address", body = RcErrorBody),
     (status = 503, response = RcUnavailable),
 ))]
 async fn login(
