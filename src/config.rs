@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::domain::queue::QueueSort;
 
@@ -116,7 +116,7 @@ pub struct ServeSettings {
 #[derive(Args, Clone, Debug)]
 pub struct AppSettings {
     /// Order in which agents see the queue: timestamp, priority or sla.
-    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t = QueueSort::Timestamp, global = true)]
+    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t, global = true)]
     pub queue_sort: QueueSort,
 
     /// Page size of list endpoints when `count` is absent or 0.
@@ -141,17 +141,18 @@ pub struct AppSettings {
     pub shutdown_grace_secs: u64,
 }
 
+/// The defaults of the flags, written once in their `#[arg]`s; the environment aside.
 impl Default for AppSettings {
     fn default() -> Self {
-        Self {
-            queue_sort: QueueSort::Timestamp,
-            default_count: 50,
-            max_count: 100,
-            hc_rate_limit_per_minute: 120,
-            trust_forwarded_for: false,
-            shutdown_grace_secs: 10,
-        }
+        defaults_of()
     }
+}
+
+/// Settings as parsed from no flags and no environment variables: their defaults.
+fn defaults_of<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    let matches = command.try_get_matches_from(["defaults"]).expect("every setting has a default");
+    T::from_arg_matches(&matches).expect("the defaults are valid settings")
 }
 
 #[cfg(test)]
@@ -167,6 +168,17 @@ mod tests {
             Err("DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got mysql://root:***@h/db)"
                 .into())
         );
+    }
+
+    #[test]
+    fn app_settings_default_to_the_flag_defaults() {
+        let settings = AppSettings::default();
+        assert_eq!(settings.queue_sort, QueueSort::Timestamp);
+        assert_eq!(settings.default_count, 50);
+        assert_eq!(settings.max_count, 100);
+        assert_eq!(settings.hc_rate_limit_per_minute, 120);
+        assert!(!settings.trust_forwarded_for);
+        assert_eq!(settings.shutdown_grace_secs, 10);
     }
 
     #[test]
