@@ -3,8 +3,10 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY src src
+# The workspace manifest names the bench crate, so cargo needs it to load.
+COPY crates crates
 COPY migrations migrations
-RUN cargo build --release --locked --bin livechat-server
+RUN cargo build --release --locked --package livechat-server --bin livechat-server
 
 # Runtime stage: the binary alone, run by an unprivileged user.
 FROM debian:bookworm-slim

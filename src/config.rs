@@ -1,14 +1,43 @@
 //! Every setting, from flags or the environment. `livechat-server --help` lists them.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::domain::queue::QueueSort;
 
-/// Where the data lives: the scheme of `DATABASE_URL` picks the backend.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A password, key or URL with credentials from the settings. `Debug` prints `***`, so
+/// printing settings never shows it; [`Secret::expose`] hands the value to its one user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_exposed(self) -> String {
+        self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("***")
+    }
+}
+
+/// Where the data lives: the scheme of `DATABASE_URL` picks the backend. `Debug`
+/// shows the URL with its password replaced.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(String),
     Postgres(String),
@@ -32,6 +61,16 @@ impl DatabaseUrl {
         match self {
             Self::Sqlite(url) | Self::Postgres(url) => redact_password(url),
         }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variant = match self {
+            Self::Sqlite(_) => "Sqlite",
+            Self::Postgres(_) => "Postgres",
+        };
+        formatter.debug_tuple(variant).field(&self.redacted()).finish()
     }
 }
 
@@ -68,7 +107,7 @@ pub struct DatabaseSettings {
         global = true,
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Secret,
 
     /// Most connections the pool opens.
     #[arg(long, env = "LIVECHAT_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
@@ -102,7 +141,7 @@ pub struct ServeSettings {
 
     /// Password of that administrator; when unset, a random one is generated and logged once.
     #[arg(long, env = "LIVECHAT_ADMIN_PASSWORD", hide_env_values = true, global = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
 
     /// Email of that administrator.
     #[arg(long, env = "LIVECHAT_ADMIN_EMAIL", global = true)]
@@ -116,7 +155,7 @@ pub struct ServeSettings {
 #[derive(Args, Clone, Debug)]
 pub struct AppSettings {
     /// Order in which agents see the queue: timestamp, priority or sla.
-    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t = QueueSort::Timestamp, global = true)]
+    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t, global = true)]
     pub queue_sort: QueueSort,
 
     /// Page size of list endpoints when `count` is absent or 0.
@@ -141,17 +180,18 @@ pub struct AppSettings {
     pub shutdown_grace_secs: u64,
 }
 
+/// The defaults of the flags, written once in their `#[arg]`s; the environment aside.
 impl Default for AppSettings {
     fn default() -> Self {
-        Self {
-            queue_sort: QueueSort::Timestamp,
-            default_count: 50,
-            max_count: 100,
-            hc_rate_limit_per_minute: 120,
-            trust_forwarded_for: false,
-            shutdown_grace_secs: 10,
-        }
+        defaults_of()
     }
+}
+
+/// Settings as parsed from no flags and no environment variables: their defaults.
+fn defaults_of<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    let matches = command.try_get_matches_from(["defaults"]).expect("every setting has a default");
+    T::from_arg_matches(&matches).expect("the defaults are valid settings")
 }
 
 #[cfg(test)]
@@ -167,6 +207,44 @@ mod tests {
             Err("DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got mysql://root:***@h/db)"
                 .into())
         );
+    }
+
+    #[test]
+    fn app_settings_default_to_the_flag_defaults() {
+        let settings = AppSettings::default();
+        assert_eq!(settings.queue_sort, QueueSort::Timestamp);
+        assert_eq!(settings.default_count, 50);
+        assert_eq!(settings.max_count, 100);
+        assert_eq!(settings.hc_rate_limit_per_minute, 120);
+        assert!(!settings.trust_forwarded_for);
+        assert_eq!(settings.shutdown_grace_secs, 10);
+    }
+
+    #[test]
+    fn debug_of_the_settings_shows_no_secret() {
+        #[derive(clap::Parser, Debug)]
+        struct Settings {
+            #[command(flatten)]
+            database: DatabaseSettings,
+            #[command(flatten)]
+            serve: ServeSettings,
+        }
+        let settings = <Settings as clap::Parser>::try_parse_from([
+            "livechat-server",
+            "--database-url",
+            "postgres://app:hunter2@db:5432/livechat",
+            "--admin-password",
+            "correct-horse",
+        ])
+        .expect("the flags parse");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("correct-horse"), "{printed}");
+        assert_eq!(settings.database.database_url.expose(), "postgres://app:hunter2@db:5432/livechat");
+        assert_eq!(settings.serve.admin_password.as_ref().map(Secret::expose), Some("correct-horse"));
+
+        let url = DatabaseUrl::parse("postgres://app:hunter2@db:5432/livechat").unwrap();
+        assert_eq!(format!("{url:?}"), r#"Postgres("postgres://app:***@db:5432/livechat")"#);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use futures::FutureExt;
 use livechat_server::accounts::{self, BootstrapAdmin, UserRequest};
-use livechat_server::config::{DatabaseSettings, DatabaseUrl, LogFormat, ServeSettings};
+use livechat_server::config::{DatabaseSettings, DatabaseUrl, LogFormat, Secret, ServeSettings};
 use livechat_server::domain::time::{iso, now_millis};
 use livechat_server::store::{ApiKey, Store, StoreError, StoreOptions};
 use livechat_server::{AppState, init_tracing, serve, serve_metrics, shutdown_signal};
@@ -84,7 +84,7 @@ enum ApiKeyCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let url = match DatabaseUrl::parse(&cli.database.database_url) {
+    let url = match DatabaseUrl::parse(cli.database.database_url.expose()) {
         Ok(url) => url,
         Err(message) => {
             eprintln!("error: {message}");
@@ -182,7 +182,7 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         &store,
         BootstrapAdmin {
             username: settings.admin_username,
-            password: settings.admin_password,
+            password: settings.admin_password.map(Secret::into_exposed),
             email: settings.admin_email,
         },
     )

@@ -1,8 +1,12 @@
 //! The bench binary end to end on tiny data: it seeds, drives every scenario for a
 //! second and writes a result for each. Timings are not asserted: CI machines vary.
+//!
+//! The bench is a crate of its own (crates/livechat-bench), so this test builds it with
+//! the profile of this test run, next to the `livechat-server` binary it starts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -19,8 +23,35 @@ const SCENARIOS: [&str; 8] = [
     "login",
 ];
 
+/// The bench binary, built once per test run in the folder of the server binary.
+fn bench_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let server = Path::new(env!("CARGO_BIN_EXE_livechat-server"));
+        let profile_dir = server.parent().expect("the server binary is in a profile folder");
+        // `target/debug` is the dev profile; any other profile names its own folder.
+        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") | None => "dev",
+            Some(name) => name,
+        };
+        let target_dir = profile_dir.parent().expect("the profile folder is in the target folder");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--package", "livechat-bench", "--bin", "livechat-bench", "--profile", profile])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building livechat-bench failed");
+        let binary = server.with_file_name(format!("livechat-bench{}", std::env::consts::EXE_SUFFIX));
+        assert!(binary.exists(), "{} was not built", binary.display());
+        binary
+    })
+}
+
 fn run_bench(database_url: &str, results: &Path) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_livechat-bench"))
+    let output = Command::new(bench_binary())
         .args(["--database-url", database_url, "--scenario", "all", "--queued", "200", "--history", "500"])
         .args(["--duration", "1s", "--connections", "8", "--peak-connections", "16"])
         .arg("--results-dir")
