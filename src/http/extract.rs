@@ -384,14 +384,14 @@ fn query_pairs(parts: &Parts) -> impl Iterator<Item = (String, String)> + '_ {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items to skip.
-    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[schema(minimum = 0)]
     #[param(value_type = Option<u32>)]
-    offset: Option<i64>,
+    offset: Option<f64>,
     /// Items to return; absent or 0 means the configured default, and more than the
     /// configured maximum is cut to it.
-    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[schema(minimum = 0)]
     #[param(value_type = Option<u32>)]
-    count: Option<i64>,
+    count: Option<f64>,
     /// JSON of field to 1 or -1 in priority order, e.g. `{"name":1}`; the route's
     /// description lists its fields.
     sort: Option<String>,
@@ -415,8 +415,20 @@ impl<F: DeserializeOwned + ToSchema + 'static> FromRequestParts<AppState> for Pa
             query_pairs(parts).partition(|(key, _)| PAGE_KEYS.contains(&key.as_str()));
         let filter = checked(query_object(resolved_schema::<F>(), filter), ajv_refusal)?;
         let paging: PageParams = checked(query_object(resolved_schema::<PageParams>(), paging), ajv_refusal)?;
-        let page = Page::new(paging.offset, paging.count, state.page_limits());
+        let (offset, count) = (whole_number(paging.offset, "offset")?, whole_number(paging.count, "count")?);
+        let page = Page::new(offset, count, state.page_limits());
         Ok(Self { page, sort: paging.sort, filter })
+    }
+}
+
+/// A page number, which the schema types as a number (ajv's `must be number`): refused
+/// in that wording unless it is whole, as `1.5` is.
+pub fn whole_number(number: Option<f64>, name: &str) -> ApiResult<Option<i64>> {
+    match number {
+        Some(number) if number.fract() != 0.0 || number.abs() >= i64::MAX as f64 => {
+            Err(ApiError::invalid_params(format!("/{name} must be number")))
+        }
+        number => Ok(number.map(|number| number as i64)),
     }
 }
 

@@ -11,12 +11,13 @@ use std::sync::{LazyLock, RwLock};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-/// What is wrong with a value, and where (`/agents/0/order`; empty for the root).
+/// What is wrong with a value, and where (`/agents/0/order`; empty for the root). A
+/// wrong type also says what it `found` (`number`, `null`), for wordings that name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
     Missing { at: String, name: String },
     Unknown { at: String, name: String },
-    WrongType { at: String, expected: &'static str },
+    WrongType { at: String, expected: &'static str, found: &'static str },
     TooShort { at: String, limit: u64 },
     TooLong { at: String, limit: u64 },
     TooManyItems { at: String, limit: u64 },
@@ -32,7 +33,7 @@ impl Violation {
         let (at, rule) = match self {
             Self::Missing { name, .. } => return format!("must have required property '{name}'"),
             Self::Unknown { .. } => return "must NOT have additional properties".to_owned(),
-            Self::WrongType { at, expected } => (at, format!("must be {expected}")),
+            Self::WrongType { at, expected, .. } => (at, format!("must be {expected}")),
             Self::TooShort { at, limit } => (at, format!("must NOT have fewer than {limit} characters")),
             Self::TooLong { at, limit } => (at, format!("must NOT have more than {limit} characters")),
             Self::TooManyItems { at, limit } => (at, format!("must NOT have more than {limit} items")),
@@ -134,7 +135,8 @@ impl Checker<'_> {
         if let Some(types) = schema.get("type")
             && !type_matches(types, value)
         {
-            return self.add(Violation::WrongType { at: at.to_owned(), expected: expected_type(types) });
+            let (at, expected, found) = (at.to_owned(), expected_type(types), type_name(value));
+            return self.add(Violation::WrongType { at, expected, found });
         }
         match value {
             Value::Object(object) => self.object(schema, object, at),
@@ -247,7 +249,7 @@ impl Violation {
         match self {
             Self::Missing { at: inner, name } => Self::Missing { at: place(inner), name },
             Self::Unknown { at: inner, name } => Self::Unknown { at: place(inner), name },
-            Self::WrongType { at: inner, expected } => Self::WrongType { at: place(inner), expected },
+            Self::WrongType { at: inner, expected, found } => Self::WrongType { at: place(inner), expected, found },
             Self::TooShort { at: inner, limit } => Self::TooShort { at: place(inner), limit },
             Self::TooLong { at: inner, limit } => Self::TooLong { at: place(inner), limit },
             Self::TooManyItems { at: inner, limit } => Self::TooManyItems { at: place(inner), limit },
@@ -276,6 +278,18 @@ fn is_of_type(name: &str, value: &Value) -> bool {
         "number" => value.is_number(),
         "integer" => value.is_i64() || value.is_u64(),
         _ => true,
+    }
+}
+
+/// The JSON type of a value, as Meteor's `check` names it.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -424,6 +438,12 @@ mod tests {
         );
         assert_eq!(first(json!({"upsert": [], "remove": [], "note": 3})).as_deref(), Some("/note must be string"));
         assert_eq!(first(json!({"upsert": [], "remove": [], "note": null})), None);
+    }
+
+    #[test]
+    fn a_wrong_type_names_what_was_found() {
+        let found = check(resolved_schema::<Changes>(), &json!({"upsert": [], "remove": null}), Report::First);
+        assert_eq!(found, vec![Violation::WrongType { at: "/remove".into(), expected: "array", found: "null" }]);
     }
 
     #[test]

@@ -3,27 +3,28 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::wire::{inquiry_json, inquiry_schema};
+use super::wire::InquiryView;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Direction, Page, SortKey, parse_sort};
 use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_DEPARTMENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, VIEW_L_ROOM,
     VIEW_LIVECHAT_MANAGER, VIEW_LIVECHAT_ROOMS,
 };
-use crate::domain::time::iso;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, ignored, rc_page,
-    rc_wrapped, schema_component, timestamp,
+use crate::http::extract::{Body, Caller, PageParams, Paged, Query, WordedBody, Wording, ajv_refusal, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::schema_check::Violation;
+use crate::http::shapes::{Done, Success, Timestamp};
+use crate::store::{
+    AuthUser, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, SetSlaOutcome, SlaActor, TakeOutcome,
 };
-use crate::http::validate::{Fields, wrong_type};
-use crate::store::{AuthUser, Inquiry, InquirySortField, ReturnOutcome, SetSlaOutcome, SlaActor, TakeOutcome};
 
 const INQUIRY_SORT_FIELDS: [(&str, InquirySortField); 7] = [
     ("ts", InquirySortField::Ts),
@@ -45,69 +46,175 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(return_as_inquiry))
 }
 
-schema_component!(QueuedInquiryPage => rc_page("inquiries", closed_object_with_optional(
-    json!({
-        "_id": {"type": "string"},
-        "rid": {"type": "string"},
-        "name": {"type": "string"},
-        "ts": timestamp(),
-        "status": {"type": "string"},
-        "department": {"type": "string"},
-    }),
-    &["department"],
-)));
-schema_component!(OneInquiry => rc_wrapped("inquiry", {
-    let mut inquiry = inquiry_schema();
-    inquiry["type"] = json!(["object", "null"]);
-    inquiry
-}));
-schema_component!(InquirySlaBody => json!({
-    "type": "object",
-    "properties": {
-        "roomId": {"type": "string", "minLength": 1},
-        "sla": {"type": "string", "minLength": 1, "description": "The policy's id or name"},
-    },
-}));
-schema_component!(TakeBody => closed_object_with_optional(
-    json!({
-        "inquiryId": {"type": "string"},
-        "userId": {"type": ["string", "null"], "description": "The agent to take it for; the caller when absent"},
-        "options": ignored(),
-    }),
-    &["userId", "options"],
-));
-schema_component!(AgentInquiryPage => rc_page("inquiries", inquiry_schema()));
-schema_component!(ReturnBody => closed_object_with_optional(
-    json!({
-        "roomId": {"type": "string"},
-        "departmentId": {"type": ["string", "null"], "description": "A department's id or name"},
-    }),
-    &["departmentId"],
-));
-schema_component!(Returned => closed_object(json!({
-    "result": {"type": "boolean", "description": "false when the room was already queued"},
-    "success": {"type": "boolean", "enum": [true]},
-})));
+permission_set!(ManageQueue = [VIEW_LIVECHAT_MANAGER]);
+permission_set!(WorkQueue = [VIEW_L_ROOM]);
+permission_set!(SetSla = [VIEW_L_ROOM, MANAGE_LIVECHAT_SLA]);
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct InquiryListFilter {
+    /// A department's id or name
+    department: Option<String>,
+}
+
+/// One line of the manager's queue listing.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct QueuedInquiry {
+    #[serde(rename = "_id")]
+    id: String,
+    rid: String,
+    name: String,
+    ts: Timestamp,
+    status: String,
+    /// The department's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    department: Option<String>,
+}
+
+impl From<QueueEntry> for QueuedInquiry {
+    fn from(entry: QueueEntry) -> Self {
+        Self {
+            id: entry.id,
+            rid: entry.room_id,
+            name: entry.name,
+            ts: Timestamp(entry.ts),
+            status: entry.status,
+            department: entry.department_id,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct QueuedInquiryPage {
+    inquiries: Vec<QueuedInquiry>,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+impl QueuedInquiryPage {
+    fn new(inquiries: Vec<QueuedInquiry>, page: Page, total: i64) -> Json<Self> {
+        Json(Self { count: inquiries.len(), inquiries, offset: page.offset, total, success: Success })
+    }
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct OneInquiryQuery {
+    /// The room's id
+    room_id: String,
+}
+
+/// The room's inquiry, `null` when it has none.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OneInquiry {
+    #[schema(required = true)]
+    inquiry: Option<InquiryView>,
+    success: Success,
+}
+
+/// The body of setSLA; other keys are ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct InquirySlaBody {
+    #[schema(min_length = 1)]
+    room_id: String,
+    /// The policy's id or name.
+    #[schema(min_length = 1)]
+    sla: String,
+}
+
+/// Rocket.Chat's setSLA words a missing, null or empty parameter its own way:
+/// `The 'roomId' param is required`.
+impl Wording for InquirySlaBody {
+    fn refusal(violation: &Violation) -> ApiError {
+        let param = |at: &str| at.trim_start_matches('/').to_owned();
+        let required = |name: String| ApiError::bad_request(format!("The '{name}' param is required"));
+        match violation {
+            Violation::Missing { name, .. } => required(name.clone()),
+            Violation::WrongType { at, found: "null", .. } | Violation::TooShort { at, .. } => required(param(at)),
+            other => ajv_refusal(other),
+        }
+    }
+}
+
+/// `options` is accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TakeBody {
+    inquiry_id: String,
+    /// The agent to take it for; the caller when absent.
+    user_id: Option<String>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    options: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AgentQueueFilter {
+    /// One of the caller's departments
+    department: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AgentInquiryPage {
+    inquiries: Vec<InquiryView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ReturnBody {
+    room_id: String,
+    /// A department's id or name.
+    department_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Returned {
+    /// false when the room was already queued.
+    result: bool,
+    success: Success,
+}
 
 /// The queued inquiries, newest first by default.
+///
+/// Sort fields: ts, name, priorityWeight, estimatedWaitingTimeQueue, status, queuedAt, _id
+/// (e.g. `{"ts":-1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/inquiries.list", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("department" = Option<String>, Query, description = "A department's id or name"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"ts":-1}`; fields: ts, name, priorityWeight, estimatedWaitingTimeQueue, status, queuedAt, _id"#),
-    ),
+    params(InquiryListFilter, PageParams),
     responses((status = 200, description = "A page of inquiries", body = QueuedInquiryPage), RcPermitted, (status = 400, response = RcBadRequest)))]
-async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_LIVECHAT_MANAGER]).await?;
-    query.deny_unknown(&["department", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = match query.get("sort") {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller<ManageQueue>,
+    query: Paged<InquiryListFilter>,
+) -> ApiResult<Json<QueuedInquiryPage>> {
+    let sort = match query.sort.as_deref() {
         Some(raw) => parse_sort(raw, &INQUIRY_SORT_FIELDS)?,
         None => vec![SortKey { field: InquirySortField::Ts, direction: Direction::Desc }],
     };
-    let department_id = match query.get("department").filter(|department| !department.is_empty()) {
+    let department_id = match query.filter.department.as_deref().filter(|department| !department.is_empty()) {
         Some(department) => match state.store.department_by_id_or_name(department).await? {
             Some(department) => {
                 // Those who do not manage departments (monitors) list their own only.
@@ -119,50 +226,31 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
                 Some(department.id)
             }
             // An unknown department has no inquiries (Rocket.Chat ignores the filter).
-            None => return Ok(Json(page_json(Vec::new(), page, 0))),
+            None => return Ok(QueuedInquiryPage::new(Vec::new(), query.page, 0)),
         },
         None => None,
     };
-    let (entries, total) = state.store.queued_inquiries(department_id.as_deref(), &sort, page).await?;
-    let inquiries = entries
-        .into_iter()
-        .map(|entry| {
-            let mut item = json!({
-                "_id": entry.id, "rid": entry.room_id, "name": entry.name, "ts": iso(entry.ts), "status": entry.status,
-            });
-            if let Some(department) = entry.department_id {
-                item["department"] = json!(department);
-            }
-            item
-        })
-        .collect();
-    Ok(Json(page_json(inquiries, page, total)))
-}
-
-fn page_json(inquiries: Vec<Value>, page: Page, total: i64) -> Value {
-    json!({"inquiries": inquiries, "offset": page.offset, "count": inquiries.len(), "total": total, "success": true})
+    let (entries, total) = state.store.queued_inquiries(department_id.as_deref(), &sort, query.page).await?;
+    Ok(QueuedInquiryPage::new(entries.into_iter().map(QueuedInquiry::from).collect(), query.page, total))
 }
 
 /// The room's inquiry while it is open, `null` otherwise.
 #[utoipa::path(get, path = "/api/v1/livechat/inquiries.getOne", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
-    params(("roomId" = String, Query, description = "The room's id")),
+    params(OneInquiryQuery),
     responses((status = 200, description = "The inquiry or null", body = OneInquiry), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn get_one(
     State(state): State<AppState>,
-    credentials: Credentials,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    query.deny_unknown(&["roomId"])?;
-    let room_id = query.required("roomId")?;
-    let inquiry = state.store.inquiry_of_room(room_id).await?;
+    caller: Caller<WorkQueue>,
+    Query(query): Query<OneInquiryQuery>,
+) -> ApiResult<Json<OneInquiry>> {
+    let inquiry = state.store.inquiry_of_room(&query.room_id).await?;
     if let Some(inquiry) = &inquiry
         && !can_access_inquiry(&state, &caller, inquiry).await?
     {
         return Err(ApiError::unauthorized_object());
     }
-    Ok(Json(json!({"inquiry": inquiry.as_ref().map(inquiry_json), "success": true})))
+    Ok(Json(OneInquiry { inquiry: inquiry.as_ref().map(InquiryView::from), success: Success }))
 }
 
 /// Whether the caller may see or change this inquiry: room supervisors may reach any;
@@ -184,37 +272,24 @@ async fn can_access_inquiry(state: &AppState, caller: &AuthUser, inquiry: &Inqui
 #[utoipa::path(put, path = "/api/v1/livechat/inquiry.setSLA", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = InquirySlaBody,
-    responses((status = 200, description = "Set", body = RcSuccess), RcPermitted, RcJsonBody))]
-async fn set_sla(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM, MANAGE_LIVECHAT_SLA]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    let room_id = required_param(&fields, "roomId")?;
-    let sla = required_param(&fields, "sla")?;
+    responses((status = 200, description = "Set", body = Done), RcPermitted, RcJsonBody))]
+async fn set_sla(
+    State(state): State<AppState>,
+    caller: Caller<SetSla>,
+    WordedBody(body): WordedBody<InquirySlaBody>,
+) -> ApiResult<Json<Done>> {
     // Without the SLA permission, the inquiry must be one the agent can reach.
     if !caller.holds(MANAGE_LIVECHAT_SLA)
-        && let Some(inquiry) = state.store.inquiry_of_room(room_id).await?
+        && let Some(inquiry) = state.store.inquiry_of_room(&body.room_id).await?
         && !can_access_inquiry(&state, &caller, &inquiry).await?
     {
         return Err(ApiError::unauthorized_object());
     }
     let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.set_inquiry_sla(room_id, sla, actor, &meteor_id(), state.now()).await? {
-        SetSlaOutcome::Set(_) => Ok(Json(json!({"success": true}))),
+    match state.store.set_inquiry_sla(&body.room_id, &body.sla, actor, &meteor_id(), state.now()).await? {
+        SetSlaOutcome::Set(_) => Ok(Done::ANSWER),
         SetSlaOutcome::InvalidInquiry => Err(ApiError::bad_request("error-invalid-inquiry")),
         SetSlaOutcome::InvalidSla => Err(ApiError::bad_request("error-invalid-sla")),
-    }
-}
-
-/// setSLA's own wording for a missing parameter: `The 'roomId' param is required`.
-fn required_param<'a>(fields: &Fields<'a>, name: &str) -> ApiResult<&'a str> {
-    match fields.value(name) {
-        None | Some(Value::Null) => Err(ApiError::bad_request(format!("The '{name}' param is required"))),
-        Some(Value::String(value)) if value.is_empty() => {
-            Err(ApiError::bad_request(format!("The '{name}' param is required")))
-        }
-        Some(Value::String(value)) => Ok(value),
-        Some(_) => Err(wrong_type(name, "string")),
     }
 }
 
@@ -229,20 +304,19 @@ fn agent_offline() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/livechat/inquiries.take", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = TakeBody,
-    responses((status = 200, description = "Taken", body = RcSuccess), RcPermitted, RcJsonBody))]
-async fn take(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["inquiryId", "userId", "options"])?;
-    let inquiry_id = fields.required_str("inquiryId")?;
-    let agent_id = match fields.optional_str("userId")? {
+    responses((status = 200, description = "Taken", body = Done), RcPermitted, RcJsonBody))]
+async fn take(
+    State(state): State<AppState>,
+    caller: Caller<WorkQueue>,
+    Body(body): Body<TakeBody>,
+) -> ApiResult<Json<Done>> {
+    let agent_id = match body.user_id {
         Some(user_id) if user_id != caller.id => {
             // Taking on behalf of another agent is a manager's move.
             if !caller.holds(MANAGE_LIVECHAT_AGENTS) {
                 return Err(ApiError::unauthorized_object());
             }
-            user_id.to_owned()
+            user_id
         }
         _ => caller.id.clone(),
     };
@@ -257,8 +331,8 @@ async fn take(State(state): State<AppState>, credentials: Credentials, body: Jso
     if agent.livechat_status != "available" {
         return Err(agent_offline());
     }
-    match state.store.take_inquiry(inquiry_id, &agent.id, state.now()).await? {
-        TakeOutcome::Taken => Ok(Json(json!({"success": true}))),
+    match state.store.take_inquiry(&body.inquiry_id, &agent.id, state.now()).await? {
+        TakeOutcome::Taken => Ok(Done::ANSWER),
         TakeOutcome::NotFound => Err(ApiError::coded("error-not-found", "Inquiry not found")),
         TakeOutcome::AlreadyTaken => Err(ApiError::coded("error-inquiry-taken", "Inquiry already taken")),
         TakeOutcome::AgentUnavailable => Err(agent_offline()),
@@ -266,39 +340,32 @@ async fn take(State(state): State<AppState>, credentials: Credentials, body: Jso
 }
 
 /// The inquiries queued for the caller's departments and for none.
+///
+/// `sort` is accepted; the server's queue order applies.
 #[utoipa::path(get, path = "/api/v1/livechat/inquiries.queuedForUser", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("department" = Option<String>, Query, description = "One of the caller's departments"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = "Accepted; the server's queue order applies"),
-    ),
+    params(AgentQueueFilter, PageParams),
     responses((status = 200, description = "A page of inquiries", body = AgentInquiryPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn queued_for_user(
     State(state): State<AppState>,
-    credentials: Credentials,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    query.deny_unknown(&["department", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let department = query.get("department").filter(|department| !department.is_empty());
+    caller: Caller<WorkQueue>,
+    query: Paged<AgentQueueFilter>,
+) -> ApiResult<Json<AgentInquiryPage>> {
+    let department = query.filter.department.as_deref().filter(|department| !department.is_empty());
     if let Some(department) = department
         && !state.store.is_department_agent(department, &caller.id).await?
     {
         return Err(ApiError::unauthorized_object());
     }
     let (inquiries, total) =
-        state.store.queued_for_agent(&caller.id, department, state.settings.queue_sort, page).await?;
-    let inquiries: Vec<Value> = inquiries.iter().map(inquiry_json).collect();
-    Ok(Json(json!({
-        "inquiries": inquiries,
-        "count": inquiries.len(),
-        "offset": page.offset,
-        "total": total,
-        "success": true,
-    })))
+        state.store.queued_for_agent(&caller.id, department, state.settings.queue_sort, query.page).await?;
+    Ok(Json(AgentInquiryPage {
+        count: inquiries.len(),
+        inquiries: inquiries.iter().map(InquiryView::from).collect(),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// Puts a served room back in the queue.
@@ -308,15 +375,10 @@ async fn queued_for_user(
     responses((status = 200, description = "Returned, or already queued", body = Returned), RcPermitted, RcJsonBody))]
 async fn return_as_inquiry(
     State(state): State<AppState>,
-    credentials: Credentials,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["roomId", "departmentId"])?;
-    let room_id = fields.required_str("roomId")?;
-    let department_id = match fields.optional_str("departmentId")?.filter(|department| !department.is_empty()) {
+    _: Caller<WorkQueue>,
+    Body(body): Body<ReturnBody>,
+) -> ApiResult<Json<Returned>> {
+    let department_id = match body.department_id.as_deref().filter(|department| !department.is_empty()) {
         Some(department) => Some(
             state
                 .store
@@ -327,10 +389,11 @@ async fn return_as_inquiry(
         ),
         None => None,
     };
-    match state.store.return_to_queue(room_id, department_id.as_deref(), state.now()).await? {
-        ReturnOutcome::Returned => Ok(Json(json!({"result": true, "success": true}))),
-        ReturnOutcome::AlreadyQueued => Ok(Json(json!({"result": false, "success": true}))),
-        ReturnOutcome::Closed => Err(ApiError::bad_request("room-closed")),
-        ReturnOutcome::NotFound => Err(ApiError::coded("error-invalid-room", "Invalid room")),
-    }
+    let result = match state.store.return_to_queue(&body.room_id, department_id.as_deref(), state.now()).await? {
+        ReturnOutcome::Returned => true,
+        ReturnOutcome::AlreadyQueued => false,
+        ReturnOutcome::Closed => return Err(ApiError::bad_request("room-closed")),
+        ReturnOutcome::NotFound => return Err(ApiError::coded("error-invalid-room", "Invalid room")),
+    };
+    Ok(Json(Returned { result, success: Success }))
 }

@@ -2,21 +2,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::wire::{room_json, room_schema};
+use super::wire::RoomView;
 use crate::domain::ids::meteor_id;
-use crate::domain::page::{Page, parse_sort};
+use crate::domain::page::parse_sort;
 use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcPermitted, RcSuccess, closed_object_with_optional, ignored, rc_page, schema_component,
-};
-use crate::http::validate::Fields;
+use crate::http::extract::{Body, Caller, PageParams, Paged, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::shapes::{Done, Success};
 use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
 
 const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
@@ -31,86 +31,110 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(close_by_user)).routes(routes!(list_rooms))
 }
 
-schema_component!(
-    /// `tags`, `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
-    CloseByUserBody => closed_object_with_optional(
-        json!({
-            "rid": {"type": "string"},
-            "comment": {"type": ["string", "null"]},
-            "forceClose": {"type": ["boolean", "null"]},
-            "tags": ignored(),
-            "generateTranscriptPdf": ignored(),
-            "transcriptEmail": ignored(),
-        }),
-        &["comment", "forceClose", "tags", "generateTranscriptPdf", "transcriptEmail"],
-    )
-);
-schema_component!(RoomPage => rc_page("rooms", room_schema()));
+permission_set!(CloseRooms = [VIEW_L_ROOM]);
+permission_set!(ListRooms = [VIEW_LIVECHAT_ROOMS]);
+
+/// `tags`, `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CloseByUserBody {
+    rid: String,
+    comment: Option<String>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    force_close: Option<bool>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    tags: Option<Value>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    generate_transcript_pdf: Option<Value>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    transcript_email: Option<Value>,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct RoomListFilter {
+    open: Option<bool>,
+    /// Serving agents' ids; also sent as agents[]
+    agents: Option<Vec<String>>,
+    /// Serving agents' ids, as `agents`.
+    #[serde(rename = "agents[]")]
+    #[param(ignore)]
+    bracketed_agents: Option<Vec<String>>,
+    department_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RoomPage {
+    rooms: Vec<RoomView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
 
 /// An agent closes a room it serves; a manager closes any.
 #[utoipa::path(post, path = "/api/v1/livechat/room.closeByUser", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
     request_body = CloseByUserBody,
-    responses((status = 200, description = "Closed", body = RcSuccess), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "Closed", body = Done), RcPermitted, RcJsonBody))]
 async fn close_by_user(
     State(state): State<AppState>,
-    credentials: Credentials,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    let caller = credentials.authorize(&state, &[VIEW_L_ROOM]).await?;
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["rid", "comment", "forceClose", "tags", "generateTranscriptPdf", "transcriptEmail"])?;
-    let room_id = fields.required_str("rid")?;
-    let comment = fields.optional_str("comment")?;
-    fields.optional_bool("forceClose")?;
-    let room =
-        state.store.room_by_id(room_id).await?.ok_or_else(|| ApiError::coded("error-invalid-room", "Invalid room"))?;
+    caller: Caller<CloseRooms>,
+    Body(body): Body<CloseByUserBody>,
+) -> ApiResult<Json<Done>> {
+    let room = state
+        .store
+        .room_by_id(&body.rid)
+        .await?
+        .ok_or_else(|| ApiError::coded("error-invalid-room", "Invalid room"))?;
     // Closing another agent's room takes a manager's permission.
     if room.served_by.as_deref() != Some(caller.id.as_str()) && !caller.holds(VIEW_LIVECHAT_ROOMS) {
         return Err(ApiError::unauthorized_object());
     }
     let closer = Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.close_room(room_id, closer, comment, &meteor_id(), state.now()).await {
-        Ok(()) => Ok(Json(json!({"success": true}))),
+    match state.store.close_room(&body.rid, closer, body.comment.as_deref(), &meteor_id(), state.now()).await {
+        Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("error-room-already-closed")),
         Err(error) => Err(error.into()),
     }
 }
 
 /// The livechat rooms.
+///
+/// Sort fields: ts, _updatedAt, fname, lm, closedAt (e.g. `{"ts":-1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/rooms", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("open" = Option<bool>, Query),
-        ("agents" = Option<Vec<String>>, Query, description = "Serving agents' ids; also sent as agents[]"),
-        ("departmentId" = Option<String>, Query),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"ts":-1}`; fields: ts, _updatedAt, fname, lm, closedAt"#),
-    ),
+    params(RoomListFilter, PageParams),
     responses((status = 200, description = "A page of rooms", body = RoomPage), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn list_rooms(
     State(state): State<AppState>,
-    credentials: Credentials,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[VIEW_LIVECHAT_ROOMS]).await?;
-    query.deny_unknown(&["open", "agents", "agents[]", "departmentId", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = match query.get("sort") {
+    _: Caller<ListRooms>,
+    query: Paged<RoomListFilter>,
+) -> ApiResult<Json<RoomPage>> {
+    let sort = match query.sort.as_deref() {
         Some(raw) => parse_sort(raw, &ROOM_SORT_FIELDS)?,
         None => Vec::new(),
     };
-    let open = match query.get("open") {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(ApiError::invalid_params("/open must be boolean")),
-    };
-    let agent_ids: Vec<String> = query.all("agents").chain(query.all("agents[]")).map(str::to_owned).collect();
-    let filter = RoomFilter { open, agent_ids: &agent_ids, department_id: query.get("departmentId") };
-    let (rooms, total) = state.store.list_rooms(filter, &sort, page).await?;
-    let rooms: Vec<Value> = rooms.iter().map(room_json).collect();
-    Ok(Json(json!({"rooms": rooms, "count": rooms.len(), "offset": page.offset, "total": total, "success": true})))
+    let filter = query.filter;
+    let agent_ids: Vec<String> =
+        filter.agents.into_iter().flatten().chain(filter.bracketed_agents.into_iter().flatten()).collect();
+    let room_filter =
+        RoomFilter { open: filter.open, agent_ids: &agent_ids, department_id: filter.department_id.as_deref() };
+    let (rooms, total) = state.store.list_rooms(room_filter, &sort, query.page).await?;
+    Ok(Json(RoomPage {
+        count: rooms.len(),
+        rooms: rooms.iter().map(RoomView::from).collect(),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }

@@ -2,21 +2,19 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::ids::object_id;
-use crate::domain::page::{Direction, Page, SortKey, parse_sort};
+use crate::domain::page::{Direction, SortKey, parse_sort};
 use crate::domain::permissions::{MANAGE_LIVECHAT_SLA, VIEW_L_ROOM};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Credentials, JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcJsonBody, RcNotFound, RcPermitted, RcSuccess, closed_object, closed_object_with_optional, rc_page,
-    rc_wrapped, schema_component,
-};
-use crate::http::validate::{Fields, wrong_type};
+use crate::http::extract::{Body, Caller, PageParams, Paged, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::shapes::{Done, Success};
 use crate::store::{SlaPolicy, SlaSortField, StoreError};
 
 const SLA_SORT_FIELDS: [(&str, SlaSortField); 4] = [
@@ -30,39 +28,104 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, remove))
 }
 
-/// The properties of [`sla_json`].
-fn sla_properties() -> Value {
-    json!({
-        "name": {"type": "string"},
-        "description": {"type": "string"},
-        "dueTimeInMinutes": {"type": "integer", "minimum": 1},
-        "_id": {"type": "string"},
-    })
+permission_set!(ReadSla = [MANAGE_LIVECHAT_SLA, VIEW_L_ROOM]);
+permission_set!(ManageSla = [MANAGE_LIVECHAT_SLA]);
+
+/// An SLA policy as Rocket.Chat shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SlaView {
+    name: String,
+    description: String,
+    #[schema(minimum = 1)]
+    due_time_in_minutes: i64,
+    #[serde(rename = "_id")]
+    id: String,
 }
 
-schema_component!(SlaBody => closed_object_with_optional(
-    json!({
-        "name": {"type": "string", "minLength": 1},
-        "description": {"type": ["string", "null"]},
-        "dueTimeInMinutes": {"type": "integer", "minimum": 1},
-    }),
-    &["description"],
-));
-schema_component!(OneSlaWrapped => rc_wrapped("sla", closed_object(sla_properties())));
-schema_component!(SlaPage => rc_page("sla", closed_object(sla_properties())));
-schema_component!(OneSla => {
-    let mut properties = sla_properties();
-    properties["success"] = json!({"type": "boolean", "enum": [true]});
-    closed_object(properties)
-});
+impl From<SlaPolicy> for SlaView {
+    fn from(policy: SlaPolicy) -> Self {
+        Self {
+            name: policy.name,
+            description: policy.description,
+            due_time_in_minutes: policy.due_time_in_minutes,
+            id: policy.id,
+        }
+    }
+}
 
-fn sla_json(policy: &SlaPolicy) -> Value {
-    json!({
-        "name": policy.name,
-        "description": policy.description,
-        "dueTimeInMinutes": policy.due_time_in_minutes,
-        "_id": policy.id,
-    })
+/// The body of create and update.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SlaBody {
+    #[schema(min_length = 1)]
+    name: String,
+    description: Option<String>,
+    #[schema(minimum = 1)]
+    due_time_in_minutes: i64,
+}
+
+impl SlaBody {
+    /// The policy of this body, with the id `id`.
+    fn policy(self, id: String) -> ApiResult<SlaPolicy> {
+        if self.name.trim().is_empty() {
+            return Err(ApiError::invalid_params("/name must NOT have fewer than 1 characters"));
+        }
+        Ok(SlaPolicy {
+            id,
+            name: self.name,
+            description: self.description.unwrap_or_default(),
+            due_time_in_minutes: self.due_time_in_minutes,
+        })
+    }
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SlaListFilter {
+    /// Part of the name
+    text: Option<String>,
+}
+
+/// `{sla, success}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OneSlaWrapped {
+    sla: SlaView,
+    success: Success,
+}
+
+impl OneSlaWrapped {
+    fn of(policy: SlaPolicy) -> Json<Self> {
+        Json(Self { sla: policy.into(), success: Success })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SlaPage {
+    sla: Vec<SlaView>,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+/// One policy's fields beside `success`, as Rocket.Chat answers GET.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OneSla {
+    name: String,
+    description: String,
+    #[schema(minimum = 1)]
+    due_time_in_minutes: i64,
+    #[serde(rename = "_id")]
+    id: String,
+    success: Success,
 }
 
 fn sla_not_found(id: &str) -> String {
@@ -73,60 +136,49 @@ fn duplicated() -> ApiError {
     ApiError::bad_request("error-duplicated-sla")
 }
 
-/// The body of create and update: `{name, description?, dueTimeInMinutes}`.
-fn parse_policy(body: &Map<String, Value>, id: String) -> ApiResult<SlaPolicy> {
-    let fields = Fields::new(body);
-    fields.deny_unknown(&["name", "description", "dueTimeInMinutes"])?;
-    let name = fields.required_str("name")?;
-    let description = fields.optional_str("description")?.unwrap_or_default();
-    let due = fields.required_value("dueTimeInMinutes")?;
-    let due_time_in_minutes = due.as_i64().ok_or_else(|| wrong_type("dueTimeInMinutes", "integer"))?;
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid_params("/name must NOT have fewer than 1 characters"));
-    }
-    if due_time_in_minutes < 1 {
-        return Err(ApiError::invalid_params("/dueTimeInMinutes must be >= 1"));
-    }
-    Ok(SlaPolicy { id, name: name.to_owned(), description: description.to_owned(), due_time_in_minutes })
-}
-
 /// Creates an SLA policy.
 #[utoipa::path(post, path = "/api/v1/livechat/sla", tag = "sla",
     security(("userId" = [], "authToken" = [])),
     request_body = SlaBody,
     responses((status = 200, description = "The policy", body = OneSlaWrapped), RcPermitted, RcJsonBody))]
-async fn create(State(state): State<AppState>, credentials: Credentials, body: JsonBody) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
-    let policy = parse_policy(&body.object()?, object_id())?;
+async fn create(
+    State(state): State<AppState>,
+    _: Caller<ManageSla>,
+    Body(body): Body<SlaBody>,
+) -> ApiResult<Json<OneSlaWrapped>> {
+    let policy = body.policy(object_id())?;
     match state.store.create_sla(&policy, state.now()).await {
-        Ok(()) => Ok(Json(json!({"sla": sla_json(&policy), "success": true}))),
+        Ok(()) => Ok(OneSlaWrapped::of(policy)),
         Err(StoreError::Conflict(_)) => Err(duplicated()),
         Err(error) => Err(error.into()),
     }
 }
 
 /// The SLA policies, by name unless sorted otherwise.
+///
+/// Sort fields: name, description, dueTimeInMinutes, _id (e.g. `{"name":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/sla", tag = "sla",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("text" = Option<String>, Query, description = "Part of the name"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("sort" = Option<String>, Query, description = r#"JSON, e.g. `{"name":1}`; fields: name, description, dueTimeInMinutes, _id"#),
-    ),
+    params(SlaListFilter, PageParams),
     responses((status = 200, description = "A page of policies", body = SlaPage), RcPermitted, (status = 400, response = RcBadRequest)))]
-async fn list(State(state): State<AppState>, credentials: Credentials, query: QueryParams) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA, VIEW_L_ROOM]).await?;
-    query.deny_unknown(&["text", "offset", "count", "sort"])?;
-    let page = Page::parse(query.get("offset"), query.get("count"), state.page_limits())?;
-    let sort = match query.get("sort") {
+async fn list(
+    State(state): State<AppState>,
+    _: Caller<ReadSla>,
+    query: Paged<SlaListFilter>,
+) -> ApiResult<Json<SlaPage>> {
+    let sort = match query.sort.as_deref() {
         Some(raw) => parse_sort(raw, &SLA_SORT_FIELDS)?,
         None => vec![SortKey { field: SlaSortField::Name, direction: Direction::Asc }],
     };
-    let text = query.get("text").filter(|text| !text.is_empty());
-    let (policies, total) = state.store.list_slas(text, &sort, page).await?;
-    let policies: Vec<Value> = policies.iter().map(sla_json).collect();
-    Ok(Json(json!({"sla": policies, "count": policies.len(), "offset": page.offset, "total": total, "success": true})))
+    let text = query.filter.text.as_deref().filter(|text| !text.is_empty());
+    let (policies, total) = state.store.list_slas(text, &sort, query.page).await?;
+    Ok(Json(SlaPage {
+        count: policies.len(),
+        sla: policies.into_iter().map(SlaView::from).collect(),
+        offset: query.page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// One SLA policy.
@@ -141,14 +193,17 @@ async fn list(State(state): State<AppState>, credentials: Credentials, query: Qu
     ))]
 async fn get_one(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ReadSla>,
     Path(sla_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA, VIEW_L_ROOM]).await?;
+) -> ApiResult<Json<OneSla>> {
     let policy = state.store.sla_by_id(&sla_id).await?.ok_or_else(|| ApiError::not_found(sla_not_found(&sla_id)))?;
-    let mut body = sla_json(&policy);
-    body["success"] = json!(true);
-    Ok(Json(body))
+    Ok(Json(OneSla {
+        name: policy.name,
+        description: policy.description,
+        due_time_in_minutes: policy.due_time_in_minutes,
+        id: policy.id,
+        success: Success,
+    }))
 }
 
 /// Replaces an SLA policy.
@@ -164,14 +219,13 @@ async fn get_one(
     ))]
 async fn update(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageSla>,
     Path(sla_id): Path<String>,
-    body: JsonBody,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
-    let policy = parse_policy(&body.object()?, sla_id)?;
+    Body(body): Body<SlaBody>,
+) -> ApiResult<Json<OneSlaWrapped>> {
+    let policy = body.policy(sla_id)?;
     match state.store.update_sla(&policy, state.now()).await {
-        Ok(()) => Ok(Json(json!({"sla": sla_json(&policy), "success": true}))),
+        Ok(()) => Ok(OneSlaWrapped::of(policy)),
         Err(StoreError::NotFound) => Err(ApiError::not_found(sla_not_found(&policy.id))),
         Err(StoreError::Conflict(_)) => Err(duplicated()),
         Err(error) => Err(error.into()),
@@ -182,15 +236,14 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
     security(("userId" = [], "authToken" = [])),
     params(("sla_id" = String, Path, description = "The policy's id")),
-    responses((status = 200, description = "Deleted", body = RcSuccess), RcPermitted, (status = 400, response = RcBadRequest)))]
+    responses((status = 200, description = "Deleted", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
-    credentials: Credentials,
+    _: Caller<ManageSla>,
     Path(sla_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    credentials.authorize(&state, &[MANAGE_LIVECHAT_SLA]).await?;
+) -> ApiResult<Json<Done>> {
     match state.store.delete_sla(&sla_id, state.now()).await {
-        Ok(()) => Ok(Json(json!({"success": true}))),
+        Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::bad_request(sla_not_found(&sla_id))),
         Err(error) => Err(error.into()),
     }

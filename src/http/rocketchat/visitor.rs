@@ -1,23 +1,26 @@
 //! The visitor (widget) side: no user login; the visitor's own token is the credential,
 //! and a token never reads or changes another visitor's rooms.
+//!
+//! Deviations from Rocket.Chat: unknown keys beside `visitor` in the registration body
+//! are ignored, and the other routes refuse unknown keys in ajv's wording.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::wire::{message_json, message_schema, room_json, room_schema, visitor_json, visitor_schema};
+use super::wire::{MessageView, RoomView, VisitorView};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{JsonBody, QueryParams};
-use crate::http::openapi::{
-    RcBadRequest, RcForbidden, RcJsonBody, RcUnavailable, closed_object, closed_object_with_optional, ignored,
-    rc_wrapped, schema_component,
-};
-use crate::http::validate::Fields;
+use crate::http::extract::{Body, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
+use crate::http::openapi::{RcBadRequest, RcForbidden, RcJsonBody, RcUnavailable};
+use crate::http::schema_check::Violation;
+use crate::http::shapes::Success;
 use crate::store::{Closer, NewMessage, NewRoom, Room, StoreError, Visitor, VisitorDetails};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,54 +33,174 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(close_room))
 }
 
-schema_component!(VisitorBody => closed_object(json!({
-    "visitor": {
-        "type": "object",
-        "required": ["token"],
-        "properties": {
-            "token": {"type": "string", "minLength": 1},
-            "name": {"type": ["string", "null"]},
-            "email": {"type": ["string", "null"]},
-            "phone": {"type": ["string", "null"]},
-            "username": {"type": ["string", "null"]},
-            "department": {"type": ["string", "null"], "description": "A department's id or name"},
-        },
-    },
-})));
-schema_component!(OneVisitor => rc_wrapped("visitor", visitor_schema()));
-schema_component!(OpenedRoom => closed_object(json!({
-    "room": room_schema(),
-    "newRoom": {"type": "boolean"},
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(VisitorMessageBody => closed_object_with_optional(
-    json!({
-        "token": {"type": "string"},
-        "rid": {"type": "string"},
-        "msg": {"type": "string", "minLength": 1},
-        "_id": {"type": ["string", "null"]},
-        "agent": ignored(),
-    }),
-    &["_id", "agent"],
-));
-schema_component!(SentMessage => rc_wrapped("message", message_schema()));
-schema_component!(MessageHistory => closed_object(json!({
-    "messages": {"type": "array", "items": message_schema()},
-    "unreadNotLoaded": {"type": "integer"},
-    "offset": {"type": "integer", "minimum": 0},
-    "count": {"type": "integer", "minimum": 0},
-    "total": {"type": "integer", "minimum": 0},
-    "success": {"type": "boolean", "enum": [true]},
-})));
-schema_component!(VisitorCloseBody => closed_object(json!({
-    "rid": {"type": "string"},
-    "token": {"type": "string"},
-})));
-schema_component!(VisitorClosedRoom => closed_object(json!({
-    "rid": {"type": "string"},
-    "comment": {"type": "string"},
-    "success": {"type": "boolean", "enum": [true]},
-})));
+/// The body of a visitor's registration; keys beside `visitor` are ignored.
+#[derive(Deserialize, ToSchema)]
+struct VisitorBody {
+    visitor: VisitorFields,
+}
+
+/// The visitor's own fields; keys it does not list are ignored.
+#[derive(Deserialize, ToSchema)]
+struct VisitorFields {
+    #[schema(min_length = 1)]
+    token: String,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// Accepted and not used: the server names visitors `guest-<n>`.
+    #[allow(dead_code)]
+    username: Option<String>,
+    /// A department's id or name.
+    department: Option<String>,
+}
+
+/// Rocket.Chat checks this body with Meteor's `check()`, and words it so:
+/// `Match error: Missing key 'token' in field visitor`.
+impl Wording for VisitorBody {
+    fn refusal(violation: &Violation) -> ApiError {
+        match violation {
+            Violation::Missing { at, name } => match_error(format!("Missing key '{name}'{}", in_field(at))),
+            Violation::WrongType { at, found: "null", .. } | Violation::TooShort { at, .. }
+                if at == "/visitor/token" =>
+            {
+                match_error("Missing key 'token' in field visitor".into())
+            }
+            // The visitor itself is named by no field: `Expected object, got number`.
+            Violation::WrongType { at, expected, found } if at == "/visitor" => {
+                match_error(format!("Expected {expected}, got {found}"))
+            }
+            Violation::WrongType { at, expected, found } => {
+                match_error(format!("Expected {expected}, got {found}{}", in_field(at)))
+            }
+            other => ajv_refusal(other),
+        }
+    }
+}
+
+/// Meteor's ` in field visitor.name` for the place `/visitor/name`; nothing for the root.
+fn in_field(at: &str) -> String {
+    let path: Vec<&str> = at.split('/').filter(|part| !part.is_empty()).collect();
+    if path.is_empty() { String::new() } else { format!(" in field {}", path.join(".")) }
+}
+
+/// `{visitor, success}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OneVisitor {
+    visitor: VisitorView,
+    success: Success,
+}
+
+impl OneVisitor {
+    fn of(visitor: &Visitor) -> Json<Self> {
+        Json(Self { visitor: visitor.into(), success: Success })
+    }
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct OpenRoomQuery {
+    /// The visitor's token
+    token: String,
+    /// The room's id, chosen by the widget
+    rid: Option<String>,
+    /// A department's id or name
+    department: Option<String>,
+    /// Accepted and ignored
+    #[allow(dead_code)]
+    agent_id: Option<String>,
+}
+
+/// Rocket.Chat words a missing token as Meteor's `check()` does.
+impl Wording for OpenRoomQuery {
+    fn refusal(violation: &Violation) -> ApiError {
+        match violation {
+            Violation::Missing { name, .. } => match_error(format!("Missing key '{name}'")),
+            other => ajv_refusal(other),
+        }
+    }
+}
+
+/// The visitor's room, and whether this request opened it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OpenedRoom {
+    room: RoomView,
+    new_room: bool,
+    success: Success,
+}
+
+/// A visitor's message; `agent` is accepted and ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VisitorMessageBody {
+    token: String,
+    rid: String,
+    #[schema(min_length = 1)]
+    msg: String,
+    /// The message's id, chosen by the widget.
+    #[serde(rename = "_id")]
+    id: Option<String>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    agent: Option<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SentMessage {
+    message: MessageView,
+    success: Success,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct HistoryQuery {
+    /// The visitor's token
+    token: String,
+    #[schema(minimum = 0)]
+    #[param(value_type = Option<u32>)]
+    offset: Option<f64>,
+    #[schema(minimum = 0)]
+    #[param(value_type = Option<u32>)]
+    count: Option<f64>,
+    /// Another name of count
+    #[schema(minimum = 0)]
+    #[param(value_type = Option<u32>)]
+    limit: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct MessageHistory {
+    messages: Vec<MessageView>,
+    /// Always 0.
+    unread_not_loaded: i64,
+    #[schema(minimum = 0)]
+    offset: i64,
+    #[schema(minimum = 0)]
+    count: usize,
+    #[schema(minimum = 0)]
+    total: i64,
+    success: Success,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VisitorCloseBody {
+    rid: String,
+    token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VisitorClosedRoom {
+    rid: String,
+    comment: String,
+    success: Success,
+}
 
 /// Rocket.Chat's visitor routes still answer with Meteor `check()` messages.
 fn match_error(message: String) -> ApiError {
@@ -92,26 +215,10 @@ fn invalid_department() -> ApiError {
     ApiError::coded("error-invalid-department", "The provided department is invalid")
 }
 
-/// An optional string of the visitor object, checked the way Meteor's `check` words it.
-fn visitor_field<'a>(visitor: &'a Map<String, Value>, name: &str) -> ApiResult<Option<&'a str>> {
-    match visitor.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(other) => {
-            Err(match_error(format!("Expected string, got {} in field visitor.{name}", json_type_name(other))))
-        }
-    }
-}
-
-fn json_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+/// The id of a department named by id or name.
+async fn department_id(state: &AppState, department: &str) -> ApiResult<String> {
+    let department = state.store.department_by_id_or_name(department).await?;
+    department.map(|department| department.id).ok_or_else(invalid_department)
 }
 
 /// Registers the visitor of a token, or updates it.
@@ -122,31 +229,13 @@ fn json_type_name(value: &Value) -> &'static str {
         RcJsonBody,
         (status = 503, response = RcUnavailable),
     ))]
-async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
-    let body = body.object()?;
-    let visitor = match body.get("visitor") {
-        None => return Err(match_error("Missing key 'visitor'".into())),
-        Some(Value::Object(visitor)) => visitor,
-        Some(other) => return Err(match_error(format!("Expected object, got {}", json_type_name(other)))),
-    };
-    let token =
-        visitor_field(visitor, "token")?.ok_or_else(|| match_error("Missing key 'token' in field visitor".into()))?;
-    if token.is_empty() {
-        return Err(match_error("Missing key 'token' in field visitor".into()));
-    }
-    let name = visitor_field(visitor, "name")?;
-    let email = visitor_field(visitor, "email")?;
-    let phone = visitor_field(visitor, "phone")?;
-    visitor_field(visitor, "username")?;
-    let department_id = match visitor_field(visitor, "department")? {
-        Some(department) => Some(
-            state
-                .store
-                .department_by_id_or_name(department)
-                .await?
-                .map(|department| department.id)
-                .ok_or_else(invalid_department)?,
-        ),
+async fn register_visitor(
+    State(state): State<AppState>,
+    WordedBody(body): WordedBody<VisitorBody>,
+) -> ApiResult<Json<OneVisitor>> {
+    let visitor = body.visitor;
+    let department_id = match &visitor.department {
+        Some(department) => Some(department_id(&state, department).await?),
         None => None,
     };
     let id = meteor_id();
@@ -154,15 +243,15 @@ async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiR
         .store
         .upsert_visitor(VisitorDetails {
             id: &id,
-            token,
-            name,
-            email,
-            phone,
+            token: &visitor.token,
+            name: visitor.name.as_deref(),
+            email: visitor.email.as_deref(),
+            phone: visitor.phone.as_deref(),
             department_id: department_id.as_deref(),
             now: state.now(),
         })
         .await?;
-    Ok(Json(json!({"visitor": visitor_json(&visitor), "success": true})))
+    Ok(OneVisitor::of(&visitor))
 }
 
 /// The visitor of a token.
@@ -173,9 +262,8 @@ async fn register_visitor(State(state): State<AppState>, body: JsonBody) -> ApiR
         (status = 400, response = RcBadRequest),
         (status = 503, response = RcUnavailable),
     ))]
-async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<Value>> {
-    let visitor = state.store.visitor_by_token(&token).await?.ok_or_else(invalid_token)?;
-    Ok(Json(json!({"visitor": visitor_json(&visitor), "success": true})))
+async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<OneVisitor>> {
+    Ok(OneVisitor::of(&known_visitor(&state, &token).await?))
 }
 
 async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
@@ -193,34 +281,23 @@ async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResu
 
 /// The visitor's open room with that id, or a new room (queued as an inquiry).
 #[utoipa::path(get, path = "/api/v1/livechat/room", tag = "visitor",
-    params(
-        ("token" = String, Query, description = "The visitor's token"),
-        ("rid" = Option<String>, Query, description = "The room's id, chosen by the widget"),
-        ("department" = Option<String>, Query, description = "A department's id or name"),
-        ("agentId" = Option<String>, Query, description = "Accepted and ignored"),
-    ),
+    params(OpenRoomQuery),
     responses(
         (status = 200, description = "The room, and whether it was opened now", body = OpenedRoom),
         (status = 400, response = RcBadRequest),
         (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
-async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResult<Json<Value>> {
-    query.deny_unknown(&["token", "rid", "department", "agentId"])?;
-    let token = query.get("token").ok_or_else(|| match_error("Missing key 'token'".into()))?;
-    let visitor = known_visitor(&state, token).await?;
-    let department_id = match query.get("department").filter(|department| !department.is_empty()) {
-        Some(department) => Some(
-            state
-                .store
-                .department_by_id_or_name(department)
-                .await?
-                .map(|department| department.id)
-                .ok_or_else(invalid_department)?,
-        ),
+async fn open_room(
+    State(state): State<AppState>,
+    WordedQuery(query): WordedQuery<OpenRoomQuery>,
+) -> ApiResult<Json<OpenedRoom>> {
+    let visitor = known_visitor(&state, &query.token).await?;
+    let department_id = match query.department.as_deref().filter(|department| !department.is_empty()) {
+        Some(department) => Some(department_id(&state, department).await?),
         None => visitor.department_id.clone(),
     };
-    let requested_id = query.get("rid").filter(|rid| !rid.is_empty());
+    let requested_id = query.rid.as_deref().filter(|rid| !rid.is_empty());
     if let Some(rid) = requested_id
         && let Some(room) = state.store.room_by_id(rid).await?
     {
@@ -228,9 +305,9 @@ async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResu
             return Err(ApiError::unauthorized_object());
         }
         if !room.open {
-            return Err(ApiError::bad_request("room-closed"));
+            return Err(room_closed());
         }
-        return Ok(Json(json!({"room": room_json(&room), "newRoom": false, "success": true})));
+        return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
     }
     let room_id = requested_id.map(str::to_owned).unwrap_or_else(meteor_id);
     let inquiry_id = object_id();
@@ -250,7 +327,7 @@ async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResu
         Err(StoreError::Conflict(_)) => return Err(ApiError::unauthorized_object()),
         Err(error) => return Err(error.into()),
     };
-    Ok(Json(json!({"room": room_json(&room), "newRoom": created, "success": true})))
+    Ok(Json(OpenedRoom { room: (&room).into(), new_room: created, success: Success }))
 }
 
 /// A visitor's message in its open room.
@@ -262,24 +339,18 @@ async fn open_room(State(state): State<AppState>, query: QueryParams) -> ApiResu
         (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
-async fn send_message(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["token", "rid", "msg", "_id", "agent"])?;
-    let token = fields.required_str("token")?;
-    let room_id = fields.required_str("rid")?;
-    let text = fields.required_str("msg")?;
-    let message_id = fields.optional_str("_id")?.map(str::to_owned).unwrap_or_else(meteor_id);
-    if text.is_empty() {
-        return Err(ApiError::invalid_params("/msg must NOT have fewer than 1 characters"));
-    }
-    let visitor = known_visitor(&state, token).await?;
+async fn send_message(
+    State(state): State<AppState>,
+    Body(body): Body<VisitorMessageBody>,
+) -> ApiResult<Json<SentMessage>> {
+    let message_id = body.id.unwrap_or_else(meteor_id);
+    let visitor = known_visitor(&state, &body.token).await?;
     let name = visitor.display_name();
     let username = visitor.username();
     let message = NewMessage {
         id: &message_id,
-        room_id,
-        msg: text,
+        room_id: &body.rid,
+        msg: &body.msg,
         kind: None,
         author_id: &visitor.id,
         author_username: &username,
@@ -288,9 +359,11 @@ async fn send_message(State(state): State<AppState>, body: JsonBody) -> ApiResul
         now: state.now(),
     };
     match state.store.add_visitor_message(&visitor.id, message).await {
-        Ok(stored) => Ok(Json(json!({"message": message_json(&stored, Some(&visitor.token)), "success": true}))),
+        Ok(stored) => {
+            Ok(Json(SentMessage { message: MessageView::new(&stored, Some(&visitor.token)), success: Success }))
+        }
         Err(StoreError::NotFound) => {
-            let room = own_room(&state, &visitor, room_id).await?;
+            let room = own_room(&state, &visitor, &body.rid).await?;
             Err(if room.open { ApiError::internal("open room refused a message") } else { room_closed() })
         }
         Err(StoreError::Conflict(_)) => {
@@ -306,13 +379,7 @@ fn room_closed() -> ApiError {
 
 /// A page of a visitor's room's messages, newest first.
 #[utoipa::path(get, path = "/api/v1/livechat/messages.history/{rid}", tag = "visitor",
-    params(
-        ("rid" = String, Path, description = "The room's id"),
-        ("token" = String, Query, description = "The visitor's token"),
-        ("offset" = Option<u32>, Query),
-        ("count" = Option<u32>, Query),
-        ("limit" = Option<u32>, Query, description = "Another name of count"),
-    ),
+    params(("rid" = String, Path, description = "The room's id"), HistoryQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessageHistory),
         (status = 400, response = RcBadRequest),
@@ -322,24 +389,26 @@ fn room_closed() -> ApiError {
 async fn message_history(
     State(state): State<AppState>,
     Path(room_id): Path<String>,
-    query: QueryParams,
-) -> ApiResult<Json<Value>> {
-    query.deny_unknown(&["token", "offset", "count", "limit"])?;
-    let token = query.required("token")?;
-    let count = query.get("count").or(query.get("limit"));
-    let page = Page::parse(query.get("offset"), count, state.page_limits())?;
-    let visitor = known_visitor(&state, token).await?;
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<MessageHistory>> {
+    let count = match query.count {
+        Some(_) => whole_number(query.count, "count")?,
+        None => whole_number(query.limit, "limit")?,
+    };
+    let page = Page::new(whole_number(query.offset, "offset")?, count, state.page_limits());
+    let visitor = known_visitor(&state, &query.token).await?;
     own_room(&state, &visitor, &room_id).await?;
     let (messages, total) = state.store.room_messages(&room_id, page).await?;
-    let messages: Vec<Value> = messages.iter().map(|message| message_json(message, Some(&visitor.token))).collect();
-    Ok(Json(json!({
-        "messages": messages,
-        "unreadNotLoaded": 0,
-        "offset": page.offset,
-        "count": messages.len(),
-        "total": total,
-        "success": true,
-    })))
+    let messages: Vec<MessageView> =
+        messages.iter().map(|message| MessageView::new(message, Some(&visitor.token))).collect();
+    Ok(Json(MessageHistory {
+        count: messages.len(),
+        messages,
+        unread_not_loaded: 0,
+        offset: page.offset,
+        total,
+        success: Success,
+    }))
 }
 
 /// The visitor closes its room.
@@ -351,21 +420,19 @@ async fn message_history(
         (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
-async fn close_room(State(state): State<AppState>, body: JsonBody) -> ApiResult<Json<Value>> {
+async fn close_room(
+    State(state): State<AppState>,
+    Body(body): Body<VisitorCloseBody>,
+) -> ApiResult<Json<VisitorClosedRoom>> {
     const COMMENT: &str = "Closed by visitor";
-    let body = body.object()?;
-    let fields = Fields::new(&body);
-    fields.deny_unknown(&["rid", "token"])?;
-    let room_id = fields.required_str("rid")?;
-    let token = fields.required_str("token")?;
-    let visitor = known_visitor(&state, token).await?;
+    let visitor = known_visitor(&state, &body.token).await?;
     let username = visitor.username();
     let name = visitor.display_name();
     let closer = Closer::Visitor { visitor_id: &visitor.id, username: &username, name: &name };
-    match state.store.close_room(room_id, closer, Some(COMMENT), &meteor_id(), state.now()).await {
-        Ok(()) => Ok(Json(json!({"rid": room_id, "comment": COMMENT, "success": true}))),
+    match state.store.close_room(&body.rid, closer, Some(COMMENT), &meteor_id(), state.now()).await {
+        Ok(()) => Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success })),
         Err(StoreError::NotFound) => {
-            own_room(&state, &visitor, room_id).await?;
+            own_room(&state, &visitor, &body.rid).await?;
             Err(room_closed())
         }
         Err(error) => Err(error.into()),

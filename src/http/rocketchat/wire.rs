@@ -1,290 +1,401 @@
 //! How Rocket.Chat shows conversations: visitors, rooms, inquiries and messages.
 //! Optional fields are left out when empty, as Rocket.Chat's documents omit them.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-use crate::domain::time::iso;
-use crate::http::openapi::{closed_object, closed_object_with_optional, open_object_with_optional, timestamp};
+use crate::http::shapes::Timestamp;
 use crate::store::{Inquiry, Message, Room, Visitor};
 
-/// The schema of [`visitor_json`].
-pub fn visitor_schema() -> Value {
-    closed_object_with_optional(
-        json!({
-            "_id": {"type": "string"},
-            "username": {"type": "string"},
-            "status": {"type": "string"},
-            "ts": timestamp(),
-            "_updatedAt": timestamp(),
-            "token": {"type": "string"},
-            "name": {"type": "string"},
-            "phone": {"type": "array", "items": closed_object(json!({"phoneNumber": {"type": "string"}}))},
-            "visitorEmails": {"type": "array", "items": closed_object(json!({"address": {"type": "string"}}))},
-            "department": {"type": "string"},
-        }),
-        &["name", "phone", "visitorEmails", "department"],
-    )
+/// A visitor as Rocket.Chat shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorView {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    status: String,
+    ts: Timestamp,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    phone: Option<[VisitorPhone; 1]>,
+    #[serde(rename = "visitorEmails", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    visitor_emails: Option<[VisitorEmail; 1]>,
+    /// The department's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    department: Option<String>,
 }
 
-/// The schema of [`message_json`]. System messages carry further fields of their kind.
-pub fn message_schema() -> Value {
-    open_object_with_optional(
-        json!({
-            "_id": {"type": "string"},
-            "rid": {"type": "string"},
-            "msg": {"type": "string"},
-            "t": {"type": "string"},
-            "token": {"type": "string"},
-            "alias": {"type": "string"},
-            "ts": timestamp(),
-            "u": closed_object(json!({
-                "_id": {"type": "string"},
-                "username": {"type": "string"},
-                "name": {"type": ["string", "null"]},
-            })),
-            "_updatedAt": timestamp(),
-            "urls": {"type": "array", "items": {"type": "object"}},
-            "mentions": {"type": "array", "items": {"type": "object"}},
-            "channels": {"type": "array", "items": {"type": "object"}},
-            "md": {"type": "array", "items": {"type": "object"}},
-        }),
-        &["t", "token", "alias", "md"],
-    )
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VisitorPhone {
+    #[serde(rename = "phoneNumber")]
+    phone_number: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VisitorEmail {
+    address: String,
+}
+
+impl From<&Visitor> for VisitorView {
+    fn from(visitor: &Visitor) -> Self {
+        Self {
+            id: visitor.id.clone(),
+            username: visitor.username(),
+            status: visitor.status.clone(),
+            ts: Timestamp(visitor.created_at),
+            updated_at: Timestamp(visitor.updated_at),
+            token: visitor.token.clone(),
+            name: visitor.name.clone(),
+            phone: visitor.phone.clone().map(|phone_number| [VisitorPhone { phone_number }]),
+            visitor_emails: visitor.email.clone().map(|address| [VisitorEmail { address }]),
+            department: visitor.department_id.clone(),
+        }
+    }
+}
+
+/// A message as Rocket.Chat shows it. System messages (`t`) carry further fields of
+/// their kind, so the object stays open to them.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    #[serde(rename = "_id")]
+    id: String,
+    rid: String,
+    msg: String,
+    /// The kind of a system message (`livechat-close`, `omnichannel_sla_change_history`);
+    /// absent on a plain text message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    t: Option<String>,
+    /// The visitor's token, on the visitor's messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    token: Option<String>,
+    /// The visitor's name, on the visitor's messages when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    alias: Option<String>,
+    ts: Timestamp,
+    u: MessageAuthor,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    /// Always empty: links are not extracted.
+    #[schema(value_type = Vec<Object>)]
+    urls: Vec<Value>,
+    /// Always empty: mentions are not extracted.
+    #[schema(value_type = Vec<Object>)]
+    mentions: Vec<Value>,
+    /// Always empty: channels are not extracted.
+    #[schema(value_type = Vec<Object>)]
+    channels: Vec<Value>,
+    /// The parsed text of a plain text message; absent on system messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    md: Option<[MarkdownParagraph; 1]>,
+    /// The system message's own fields, e.g. `slaData` of an SLA change; never one of
+    /// the fields above.
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+/// Who wrote a message.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MessageAuthor {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    #[schema(required = true)]
+    name: Option<String>,
+}
+
+/// A paragraph of Rocket.Chat's parsed message text (`md`).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MarkdownParagraph {
+    #[serde(rename = "type")]
+    kind: MarkdownParagraphKind,
+    value: [MarkdownText; 1],
+}
+
+#[derive(Serialize, ToSchema)]
+enum MarkdownParagraphKind {
+    #[serde(rename = "PARAGRAPH")]
+    Paragraph,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MarkdownText {
+    #[serde(rename = "type")]
+    kind: MarkdownTextKind,
+    value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+enum MarkdownTextKind {
+    #[serde(rename = "PLAIN_TEXT")]
+    PlainText,
+}
+
+impl MessageView {
+    /// The message; `visitor_token` is the token of the room's visitor, shown on the
+    /// visitor's own messages.
+    pub fn new(message: &Message, visitor_token: Option<&str>) -> Self {
+        let (token, alias) = match visitor_token.filter(|_| message.from_visitor) {
+            Some(token) => (Some(token.to_owned()), message.author_name.clone()),
+            None => (None, None),
+        };
+        let md = match message.kind {
+            None => Some([MarkdownParagraph {
+                kind: MarkdownParagraphKind::Paragraph,
+                value: [MarkdownText { kind: MarkdownTextKind::PlainText, value: message.msg.clone() }],
+            }]),
+            Some(_) => None,
+        };
+        let extra = match message.extra.as_deref().and_then(|extra| serde_json::from_str(extra).ok()) {
+            Some(Value::Object(extra)) => extra,
+            _ => Map::new(),
+        };
+        Self {
+            id: message.id.clone(),
+            rid: message.room_id.clone(),
+            msg: message.msg.clone(),
+            t: message.kind.clone(),
+            token,
+            alias,
+            ts: Timestamp(message.ts),
+            u: MessageAuthor {
+                id: message.author_id.clone(),
+                username: message.author_username.clone(),
+                name: message.author_name.clone(),
+            },
+            updated_at: Timestamp(message.updated_at),
+            urls: Vec::new(),
+            mentions: Vec::new(),
+            channels: Vec::new(),
+            md,
+            extra,
+        }
+    }
 }
 
 /// The visitor as a room or an inquiry names it (`v`).
-fn room_visitor_schema() -> Value {
-    closed_object(json!({
-        "_id": {"type": "string"},
-        "username": {"type": "string"},
-        "token": {"type": "string"},
-        "status": {"type": "string"},
-    }))
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RoomVisitor {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    token: String,
+    status: String,
 }
 
-fn source_schema() -> Value {
-    closed_object(json!({"type": {"type": "string"}}))
+/// Where a conversation came from.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RoomSource {
+    #[serde(rename = "type")]
+    kind: String,
 }
 
-/// The schema of [`inquiry_json`].
-pub fn inquiry_schema() -> Value {
-    closed_object_with_optional(
-        json!({
-            "_id": {"type": "string"},
-            "rid": {"type": "string"},
-            "name": {"type": "string"},
-            "ts": timestamp(),
-            "message": {"type": "string"},
-            "status": {"type": "string"},
-            "v": room_visitor_schema(),
-            "t": {"type": "string", "enum": ["l"]},
-            "department": {"type": "string"},
-            "priorityWeight": {"type": "integer"},
-            "estimatedWaitingTimeQueue": {"type": "integer"},
-            "slaId": {"type": "string"},
-            "source": source_schema(),
-            "_updatedAt": timestamp(),
-            "lastMessage": message_schema(),
-            "queuedAt": timestamp(),
-            "takenAt": timestamp(),
-        }),
-        &["department", "slaId", "lastMessage", "queuedAt", "takenAt"],
-    )
+/// Rocket.Chat's room type of a livechat room and its inquiry: `l`.
+#[derive(Serialize, ToSchema)]
+enum LivechatKind {
+    #[serde(rename = "l")]
+    Livechat,
 }
 
-/// The schema of [`room_json`].
-pub fn room_schema() -> Value {
-    closed_object_with_optional(
-        json!({
-            "_id": {"type": "string"},
-            "fname": {"type": "string"},
-            "t": {"type": "string", "enum": ["l"]},
-            "v": room_visitor_schema(),
-            "departmentId": {"type": "string"},
-            "cl": {"type": "boolean"},
-            "open": {"type": "boolean"},
-            "msgs": {"type": "integer", "minimum": 0},
-            "usersCount": {"type": "integer", "minimum": 1},
-            "ts": timestamp(),
-            "_updatedAt": timestamp(),
-            "lm": timestamp(),
-            "lastMessage": message_schema(),
-            "servedBy": closed_object_with_optional(
-                json!({"_id": {"type": "string"}, "username": {"type": "string"}, "ts": timestamp()}),
-                &["ts"],
-            ),
-            "source": source_schema(),
-            "onHold": {"type": "boolean", "enum": [true]},
-            "slaId": {"type": "string"},
-            "estimatedWaitingTimeQueue": {"type": "integer"},
-            "closedAt": timestamp(),
-            "closer": {"type": "string", "enum": ["visitor", "user"]},
-        }),
-        &[
-            "departmentId",
-            "lm",
-            "lastMessage",
-            "servedBy",
-            "onHold",
-            "slaId",
-            "estimatedWaitingTimeQueue",
-            "closedAt",
-            "closer",
-        ],
-    )
+/// An inquiry as inquiries.getOne and inquiries.queuedForUser return it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InquiryView {
+    #[serde(rename = "_id")]
+    id: String,
+    rid: String,
+    name: String,
+    ts: Timestamp,
+    message: String,
+    status: String,
+    v: RoomVisitor,
+    t: LivechatKind,
+    /// The department's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    department: Option<String>,
+    priority_weight: i64,
+    estimated_waiting_time_queue: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_id: Option<String>,
+    source: RoomSource,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    last_message: Option<MessageView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    queued_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    taken_at: Option<Timestamp>,
 }
 
-pub fn visitor_json(visitor: &Visitor) -> Value {
-    let mut object = Map::new();
-    object.insert("_id".into(), json!(visitor.id));
-    object.insert("username".into(), json!(visitor.username()));
-    object.insert("status".into(), json!(visitor.status));
-    object.insert("ts".into(), json!(iso(visitor.created_at)));
-    object.insert("_updatedAt".into(), json!(iso(visitor.updated_at)));
-    object.insert("token".into(), json!(visitor.token));
-    if let Some(name) = &visitor.name {
-        object.insert("name".into(), json!(name));
-    }
-    if let Some(phone) = &visitor.phone {
-        object.insert("phone".into(), json!([{"phoneNumber": phone}]));
-    }
-    if let Some(email) = &visitor.email {
-        object.insert("visitorEmails".into(), json!([{"address": email}]));
-    }
-    if let Some(department) = &visitor.department_id {
-        object.insert("department".into(), json!(department));
-    }
-    Value::Object(object)
-}
-
-pub fn message_json(message: &Message, visitor_token: Option<&str>) -> Value {
-    let mut object = Map::new();
-    object.insert("_id".into(), json!(message.id));
-    object.insert("rid".into(), json!(message.room_id));
-    object.insert("msg".into(), json!(message.msg));
-    if let Some(kind) = &message.kind {
-        object.insert("t".into(), json!(kind));
-    }
-    if message.from_visitor
-        && let Some(token) = visitor_token
-    {
-        object.insert("token".into(), json!(token));
-        if let Some(name) = &message.author_name {
-            object.insert("alias".into(), json!(name));
+impl From<&Inquiry> for InquiryView {
+    fn from(inquiry: &Inquiry) -> Self {
+        Self {
+            id: inquiry.id.clone(),
+            rid: inquiry.room_id.clone(),
+            name: inquiry.name.clone(),
+            ts: Timestamp(inquiry.ts),
+            message: inquiry.message.clone(),
+            status: inquiry.status.clone(),
+            v: RoomVisitor {
+                id: inquiry.visitor_id.clone(),
+                username: inquiry.visitor_username(),
+                token: inquiry.visitor_token.clone(),
+                status: inquiry.visitor_status.clone(),
+            },
+            t: LivechatKind::Livechat,
+            department: inquiry.department_id.clone(),
+            priority_weight: inquiry.priority_weight,
+            estimated_waiting_time_queue: inquiry.estimated_waiting_time_queue,
+            sla_id: inquiry.sla_id.clone(),
+            source: RoomSource { kind: inquiry.source_type.clone() },
+            updated_at: Timestamp(inquiry.updated_at),
+            last_message: inquiry
+                .last_message()
+                .map(|message| MessageView::new(&message, Some(&inquiry.visitor_token))),
+            queued_at: inquiry.queued_at.map(Timestamp),
+            taken_at: inquiry.taken_at.map(Timestamp),
         }
     }
-    object.insert("ts".into(), json!(iso(message.ts)));
-    object.insert(
-        "u".into(),
-        json!({"_id": message.author_id, "username": message.author_username, "name": message.author_name}),
-    );
-    object.insert("_updatedAt".into(), json!(iso(message.updated_at)));
-    object.insert("urls".into(), json!([]));
-    object.insert("mentions".into(), json!([]));
-    object.insert("channels".into(), json!([]));
-    if message.kind.is_none() {
-        object.insert(
-            "md".into(),
-            json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": message.msg}]}]),
-        );
-    }
-    if let Some(Value::Object(extra)) = message.extra.as_deref().and_then(|extra| serde_json::from_str(extra).ok()) {
-        object.extend(extra);
-    }
-    Value::Object(object)
 }
 
-/// The full inquiry document, as inquiries.getOne and inquiries.queuedForUser return it.
-pub fn inquiry_json(inquiry: &Inquiry) -> Value {
-    let mut object = Map::new();
-    object.insert("_id".into(), json!(inquiry.id));
-    object.insert("rid".into(), json!(inquiry.room_id));
-    object.insert("name".into(), json!(inquiry.name));
-    object.insert("ts".into(), json!(iso(inquiry.ts)));
-    object.insert("message".into(), json!(inquiry.message));
-    object.insert("status".into(), json!(inquiry.status));
-    object.insert(
-        "v".into(),
-        json!({
-            "_id": inquiry.visitor_id,
-            "username": inquiry.visitor_username(),
-            "token": inquiry.visitor_token,
-            "status": inquiry.visitor_status,
-        }),
-    );
-    object.insert("t".into(), json!("l"));
-    if let Some(department) = &inquiry.department_id {
-        object.insert("department".into(), json!(department));
-    }
-    object.insert("priorityWeight".into(), json!(inquiry.priority_weight));
-    object.insert("estimatedWaitingTimeQueue".into(), json!(inquiry.estimated_waiting_time_queue));
-    if let Some(sla) = &inquiry.sla_id {
-        object.insert("slaId".into(), json!(sla));
-    }
-    object.insert("source".into(), json!({"type": inquiry.source_type}));
-    object.insert("_updatedAt".into(), json!(iso(inquiry.updated_at)));
-    if let Some(message) = inquiry.last_message() {
-        object.insert("lastMessage".into(), message_json(&message, Some(&inquiry.visitor_token)));
-    }
-    if let Some(queued_at) = inquiry.queued_at {
-        object.insert("queuedAt".into(), json!(iso(queued_at)));
-    }
-    if let Some(taken_at) = inquiry.taken_at {
-        object.insert("takenAt".into(), json!(iso(taken_at)));
-    }
-    Value::Object(object)
+/// A livechat room as Rocket.Chat shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoomView {
+    #[serde(rename = "_id")]
+    id: String,
+    fname: String,
+    t: LivechatKind,
+    v: RoomVisitor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    department_id: Option<String>,
+    /// Always false.
+    cl: bool,
+    open: bool,
+    #[schema(minimum = 0)]
+    msgs: i64,
+    /// 1, or 2 while an agent serves the room.
+    #[schema(minimum = 1)]
+    users_count: i64,
+    ts: Timestamp,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+    /// When the last message was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    lm: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    last_message: Option<MessageView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    served_by: Option<ServedBy>,
+    source: RoomSource,
+    /// Present, and true, while the chat is on hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    on_hold: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_id: Option<String>,
+    /// Present with `slaId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    estimated_waiting_time_queue: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    closed_at: Option<Timestamp>,
+    /// Present with `closedAt`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    closer: Option<RoomCloser>,
 }
 
-pub fn room_json(room: &Room) -> Value {
-    let mut object = Map::new();
-    object.insert("_id".into(), json!(room.id));
-    object.insert("fname".into(), json!(room.fname));
-    object.insert("t".into(), json!("l"));
-    object.insert(
-        "v".into(),
-        json!({
-            "_id": room.visitor_id,
-            "username": room.visitor_username(),
-            "token": room.visitor_token,
-            "status": room.visitor_status,
-        }),
-    );
-    if let Some(department) = &room.department_id {
-        object.insert("departmentId".into(), json!(department));
-    }
-    object.insert("cl".into(), json!(false));
-    object.insert("open".into(), json!(room.open));
-    object.insert("msgs".into(), json!(room.message_count));
-    object.insert("usersCount".into(), json!(if room.served_by.is_some() { 2 } else { 1 }));
-    object.insert("ts".into(), json!(iso(room.ts)));
-    object.insert("_updatedAt".into(), json!(iso(room.updated_at)));
-    if let Some(at) = room.last_message_at {
-        object.insert("lm".into(), json!(iso(at)));
-    }
-    if let Some(message) = room.last_message() {
-        object.insert("lastMessage".into(), message_json(&message, Some(&room.visitor_token)));
-    }
-    if let (Some(agent_id), Some(username)) = (&room.served_by, &room.served_by_username) {
-        let mut served_by = json!({"_id": agent_id, "username": username});
-        if let Some(at) = room.served_at {
-            served_by["ts"] = json!(iso(at));
+/// The agent serving a room, and since when.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ServedBy {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    ts: Option<Timestamp>,
+}
+
+/// Who closed a room.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum RoomCloser {
+    Visitor,
+    User,
+}
+
+impl From<&Room> for RoomView {
+    fn from(room: &Room) -> Self {
+        let served_by = match (&room.served_by, &room.served_by_username) {
+            (Some(agent_id), Some(username)) => {
+                Some(ServedBy { id: agent_id.clone(), username: username.clone(), ts: room.served_at.map(Timestamp) })
+            }
+            _ => None,
+        };
+        let closer = match room.closed_by.as_deref() {
+            Some("customer") => RoomCloser::Visitor,
+            _ => RoomCloser::User,
+        };
+        Self {
+            id: room.id.clone(),
+            fname: room.fname.clone(),
+            t: LivechatKind::Livechat,
+            v: RoomVisitor {
+                id: room.visitor_id.clone(),
+                username: room.visitor_username(),
+                token: room.visitor_token.clone(),
+                status: room.visitor_status.clone(),
+            },
+            department_id: room.department_id.clone(),
+            cl: false,
+            open: room.open,
+            msgs: room.message_count,
+            users_count: if room.served_by.is_some() { 2 } else { 1 },
+            ts: Timestamp(room.ts),
+            updated_at: Timestamp(room.updated_at),
+            lm: room.last_message_at.map(Timestamp),
+            last_message: room.last_message().map(|message| MessageView::new(&message, Some(&room.visitor_token))),
+            served_by,
+            source: RoomSource { kind: room.source_type.clone() },
+            on_hold: (room.chat_status == "on hold").then_some(true),
+            sla_id: room.sla_id.clone(),
+            estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
+            closed_at: room.closed_at.map(Timestamp),
+            closer: room.closed_at.map(|_| closer),
         }
-        object.insert("servedBy".into(), served_by);
     }
-    object.insert("source".into(), json!({"type": room.source_type}));
-    if room.chat_status == "on hold" {
-        object.insert("onHold".into(), json!(true));
-    }
-    if let Some(sla) = &room.sla_id {
-        object.insert("slaId".into(), json!(sla));
-        object.insert("estimatedWaitingTimeQueue".into(), json!(room.estimated_waiting_time_queue));
-    }
-    if let Some(closed_at) = room.closed_at {
-        object.insert("closedAt".into(), json!(iso(closed_at)));
-        object.insert(
-            "closer".into(),
-            json!(if room.closed_by.as_deref() == Some("customer") { "visitor" } else { "user" }),
-        );
-    }
-    Value::Object(object)
 }
