@@ -18,8 +18,6 @@ pub struct PageLimits {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum PageError {
-    /// ajv-style message, e.g. `must be number` for a parameter.
-    InvalidParams(String),
     /// The raw `sort` value that could not be used.
     InvalidSort(String),
 }
@@ -33,26 +31,6 @@ impl Page {
             Some(count) => count.min(limits.max_count),
         };
         Self { offset: offset.unwrap_or(0), count }
-    }
-
-    /// Parses `offset` and `count` query values; `count` absent or 0 means the default,
-    /// and counts above the cap are cut to it.
-    pub fn parse(offset: Option<&str>, count: Option<&str>, limits: PageLimits) -> Result<Self, PageError> {
-        let offset = parse_non_negative("offset", offset)?.unwrap_or(0);
-        let count = match parse_non_negative("count", count)? {
-            None | Some(0) => limits.default_count,
-            Some(count) => count.min(limits.max_count),
-        };
-        Ok(Self { offset, count })
-    }
-}
-
-fn parse_non_negative(name: &str, raw: Option<&str>) -> Result<Option<i64>, PageError> {
-    let Some(raw) = raw else { return Ok(None) };
-    match raw.trim().parse::<i64>() {
-        Ok(value) if value >= 0 => Ok(Some(value)),
-        Ok(_) => Err(PageError::InvalidParams(format!("/{name} must be >= 0"))),
-        Err(_) => Err(PageError::InvalidParams(format!("/{name} must be number"))),
     }
 }
 
@@ -101,14 +79,9 @@ mod tests {
 
     #[test]
     fn page_defaults_and_caps() {
-        assert_eq!(Page::parse(None, None, LIMITS), Ok(Page { offset: 0, count: 50 }));
-        assert_eq!(Page::parse(Some("5"), Some("0"), LIMITS), Ok(Page { offset: 5, count: 50 }));
-        assert_eq!(Page::parse(None, Some("1000"), LIMITS), Ok(Page { offset: 0, count: 100 }));
-        assert_eq!(Page::parse(Some("-1"), None, LIMITS), Err(PageError::InvalidParams("/offset must be >= 0".into())));
-        assert_eq!(
-            Page::parse(None, Some("ten"), LIMITS),
-            Err(PageError::InvalidParams("/count must be number".into()))
-        );
+        assert_eq!(Page::new(None, None, LIMITS), Page { offset: 0, count: 50 });
+        assert_eq!(Page::new(Some(5), Some(0), LIMITS), Page { offset: 5, count: 50 });
+        assert_eq!(Page::new(None, Some(1000), LIMITS), Page { offset: 0, count: 100 });
     }
 
     #[test]

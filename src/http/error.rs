@@ -163,7 +163,6 @@ impl From<StoreError> for ApiError {
 impl From<PageError> for ApiError {
     fn from(error: PageError) -> Self {
         match error {
-            PageError::InvalidParams(message) => Self::invalid_params(message),
             PageError::InvalidSort(raw) => {
                 Self::coded("error-invalid-sort", format!("Invalid sort parameter provided: \"{raw}\""))
             }

@@ -1,6 +1,9 @@
 //! A pass over a JSON body's bytes, before any parsing, that bounds what parsing it can
 //! cost. A 1 MiB body of `[0],[0],...` builds hundreds of thousands of values; parsed
 //! into a tree that costs tens of megabytes, so such a body is refused by its shape.
+//! And a check, after parsing, that no string holds a NUL character.
+
+use serde_json::{Map, Value};
 
 /// Most nesting of arrays and objects a body may have.
 pub const MAX_DEPTH: usize = 32;
@@ -61,9 +64,34 @@ pub fn within_limits(bytes: &[u8]) -> bool {
     true
 }
 
+/// Whether any string or key of `value` holds a NUL character. PostgreSQL cannot store
+/// one in text, so both faces refuse it at the edge, on every backend alike.
+pub fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(object) => object_has_nul(object),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// [`has_nul`] for a JSON object.
+pub fn object_has_nul(object: &Map<String, Value>) -> bool {
+    object.iter().any(|(key, value)| key.contains('\0') || has_nul(value))
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn nul_is_found_in_strings_and_keys_at_any_depth() {
+        assert!(!has_nul(&json!({"a": ["b", {"c": 1}]})));
+        assert!(has_nul(&json!({"a": ["b", {"c": "x\0"}]})));
+        assert!(has_nul(&json!({"a\0": 1})));
+    }
 
     #[test]
     fn ordinary_bodies_pass() {

@@ -11,7 +11,6 @@ mod openapi;
 mod rocketchat;
 pub mod schema_check;
 pub mod shapes;
-pub mod validate;
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;

@@ -3,11 +3,12 @@
 //! the route to the router and the operation to the document in one step: a route
 //! cannot be served undocumented, nor documented unserved.
 //!
-//! Bodies are built with `json!` in the handlers, so their schemas are JSON Schema
-//! literals declared next to them with [`schema_component!`]; the envelopes every
-//! route shares are response components declared here.
+//! Requests and answers are types that derive `ToSchema` next to their handlers (see
+//! `src/http/extract.rs`), so the document is generated from the same types the
+//! server reads and writes; the envelopes every route shares are the response
+//! components declared here, from the error types of the two faces.
 //!
-//! A new route: declare its body schemas with `schema_component!`, put
+//! A new route: write its body, query and answer as structs, put
 //! `#[utoipa::path(method, path = "..", tag = "..", security(..), params(..),
 //! request_body = .., responses((status = 200, body = ..), RcPermitted, RcJsonBody, ..))]`
 //! on the handler, register it with `.routes(routes!(handler))`, and add it to the
@@ -19,153 +20,24 @@ use std::sync::LazyLock;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::openapi::header::{Header, HeaderBuilder};
-use utoipa::openapi::schema::{Object, Schema, Type};
+use utoipa::openapi::schema::{Object, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder, response::Response};
-use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse};
+use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::error::RcErrorBody;
 use super::helpcrunch::error::HelpCrunchErrors;
 
-/// Declares a schema component whose schema is a JSON Schema literal (any expression
-/// giving a `serde_json::Value`). The type only names the component for `body = ..`.
-macro_rules! schema_component {
-    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
-        $(#[$doc])*
-        pub enum $name {}
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                $crate::http::openapi::schema_from_json($schema)
-            }
-        }
-
-        impl utoipa::ToSchema for $name {}
-    };
-}
-pub(crate) use schema_component;
-
-/// A `serde_json::Value` schema as utoipa's model. Debug builds check that nothing of
-/// the schema was lost on the way, so the document says exactly what was written.
-pub fn schema_from_json(schema: Value) -> RefOr<Schema> {
-    let parsed: RefOr<Schema> =
-        serde_json::from_value(schema.clone()).unwrap_or_else(|error| panic!("{error} in the schema {schema}"));
-    debug_assert_eq!(serde_json::to_value(&parsed).expect("schemas serialize"), schema, "schema changed on parsing");
-    parsed
-}
-
-/// An object whose listed properties are all required and no others may appear.
-pub fn closed_object(properties: Value) -> Value {
-    closed_object_with_optional(properties, &[])
-}
-
-/// An object of the listed properties, all required but `optional`, and no others.
-pub fn closed_object_with_optional(properties: Value, optional: &[&str]) -> Value {
-    let mut schema = open_object_with_optional(properties, optional);
-    schema["additionalProperties"] = json!(false);
-    schema
-}
-
-/// An object of the listed properties, all required but `optional`; others may appear.
-pub fn open_object_with_optional(properties: Value, optional: &[&str]) -> Value {
-    let required: Vec<&String> = properties
-        .as_object()
-        .expect("properties are an object")
-        .keys()
-        .filter(|name| !optional.contains(&name.as_str()))
-        .collect();
-    if required.is_empty() {
-        json!({"type": "object", "properties": properties})
-    } else {
-        json!({"type": "object", "required": required, "properties": properties})
-    }
-}
-
-/// A field accepted for compatibility and ignored, of any type (utoipa's model has no
-/// typeless schema, so every type is listed).
-pub fn ignored() -> Value {
-    json!({
-        "type": ["string", "number", "integer", "boolean", "object", "array", "null"],
-        "description": "Accepted and ignored",
-    })
-}
-
-/// A string in ISO 8601 form, as every timestamp is sent.
-pub fn timestamp() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-
-/// A timestamp or `null`.
-#[allow(dead_code)] // unused since api keys derive their schemas; goes with the other helpers
-pub fn nullable_timestamp() -> Value {
-    json!({"type": ["string", "null"], "format": "date-time"})
-}
-
-/// Rocket.Chat's `{"success": true}` answer with nothing else.
-pub fn rc_success() -> Value {
-    closed_object(json!({"success": {"type": "boolean", "enum": [true]}}))
-}
-
-/// Rocket.Chat's paged list: `{<items>: [...], count, offset, total, success}`.
-pub fn rc_page(items: &str, item: Value) -> Value {
-    closed_object(json!({
-        items: {"type": "array", "items": item},
-        "count": {"type": "integer", "minimum": 0},
-        "offset": {"type": "integer", "minimum": 0},
-        "total": {"type": "integer", "minimum": 0},
-        "success": {"type": "boolean", "enum": [true]},
-    }))
-}
-
-/// `{<name>: <value>, success: true}`.
-pub fn rc_wrapped(name: &str, value: Value) -> Value {
-    closed_object(json!({name: value, "success": {"type": "boolean", "enum": [true]}}))
-}
-
-schema_component!(
-    /// `{"success": true}`.
-    RcSuccess => rc_success()
-);
-
-fn rc_error_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["success", "error"],
-        "properties": {
-            "success": {"type": "boolean", "enum": [false]},
-            "error": {"type": "string"},
-            "errorType": {"type": "string"},
-        },
-        "additionalProperties": false,
-    })
-}
-
-/// The schema of a response component's body: a JSON Schema literal, or a type's own.
-trait BodySchema {
-    fn into_schema(self) -> RefOr<Schema>;
-}
-
-impl BodySchema for Value {
-    fn into_schema(self) -> RefOr<Schema> {
-        schema_from_json(self)
-    }
-}
-
-impl BodySchema for RefOr<Schema> {
-    fn into_schema(self) -> RefOr<Schema> {
-        self
-    }
-}
-
-/// Declares a response component: a JSON body described by `$schema`, and the integer
+/// Declares a response component: a JSON body of the type `$body`, and the integer
 /// headers it carries, if any.
 macro_rules! response_component {
     (
-        $(#[$doc:meta])* $name:ident, $description:expr, $schema:expr
+        $(#[$doc:meta])* $name:ident, $description:expr, $body:ty
         $(, headers { $($header:literal => $header_description:literal),+ $(,)? })? $(,)?
     ) => {
         $(#[$doc])*
@@ -173,7 +45,7 @@ macro_rules! response_component {
 
         impl<'r> ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                let content = Content::new(Some(BodySchema::into_schema($schema)));
+                let content = Content::new(Some(<$body as PartialSchema>::schema()));
                 let response = ResponseBuilder::new().description($description).content("application/json", content);
                 $($(let response = response.header($header, integer_header($header_description));)+)?
                 (stringify!($name), response.into())
@@ -190,37 +62,28 @@ response_component!(
     /// 400 of Rocket.Chat: `error` says what was wrong; validation failures add `errorType`.
     RcBadRequest,
     "The parameters or the body are invalid, or the action is refused",
-    rc_error_schema()
+    RcErrorBody
 );
-response_component!(
-    RcNotLoggedIn,
-    "X-User-Id and X-Auth-Token are missing or do not belong together",
-    closed_object(json!({
-        "success": {"type": "boolean", "enum": [false]},
-        "status": {"type": "string", "enum": ["error"]},
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-    }))
-);
-response_component!(RcForbidden, "The user lacks the permission, or may not act on this object", rc_error_schema());
-response_component!(RcNotFound, "Not found", rc_error_schema());
-response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", rc_error_schema());
-response_component!(RcUnsupportedMediaType, "The body is not application/json", rc_error_schema());
-response_component!(RcUnavailable, "The database does not answer", rc_error_schema());
-response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors::schema());
-response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors::schema());
-response_component!(HcNotFound, "Not found", HelpCrunchErrors::schema());
+response_component!(RcNotLoggedIn, "X-User-Id and X-Auth-Token are missing or do not belong together", RcErrorBody);
+response_component!(RcForbidden, "The user lacks the permission, or may not act on this object", RcErrorBody);
+response_component!(RcNotFound, "Not found", RcErrorBody);
+response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", RcErrorBody);
+response_component!(RcUnsupportedMediaType, "The body is not application/json", RcErrorBody);
+response_component!(RcUnavailable, "The database does not answer", RcErrorBody);
+response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors);
+response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors);
+response_component!(HcNotFound, "Not found", HelpCrunchErrors);
 response_component!(
     HcConflict,
     "The chat kept changing while it was being updated; the request may be tried again",
-    HelpCrunchErrors::schema()
+    HelpCrunchErrors
 );
-response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", HelpCrunchErrors::schema());
-response_component!(HcUnsupportedMediaType, "The body is not application/json", HelpCrunchErrors::schema());
+response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", HelpCrunchErrors);
+response_component!(HcUnsupportedMediaType, "The body is not application/json", HelpCrunchErrors);
 response_component!(
     HcTooManyRequests,
     "The API key used up its requests for this minute",
-    HelpCrunchErrors::schema(),
+    HelpCrunchErrors,
     headers {
         "Retry-After" => "Seconds until the next minute",
         "X-RateLimit-Limit" => "Requests allowed per minute",
@@ -228,7 +91,7 @@ response_component!(
         "X-RateLimit-Reset" => "When the minute ends, in UNIX seconds",
     },
 );
-response_component!(HcUnavailable, "The database does not answer", HelpCrunchErrors::schema());
+response_component!(HcUnavailable, "The database does not answer", HelpCrunchErrors);
 
 /// Declares a set of responses a route can answer besides its own, by reference to
 /// the response components.
@@ -368,10 +231,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 static DOCUMENT: LazyLock<String> =
     LazyLock::new(|| serde_json::to_string(&super::openapi_document()).expect("the document serializes"));
 
-schema_component!(
-    /// An OpenAPI 3.1 document.
-    OpenApiDocument => json!({"type": "object", "required": ["openapi", "info", "paths"]})
-);
+/// The outline of an OpenAPI document, for its own operation.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct OpenApiDocument {
+    openapi: String,
+    info: Value,
+    paths: Value,
+}
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "documentation",
