@@ -77,11 +77,20 @@ pub struct DatabaseSettings {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "LIVECHAT_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_acquire_timeout_secs: u64,
+
+    /// Seconds PostgreSQL lets one statement run, or a transaction sit idle, before it
+    /// cancels it and the request answers 503; 0 turns both limits off. Not used on SQLite.
+    #[arg(long, env = "LIVECHAT_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub db_statement_timeout_secs: u64,
 }
 
 impl DatabaseSettings {
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_statement_timeout_secs)
     }
 }
 

@@ -107,6 +107,7 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
         url: url.clone(),
         max_connections: cli.database.db_max_connections,
         acquire_timeout: cli.database.acquire_timeout(),
+        statement_timeout: cli.database.statement_timeout(),
     };
     let store = Store::open(&options).await.with_context(|| format!("opening the database {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;
