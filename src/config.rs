@@ -148,6 +148,32 @@ pub struct AppSettings {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "LIVECHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
     pub shutdown_grace_secs: u64,
+
+    /// Seconds a client has to send a request's complete headers, counted from the
+    /// connection's start or the first byte of a later request; then it is disconnected.
+    /// 0 turns it off.
+    #[arg(long, env = "LIVECHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may stay without a request in flight and without
+    /// traffic before it is closed. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_IDLE_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body, counted from its headers;
+    /// then it is answered 408 in the face's envelope and disconnected. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_BODY_READ_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds a request may take from its received body to its answer (database waits
+    /// included); then it is answered 503 error-service-unavailable. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_REQUEST_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Most client connections open at once; past it a new connection is answered 503 and
+    /// closed. Lowered at start to what the open-file limit allows; 0: only that bound.
+    #[arg(long, env = "LIVECHAT_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    pub max_connections: usize,
 }
 
 impl Default for AppSettings {
@@ -159,6 +185,11 @@ impl Default for AppSettings {
             hc_rate_limit_per_minute: 120,
             trust_forwarded_for: false,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_read_timeout_secs: 30,
+            request_timeout_secs: 20,
+            max_connections: 10_000,
         }
     }
 }

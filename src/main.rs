@@ -188,6 +188,10 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         },
     )
     .await?;
+    match livechat_server::server::raise_open_file_limit() {
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
