@@ -626,7 +626,7 @@ pub async fn guard_request(State(limits): State<RequestLimits>, request: Request
     } else {
         let (parts, body) = request.into_parts();
         let mut data = body.into_data_stream();
-        let mut received = Vec::new();
+        let mut received = Vec::with_capacity(declared.map_or(0, |length| length as usize));
         let receive = async {
             while let Some(chunk) = data.next().await {
                 match chunk {
