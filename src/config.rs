@@ -116,11 +116,20 @@ pub struct DatabaseSettings {
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(long, env = "LIVECHAT_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_acquire_timeout_secs: u64,
+
+    /// Seconds PostgreSQL lets one statement run, or a transaction sit idle, before it
+    /// cancels it and the request answers 503; 0 turns both limits off. Not used on SQLite.
+    #[arg(long, env = "LIVECHAT_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub db_statement_timeout_secs: u64,
 }
 
 impl DatabaseSettings {
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_statement_timeout_secs)
     }
 }
 
@@ -178,6 +187,32 @@ pub struct AppSettings {
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "LIVECHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
     pub shutdown_grace_secs: u64,
+
+    /// Seconds a client has to send a request's complete headers, counted from the
+    /// connection's start or the first byte of a later request; then it is disconnected.
+    /// 0 turns it off.
+    #[arg(long, env = "LIVECHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may stay without a request in flight and without
+    /// traffic before it is closed. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_IDLE_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's whole body, counted from its headers;
+    /// then it is answered 408 in the face's envelope and disconnected. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_BODY_READ_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds a request may take from its received body to its answer (database waits
+    /// included); then it is answered 503 error-service-unavailable. 0 turns it off.
+    #[arg(long, env = "LIVECHAT_REQUEST_TIMEOUT_SECS", default_value_t = 20, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Most client connections open at once; past it a new connection is answered 503 and
+    /// closed. Lowered at start to what the open-file limit allows; 0: only that bound.
+    #[arg(long, env = "LIVECHAT_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    pub max_connections: usize,
 }
 
 /// The defaults of the flags, written once in their `#[arg]`s; the environment aside.

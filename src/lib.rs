@@ -5,55 +5,55 @@ pub mod accounts;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod server;
 pub mod store;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 use config::LogFormat;
 pub use http::{AppState, router};
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops
-/// accepting and gives in-flight requests up to `grace` to finish.
+/// accepting and gives in-flight requests up to `grace` to finish. Connections and
+/// requests are bounded by the timeouts and the connection limit of the state's
+/// settings (see [`server`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (stopping_tx, stopping_rx) = oneshot::channel();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stopping_tx.send(());
-    });
-    let grace_elapsed = async move {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => result,
-        () = grace_elapsed => {
-            tracing::warn!("shutdown grace period elapsed with requests still in flight");
-            Ok(())
-        }
-    }
+    let settings = state.settings.clone();
+    let limits = server::Limits::from_settings(&settings, u64::from(state.store.pool_stats().max));
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout_secs = settings.header_read_timeout_secs,
+        idle_timeout_secs = settings.idle_timeout_secs,
+        body_read_timeout_secs = settings.body_read_timeout_secs,
+        request_timeout_secs = settings.request_timeout_secs,
+        "connection limits"
+    );
+    let app = router(state).layer(axum::middleware::from_fn_with_state(
+        server::RequestLimits::from_settings(&settings),
+        server::guard_request,
+    ));
+    server::serve_router(listener, app, limits, shutdown, grace).await
 }
 
-/// Serves Prometheus metrics of `state` on their own listener until `shutdown` resolves.
+/// Serves Prometheus metrics of `state` on their own listener until `shutdown` resolves,
+/// with the same connection timeouts as the application and at most 64 connections.
 pub async fn serve_metrics(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::metrics::router(state)).with_graceful_shutdown(shutdown).await
+    let settings = state.settings.clone();
+    let limits = server::Limits { max_connections: 64, ..server::Limits::from_settings(&settings, 0) };
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    server::serve_router(listener, http::metrics::router(state), limits, shutdown, grace).await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -107,6 +107,7 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
         url: url.clone(),
         max_connections: cli.database.db_max_connections,
         acquire_timeout: cli.database.acquire_timeout(),
+        statement_timeout: cli.database.statement_timeout(),
     };
     let store = Store::open(&options).await.with_context(|| format!("opening the database {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;
@@ -187,6 +188,10 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         },
     )
     .await?;
+    match livechat_server::server::raise_open_file_limit() {
+        Ok((soft, hard)) => tracing::info!(soft, hard, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;

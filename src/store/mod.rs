@@ -78,6 +78,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            sqlx::Error::Database(ref database_error) if gave_up_waiting(database_error.as_ref()) => {
+                Self::Unavailable(error)
+            }
             sqlx::Error::Database(ref database_error) if database_error.is_unique_violation() => {
                 let constraint = database_error
                     .constraint()
@@ -88,6 +91,19 @@ impl From<sqlx::Error> for StoreError {
             other => Self::Database(other),
         }
     }
+}
+
+/// Whether the database refused to wait any longer: PostgreSQL cancelled a statement
+/// (its `statement_timeout`, SQLSTATE 57014) or is shutting down (57P01..57P03), or
+/// SQLite's busy timeout ran out on a lock (SQLITE_BUSY and its extended codes).
+fn gave_up_waiting(error: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(error) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return matches!(error.code(), "57014" | "57P01" | "57P02" | "57P03");
+    }
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return error.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(|code| code & 0xff == 5);
+    }
+    false
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -167,6 +183,9 @@ pub struct StoreOptions {
     pub url: DatabaseUrl,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` and `idle_in_transaction_session_timeout` on
+    /// every connection; zero turns them off. SQLite has no equivalent.
+    pub statement_timeout: Duration,
 }
 
 /// Runs the same body against whichever pool the store has, counting the operation
@@ -254,7 +273,16 @@ impl Store {
     /// Applies the backend's pending migrations.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.backend {
-            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Backend::Postgres(pool) => {
+                // Migrations may build indexes or wait for another instance's migration
+                // lock for longer than the statement timeout: they run on a connection of
+                // their own without it, closed afterwards.
+                let mut connection = pool.acquire().await?;
+                connection.close_on_drop();
+                sqlx::query("SET statement_timeout = 0").execute(&mut *connection).await?;
+                sqlx::query("SET idle_in_transaction_session_timeout = 0").execute(&mut *connection).await?;
+                sqlx::migrate!("./migrations/postgres").run(&mut *connection).await?
+            }
             Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
         }
         Ok(())

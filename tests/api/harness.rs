@@ -366,9 +366,14 @@ impl Drop for TestApp {
 }
 
 pub async fn open_store(url: &str, acquire_timeout: Duration) -> Store {
-    Store::open(&StoreOptions { url: database_url(url), max_connections: 16, acquire_timeout })
-        .await
-        .expect("open the test database")
+    Store::open(&StoreOptions {
+        url: database_url(url),
+        max_connections: 16,
+        acquire_timeout,
+        statement_timeout: Duration::from_secs(10),
+    })
+    .await
+    .expect("open the test database")
 }
 
 /// Serves `store` on a fresh port; the sender stops the server.

@@ -8,6 +8,7 @@ mod upstream_schema;
 mod bench_smoke;
 mod chats;
 mod cli;
+mod connections;
 mod departments;
 mod foundation;
 mod hardening;

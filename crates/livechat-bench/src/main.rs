@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         url: url.clone(),
         max_connections: cli.db_max_connections,
         acquire_timeout: Duration::from_secs(30),
+        statement_timeout: Duration::from_secs(30),
     };
     let store = Store::open(&options).await.with_context(|| format!("opening {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;
