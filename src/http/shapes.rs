@@ -75,3 +75,30 @@ pub struct Done {
 impl Done {
     pub const ANSWER: axum::Json<Done> = axum::Json(Done { success: Success });
 }
+
+/// Declares Rocket.Chat's page of `$item`s, `{<items>: [...], count, offset, total,
+/// success}`, with `new(items, page, total)`.
+macro_rules! rc_page {
+    ($(#[$doc:meta])* $name:ident { $items:ident: $item:ty }) => {
+        $(#[$doc])*
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $items: Vec<$item>,
+            #[schema(minimum = 0)]
+            count: usize,
+            #[schema(minimum = 0)]
+            offset: i64,
+            #[schema(minimum = 0)]
+            total: i64,
+            success: $crate::http::shapes::Success,
+        }
+
+        impl $name {
+            fn new($items: Vec<$item>, page: $crate::domain::page::Page, total: i64) -> Self {
+                Self { count: $items.len(), $items, offset: page.offset, total, success: $crate::http::shapes::Success }
+            }
+        }
+    };
+}
+pub(crate) use rc_page;

@@ -27,7 +27,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
-use crate::http::shapes::{Done, Success};
+use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{LivechatUser, LivechatUserSort, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -174,18 +174,7 @@ struct LivechatUserFilter {
     text: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct LivechatUserPage {
-    users: Vec<LivechatUserView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(LivechatUserPage { users: LivechatUserView });
 
 /// The user, `null` when it does not have the role.
 #[derive(Serialize, ToSchema)]
@@ -268,13 +257,7 @@ async fn list(
     let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"username":1}"#), &SORT_FIELDS)?;
     let text = query.filter.text.as_deref().filter(|text| !text.is_empty());
     let (users, total) = state.store.livechat_users(kind.role.role(), text, query.page, &sort).await?;
-    Ok(Json(LivechatUserPage {
-        count: users.len(),
-        users: users.into_iter().map(LivechatUserView::from).collect(),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(LivechatUserPage::new(users.into_iter().map(LivechatUserView::from).collect(), query.page, total)))
 }
 
 /// One agent or manager; `null` when the user does not have the role.

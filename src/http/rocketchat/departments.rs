@@ -21,7 +21,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Query, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
-use crate::http::shapes::{Done, Success, Timestamp};
+use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     NewDepartmentAgent, StoreError,
@@ -220,18 +220,7 @@ struct OneDepartmentQuery {
     include_agents: Option<bool>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct DepartmentPage {
-    departments: Vec<DepartmentView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(DepartmentPage { departments: DepartmentView });
 
 /// A created department with the agents it was created with.
 #[derive(Serialize, ToSchema)]
@@ -269,18 +258,7 @@ struct UpdatedDepartment {
     success: Success,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct DepartmentAgentPage {
-    agents: Vec<DepartmentAgentView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(DepartmentAgentPage { agents: DepartmentAgentView });
 
 const SORT_FIELDS: [(&str, DepartmentSort); 3] = [
     ("name", DepartmentSort::Name),
@@ -342,13 +320,7 @@ async fn list(
         agent_id: reader_scope(&caller),
     };
     let (departments, total) = state.store.departments(filter, query.page, &sort).await?;
-    Ok(Json(DepartmentPage {
-        count: departments.len(),
-        departments: departments.into_iter().map(DepartmentView::from).collect(),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(DepartmentPage::new(departments.into_iter().map(DepartmentView::from).collect(), query.page, total)))
 }
 
 /// Creates a department, with its agents if given.
@@ -471,13 +443,7 @@ async fn agents(
     let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"order":1,"username":1}"#), &AGENT_SORT_FIELDS)?;
     readable_department(&state, reader_scope(&caller), &id).await?;
     let (agents, total) = state.store.department_agents_page(&id, query.page, &sort).await?;
-    Ok(Json(DepartmentAgentPage {
-        count: agents.len(),
-        agents: agent_views(agents),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(DepartmentAgentPage::new(agent_views(agents), query.page, total)))
 }
 
 /// Adds, changes and removes a department's agents.

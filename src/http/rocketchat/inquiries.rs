@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::wire::InquiryView;
 use crate::domain::ids::meteor_id;
-use crate::domain::page::{Direction, Page, SortKey, parse_sort};
+use crate::domain::page::{Direction, SortKey, parse_sort};
 use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_DEPARTMENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, VIEW_L_ROOM,
     VIEW_LIVECHAT_MANAGER, VIEW_LIVECHAT_ROOMS,
@@ -21,7 +21,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, PageParams, Paged, Query, WordedBody, Wording, ajv_refusal, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::schema_check::Violation;
-use crate::http::shapes::{Done, Success, Timestamp};
+use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
     AuthUser, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, SetSlaOutcome, SlaActor, TakeOutcome,
 };
@@ -87,24 +87,7 @@ impl From<QueueEntry> for QueuedInquiry {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct QueuedInquiryPage {
-    inquiries: Vec<QueuedInquiry>,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
-
-impl QueuedInquiryPage {
-    fn new(inquiries: Vec<QueuedInquiry>, page: Page, total: i64) -> Json<Self> {
-        Json(Self { count: inquiries.len(), inquiries, offset: page.offset, total, success: Success })
-    }
-}
+rc_page!(QueuedInquiryPage { inquiries: QueuedInquiry });
 
 #[derive(Deserialize, ToSchema, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -168,18 +151,7 @@ struct AgentQueueFilter {
     department: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct AgentInquiryPage {
-    inquiries: Vec<InquiryView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(AgentInquiryPage { inquiries: InquiryView });
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -226,12 +198,12 @@ async fn list(
                 Some(department.id)
             }
             // An unknown department has no inquiries (Rocket.Chat ignores the filter).
-            None => return Ok(QueuedInquiryPage::new(Vec::new(), query.page, 0)),
+            None => return Ok(Json(QueuedInquiryPage::new(Vec::new(), query.page, 0))),
         },
         None => None,
     };
     let (entries, total) = state.store.queued_inquiries(department_id.as_deref(), &sort, query.page).await?;
-    Ok(QueuedInquiryPage::new(entries.into_iter().map(QueuedInquiry::from).collect(), query.page, total))
+    Ok(Json(QueuedInquiryPage::new(entries.into_iter().map(QueuedInquiry::from).collect(), query.page, total)))
 }
 
 /// The room's inquiry while it is open, `null` otherwise.
@@ -359,13 +331,7 @@ async fn queued_for_user(
     }
     let (inquiries, total) =
         state.store.queued_for_agent(&caller.id, department, state.settings.queue_sort, query.page).await?;
-    Ok(Json(AgentInquiryPage {
-        count: inquiries.len(),
-        inquiries: inquiries.iter().map(InquiryView::from).collect(),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(AgentInquiryPage::new(inquiries.iter().map(InquiryView::from).collect(), query.page, total)))
 }
 
 /// Puts a served room back in the queue.

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
-use crate::http::shapes::{Done, Success};
+use crate::http::shapes::{Done, rc_page};
 use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
 
 const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
@@ -68,18 +68,7 @@ struct RoomListFilter {
     department_id: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct RoomPage {
-    rooms: Vec<RoomView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(RoomPage { rooms: RoomView });
 
 /// An agent closes a room it serves; a manager closes any.
 #[utoipa::path(post, path = "/api/v1/livechat/room.closeByUser", tag = "rooms",
@@ -130,11 +119,5 @@ async fn list_rooms(
     let room_filter =
         RoomFilter { open: filter.open, agent_ids: &agent_ids, department_id: filter.department_id.as_deref() };
     let (rooms, total) = state.store.list_rooms(room_filter, &sort, query.page).await?;
-    Ok(Json(RoomPage {
-        count: rooms.len(),
-        rooms: rooms.iter().map(RoomView::from).collect(),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(RoomPage::new(rooms.iter().map(RoomView::from).collect(), query.page, total)))
 }

@@ -14,7 +14,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
-use crate::http::shapes::{Done, Success};
+use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{SlaPolicy, SlaSortField, StoreError};
 
 const SLA_SORT_FIELDS: [(&str, SlaSortField); 4] = [
@@ -102,18 +102,7 @@ impl OneSlaWrapped {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SlaPage {
-    sla: Vec<SlaView>,
-    #[schema(minimum = 0)]
-    count: usize,
-    #[schema(minimum = 0)]
-    offset: i64,
-    #[schema(minimum = 0)]
-    total: i64,
-    success: Success,
-}
+rc_page!(SlaPage { sla: SlaView });
 
 /// One policy's fields beside `success`, as Rocket.Chat answers GET.
 #[derive(Serialize, ToSchema)]
@@ -172,13 +161,7 @@ async fn list(
     };
     let text = query.filter.text.as_deref().filter(|text| !text.is_empty());
     let (policies, total) = state.store.list_slas(text, &sort, query.page).await?;
-    Ok(Json(SlaPage {
-        count: policies.len(),
-        sla: policies.into_iter().map(SlaView::from).collect(),
-        offset: query.page.offset,
-        total,
-        success: Success,
-    }))
+    Ok(Json(SlaPage::new(policies.into_iter().map(SlaView::from).collect(), query.page, total)))
 }
 
 /// One SLA policy.
