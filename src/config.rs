@@ -121,6 +121,13 @@ pub struct DatabaseSettings {
     /// cancels it and the request answers 503; 0 turns both limits off. Not used on SQLite.
     #[arg(long, env = "LIVECHAT_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub db_statement_timeout_secs: u64,
+
+    /// Seconds a PostgreSQL connection may sit silent before the server probes it with
+    /// TCP keepalives (every third of that, three times), and the bound on unacknowledged
+    /// data (`tcp_user_timeout`); a peer cut off by a partition is then dropped and its
+    /// locks released. 0 leaves the operating system's defaults. Not used on SQLite.
+    #[arg(long, env = "LIVECHAT_DB_TCP_KEEPALIVE_SECS", default_value_t = 30, global = true)]
+    pub db_tcp_keepalive_secs: u64,
 }
 
 impl DatabaseSettings {
@@ -130,6 +137,10 @@ impl DatabaseSettings {
 
     pub fn statement_timeout(&self) -> Duration {
         Duration::from_secs(self.db_statement_timeout_secs)
+    }
+
+    pub fn tcp_keepalive(&self) -> Duration {
+        Duration::from_secs(self.db_tcp_keepalive_secs)
     }
 }
 

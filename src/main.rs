@@ -108,6 +108,7 @@ async fn run(cli: Cli, url: DatabaseUrl) -> anyhow::Result<()> {
         max_connections: cli.database.db_max_connections,
         acquire_timeout: cli.database.acquire_timeout(),
         statement_timeout: cli.database.statement_timeout(),
+        tcp_keepalive: cli.database.tcp_keepalive(),
     };
     let store = Store::open(&options).await.with_context(|| format!("opening the database {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;

@@ -186,6 +186,9 @@ pub struct StoreOptions {
     /// PostgreSQL's `statement_timeout` and `idle_in_transaction_session_timeout` on
     /// every connection; zero turns them off. SQLite has no equivalent.
     pub statement_timeout: Duration,
+    /// The idle time before PostgreSQL probes a silent connection with keepalives; zero
+    /// leaves the operating system's defaults. SQLite has no equivalent.
+    pub tcp_keepalive: Duration,
 }
 
 /// Runs the same body against whichever pool the store has, counting the operation

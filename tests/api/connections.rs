@@ -303,7 +303,13 @@ async fn serve_until(state: AppState, grace: Duration) -> (String, oneshot::Send
 }
 
 fn store_options(url: &str, acquire_timeout: Duration, statement_timeout: Duration) -> StoreOptions {
-    StoreOptions { url: crate::harness::database_url(url), max_connections: 4, acquire_timeout, statement_timeout }
+    StoreOptions {
+        url: crate::harness::database_url(url),
+        max_connections: 4,
+        acquire_timeout,
+        statement_timeout,
+        tcp_keepalive: Duration::from_secs(30),
+    }
 }
 
 both_backends!(shutdown_closes_idle_connections_and_lets_requests_in_flight_finish, |app| {

@@ -371,6 +371,7 @@ pub async fn open_store(url: &str, acquire_timeout: Duration) -> Store {
         max_connections: 16,
         acquire_timeout,
         statement_timeout: Duration::from_secs(10),
+        tcp_keepalive: Duration::from_secs(30),
     })
     .await
     .expect("open the test database")

@@ -126,6 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         max_connections: cli.db_max_connections,
         acquire_timeout: Duration::from_secs(30),
         statement_timeout: Duration::from_secs(30),
+        tcp_keepalive: Duration::from_secs(30),
     };
     let store = Store::open(&options).await.with_context(|| format!("opening {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;
