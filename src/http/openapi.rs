@@ -69,7 +69,16 @@ response_component!(RcForbidden, "The user lacks the permission, or may not act 
 response_component!(RcNotFound, "Not found", RcErrorBody);
 response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", RcErrorBody);
 response_component!(RcUnsupportedMediaType, "The body is not application/json", RcErrorBody);
-response_component!(RcUnavailable, "The database does not answer", RcErrorBody);
+response_component!(
+    RcRequestTimeout,
+    "The body did not arrive within LIVECHAT_BODY_READ_TIMEOUT_SECS; the connection is closed",
+    RcErrorBody
+);
+response_component!(
+    RcUnavailable,
+    "The database does not answer in time, or the server is at its connection limit",
+    RcErrorBody
+);
 response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors);
 response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors);
 response_component!(HcNotFound, "Not found", HelpCrunchErrors);
@@ -81,6 +90,11 @@ response_component!(
 response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", HelpCrunchErrors);
 response_component!(HcUnsupportedMediaType, "The body is not application/json", HelpCrunchErrors);
 response_component!(
+    HcRequestTimeout,
+    "The body did not arrive within LIVECHAT_BODY_READ_TIMEOUT_SECS; the connection is closed",
+    HelpCrunchErrors
+);
+response_component!(
     HcTooManyRequests,
     "The API key used up its requests for this minute",
     HelpCrunchErrors,
@@ -91,7 +105,11 @@ response_component!(
         "X-RateLimit-Reset" => "When the minute ends, in UNIX seconds",
     },
 );
-response_component!(HcUnavailable, "The database does not answer", HelpCrunchErrors);
+response_component!(
+    HcUnavailable,
+    "The database does not answer in time, or the server is at its connection limit",
+    HelpCrunchErrors
+);
 
 /// Declares a set of responses a route can answer besides its own, by reference to
 /// the response components.
@@ -130,6 +148,7 @@ response_set!(
     /// Any Rocket.Chat route that reads a JSON body.
     RcJsonBody {
         "400" => RcBadRequest,
+        "408" => RcRequestTimeout,
         "413" => RcPayloadTooLarge,
         "415" => RcUnsupportedMediaType,
     }
@@ -138,6 +157,7 @@ response_set!(
     /// Any /v1 route that reads a JSON body.
     HcJsonBody {
         "400" => HcBadRequest,
+        "408" => HcRequestTimeout,
         "413" => HcPayloadTooLarge,
         "415" => HcUnsupportedMediaType,
     }
@@ -167,12 +187,14 @@ response_set!(
         RcNotFound,
         RcPayloadTooLarge,
         RcUnsupportedMediaType,
+        RcRequestTimeout,
         RcUnavailable,
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,
         HcConflict,
         HcPayloadTooLarge,
+        HcRequestTimeout,
         HcUnsupportedMediaType,
         HcTooManyRequests,
         HcUnavailable,

@@ -218,6 +218,8 @@ both_backends!(
             stream.write_all(b"{\"user\":").await.unwrap();
             let answer = read_answer(&mut stream, Duration::from_secs(3)).await;
             assert_eq!((answer.status, &answer.body), (408, &envelope), "{path}");
+            let status = reqwest::StatusCode::REQUEST_TIMEOUT;
+            crate::openapi::assert_documented(&reqwest::Method::POST, path, status, &answer.body);
             assert_eq!(answer.header("connection"), Some("close"));
             closed_within(&mut stream, Duration::from_secs(3)).await;
         }
