@@ -105,6 +105,12 @@ impl ApiError {
         Self::coded_with_status(StatusCode::BAD_REQUEST, code, reason)
     }
 
+    /// 400 of a Meteor error without a reason: `"[<code>]"` plus `errorType`.
+    pub fn meteor(code: &str) -> Self {
+        let body = RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("[{code}]")) };
+        Self::new(StatusCode::BAD_REQUEST, body)
+    }
+
     pub fn coded_with_status(status: StatusCode, code: &str, reason: impl std::fmt::Display) -> Self {
         let body =
             RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("{reason} [{code}]")) };

@@ -66,10 +66,13 @@ pub struct DepartmentFilter<'a> {
     pub enabled: Option<bool>,
     /// Only the departments this agent serves in.
     pub agent_id: Option<&'a str>,
+    /// All but this department.
+    pub exclude_id: Option<&'a str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepartmentSort {
+    Id,
     Name,
     UpdatedAt,
     NumAgents,
@@ -78,7 +81,9 @@ pub enum DepartmentSort {
 impl SortColumn for DepartmentSort {
     fn column(self) -> &'static str {
         match self {
-            Self::Name => "LOWER(name)",
+            Self::Id => "id COLLATE \"BINARY\"",
+            // Byte order, as Rocket.Chat's MongoDB sorts (see migration 0008).
+            Self::Name => "name COLLATE \"BINARY\"",
             Self::UpdatedAt => "updated_at",
             Self::NumAgents => "num_agents",
         }
@@ -105,7 +110,8 @@ impl SortColumn for DepartmentAgentSort {
 const DEPARTMENTS_WHERE: &str = " WHERE ($1 IS NULL OR LOWER(name) LIKE $1 ESCAPE '\\') \
      AND ($2 IS NULL OR enabled = $2) \
      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM department_agents m \
-       WHERE m.department_id = departments.id AND m.agent_id = $3))";
+       WHERE m.department_id = departments.id AND m.agent_id = $3)) \
+     AND ($4 IS NULL OR id <> $4)";
 
 /// Adds an agent to department `$1` or updates its entry. Only a user with role `$6`
 /// can be added, so nothing is written for anyone else.
@@ -287,12 +293,17 @@ impl Store {
     ) -> StoreResult<(Vec<Department>, i64)> {
         let pattern = filter.text.map(contains_pattern);
         // Assembled from static fragments and a whitelisted ORDER BY only.
-        let select = format!("{}{DEPARTMENTS_WHERE}{} LIMIT $4 OFFSET $5", department_select!(), order_by(sort, "id"));
+        let select = format!(
+            "{}{DEPARTMENTS_WHERE}{} LIMIT $5 OFFSET $6",
+            department_select!(),
+            order_by(sort, r#"id COLLATE "BINARY""#)
+        );
         let count = format!("SELECT COUNT(*) FROM departments{DEPARTMENTS_WHERE}");
         let departments: Vec<Department> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(select))
             .bind(&pattern)
             .bind(filter.enabled)
             .bind(filter.agent_id)
+            .bind(filter.exclude_id)
             .bind(page.count)
             .bind(page.offset)
             .fetch_all(pool)
@@ -301,6 +312,7 @@ impl Store {
             .bind(&pattern)
             .bind(filter.enabled)
             .bind(filter.agent_id)
+            .bind(filter.exclude_id)
             .fetch_one(pool)
             .await)?;
         Ok((departments, total))

@@ -39,7 +39,7 @@ pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOu
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
-pub use users::{LivechatUser, LivechatUserSort, NewUser, User};
+pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitors::{Visitor, VisitorDetails};
 
 /// Why a store call failed.

@@ -44,6 +44,7 @@ pub struct LivechatUser {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LivechatUserSort {
+    Id,
     Username,
     Name,
     Status,
@@ -53,6 +54,7 @@ pub enum LivechatUserSort {
 impl SortColumn for LivechatUserSort {
     fn column(self) -> &'static str {
         match self {
+            Self::Id => "id COLLATE \"BINARY\"",
             Self::Username => "LOWER(username)",
             Self::Name => "LOWER(name)",
             Self::Status => "status",
@@ -62,10 +64,24 @@ impl SortColumn for LivechatUserSort {
 }
 
 /// The users holding role `$1`, whose username or name contains the pattern `$2`
-/// (NULL: everyone).
+/// (NULL: everyone); only available ones when `$3`, all but `$4`, and without the
+/// offline ones (bots excepted) unless `$5`.
 const LIVECHAT_USERS_WHERE: &str = " FROM users \
      WHERE EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $1) \
-     AND ($2 IS NULL OR LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')";
+     AND ($2 IS NULL OR LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+     AND (NOT $3 OR livechat_status = 'available') \
+     AND ($4 IS NULL OR id <> $4) \
+     AND ($5 OR status <> 'offline' \
+       OR EXISTS (SELECT 1 FROM user_roles bot WHERE bot.user_id = users.id AND bot.role = 'bot'))";
+
+/// Rocket.Chat's narrowing of the agent list.
+pub struct UserListFilter<'a> {
+    /// Part of the username or name.
+    pub text: Option<&'a str>,
+    pub only_available: bool,
+    pub exclude_id: Option<&'a str>,
+    pub show_idle: bool,
+}
 
 impl Store {
     /// Creates a user with its roles. Username and email are unique (case-insensitive):
@@ -181,23 +197,26 @@ impl Store {
         })
     }
 
-    /// One page of the users holding `role`, optionally only those whose username or
-    /// name contains `text` (case-insensitive), with the total count.
+    /// One page of the users holding `role` that `filter` keeps (`text` matched
+    /// case-insensitively), with the total count.
     pub async fn livechat_users(
         &self,
         role: &str,
-        text: Option<&str>,
+        filter: UserListFilter<'_>,
         page: Page,
         sort: &[SortKey<LivechatUserSort>],
     ) -> StoreResult<(Vec<LivechatUser>, i64)> {
-        let pattern = text.map(contains_pattern);
+        let pattern = filter.text.map(contains_pattern);
         // Assembled from static fragments and a whitelisted ORDER BY only.
         let select =
-            format!("{}{LIVECHAT_USERS_WHERE}{} LIMIT $3 OFFSET $4", livechat_user_select!(), order_by(sort, "id"));
+            format!("{}{LIVECHAT_USERS_WHERE}{} LIMIT $6 OFFSET $7", livechat_user_select!(), order_by(sort, "id"));
         let count = format!("SELECT COUNT(*){LIVECHAT_USERS_WHERE}");
         let rows: Vec<LivechatUserRow> = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(select))
             .bind(role)
             .bind(&pattern)
+            .bind(filter.only_available)
+            .bind(filter.exclude_id)
+            .bind(filter.show_idle)
             .bind(page.count)
             .bind(page.offset)
             .fetch_all(pool)
@@ -205,6 +224,9 @@ impl Store {
         let (total,): (i64,) = on_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(count))
             .bind(role)
             .bind(&pattern)
+            .bind(filter.only_available)
+            .bind(filter.exclude_id)
+            .bind(filter.show_idle)
             .fetch_one(pool)
             .await)?;
         Ok((rows.into_iter().map(LivechatUser::from).collect(), total))

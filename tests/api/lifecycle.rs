@@ -268,7 +268,7 @@ both_backends!(visitor_routes_reject_bad_input_and_foreign_tokens, |app| {
     );
     assert_eq!(
         app.get("/api/v1/livechat/visitor/unknown", None).await,
-        (StatusCode::BAD_REQUEST, bare("invalid-token"))
+        (StatusCode::BAD_REQUEST, json!({"success": false, "error": "[invalid-token]", "errorType": "invalid-token"}))
     );
     assert_eq!(
         app.get("/api/v1/livechat/room", None).await,
@@ -285,22 +285,31 @@ both_backends!(visitor_routes_reject_bad_input_and_foreign_tokens, |app| {
 
     let (_, alice_room) = visitor_with_room(&app, "alice", None).await;
     let (_, _bob_room) = visitor_with_room(&app, "bob", None).await;
-    // Bob's token never reaches Alice's room.
+    // Bob's token never reaches Alice's room: to Bob it is as unknown as a missing one.
     assert_eq!(
         app.get(&format!("/api/v1/livechat/room?token=bob&rid={alice_room}"), None).await,
-        (StatusCode::FORBIDDEN, bare("unauthorized"))
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
     );
     assert_eq!(
         app.post("/api/v1/livechat/message", None, json!({"token": "bob", "rid": alice_room, "msg": "hi"})).await,
-        (StatusCode::FORBIDDEN, bare("unauthorized"))
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
     );
     assert_eq!(
         app.get(&format!("/api/v1/livechat/messages.history/{alice_room}?token=bob"), None).await,
-        (StatusCode::FORBIDDEN, bare("unauthorized"))
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
     );
     assert_eq!(
         app.post("/api/v1/livechat/room.close", None, json!({"rid": alice_room, "token": "bob"})).await,
-        (StatusCode::FORBIDDEN, bare("unauthorized"))
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
+    );
+    // A `rid` never opens a room: an unknown one is refused and creates nothing.
+    assert_eq!(
+        app.get("/api/v1/livechat/room?token=bob&rid=chosen-by-client", None).await,
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
+    );
+    assert_eq!(
+        app.get("/api/v1/livechat/messages.history/chosen-by-client?token=bob", None).await,
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
     );
     assert_eq!(
         app.get(&format!("/api/v1/livechat/messages.history/{alice_room}?token=alice"), None).await.1["total"],
@@ -340,9 +349,10 @@ both_backends!(visitor_routes_reject_bad_input_and_foreign_tokens, |app| {
             .await,
         (StatusCode::BAD_REQUEST, bare("room-closed"))
     );
+    // GET room names only open rooms: a closed one is unknown to it.
     assert_eq!(
         app.get(&format!("/api/v1/livechat/room?token=alice&rid={alice_room}"), None).await,
-        (StatusCode::BAD_REQUEST, bare("room-closed"))
+        (StatusCode::BAD_REQUEST, bare("invalid-room"))
     );
     // The closed room stays as history and was closed by the visitor.
     let (_, rooms) = app.get("/api/v1/livechat/rooms?open=false", Some(&app.admin)).await;
@@ -365,10 +375,27 @@ both_backends!(agent_routes_check_auth_permission_and_input, |app| {
     }
     for path in ["/api/v1/livechat/inquiries.queuedForUser", "/api/v1/livechat/rooms"] {
         assert_eq!(app.get(path, None).await, (StatusCode::UNAUTHORIZED, not_logged_in()), "{path}");
-        assert_eq!(app.get(path, Some(&plain)).await, (StatusCode::FORBIDDEN, no_permission()), "{path}");
     }
-    // Agents work the queue but do not list every room.
-    assert_eq!(app.get("/api/v1/livechat/rooms", Some(&agent)).await, (StatusCode::FORBIDDEN, no_permission()));
+    assert_eq!(
+        app.get("/api/v1/livechat/inquiries.queuedForUser", Some(&plain)).await,
+        (StatusCode::FORBIDDEN, no_permission())
+    );
+    // The room list words its refusal as Rocket.Chat's handler does: a bare `unauthorized`.
+    assert_eq!(app.get("/api/v1/livechat/rooms", Some(&plain)).await, (StatusCode::FORBIDDEN, bare("unauthorized")));
+    // Agents work the queue but do not list every room: only their own, named alone.
+    assert_eq!(app.get("/api/v1/livechat/rooms", Some(&agent)).await, (StatusCode::FORBIDDEN, bare("unauthorized")));
+    assert_eq!(
+        app.get(&format!("/api/v1/livechat/rooms?agents[]={}&agents[]=someone", agent.user_id), Some(&agent)).await,
+        (StatusCode::FORBIDDEN, bare("unauthorized"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/livechat/rooms?agents[]={}", plain.user_id), Some(&plain)).await,
+        (StatusCode::FORBIDDEN, bare("unauthorized"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/livechat/rooms?agents[]={}", agent.user_id), Some(&agent)).await,
+        (StatusCode::OK, json!({"rooms": [], "count": 0, "offset": 0, "total": 0, "success": true}))
+    );
 
     assert_eq!(
         app.post("/api/v1/livechat/inquiries.take", Some(&agent), json!({})).await,

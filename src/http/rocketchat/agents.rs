@@ -1,9 +1,7 @@
 //! Omnichannel agents and managers: /api/v1/livechat/users/{type} and
 //! POST /api/v1/livechat/agent.status.
 //!
-//! Deviations from Rocket.Chat: the list rejects `onlyAvailable`, `showIdleAgents`
-//! and `excludeId` instead of ignoring them; adding an agent leaves its
-//! `statusLivechat` as it was.
+//! Deviations from Rocket.Chat: adding an agent leaves its `statusLivechat` as it was.
 
 use std::marker::PhantomData;
 
@@ -26,9 +24,9 @@ use crate::domain::permissions::{
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Done, Success, rc_page};
-use crate::store::{LivechatUser, LivechatUserSort, User};
+use crate::store::{LivechatUser, LivechatUserSort, User, UserListFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, add)).routes(routes!(one, remove)).routes(routes!(set_status))
@@ -112,7 +110,7 @@ impl<A: KindAccess> FromRequestParts<AppState> for PermittedKind<A> {
         if !permitted {
             return Err(ApiError::no_permission());
         }
-        let kind = kind.ok_or_else(|| ApiError::coded("error-invalid-type", "Invalid type"))?;
+        let kind = kind.ok_or_else(|| ApiError::bad_request("Invalid type"))?;
         Ok(Self { role: kind.role(), access: PhantomData })
     }
 }
@@ -169,9 +167,16 @@ struct AddedLivechatUser {
 #[derive(Deserialize, ToSchema, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 struct LivechatUserFilter {
     /// Part of the username or name.
     text: Option<String>,
+    /// Agents only: only those whose statusLivechat is available.
+    only_available: Option<bool>,
+    /// Agents only: leave out this user.
+    exclude_id: Option<String>,
+    /// Agents only: false leaves out offline agents (default true).
+    show_idle_agents: Option<bool>,
 }
 
 rc_page!(LivechatUserPage { users: LivechatUserView });
@@ -216,7 +221,8 @@ struct AgentStatus {
     success: Success,
 }
 
-const SORT_FIELDS: [(&str, LivechatUserSort); 4] = [
+const SORT_FIELDS: [(&str, LivechatUserSort); 5] = [
+    ("_id", LivechatUserSort::Id),
     ("username", LivechatUserSort::Username),
     ("name", LivechatUserSort::Name),
     ("status", LivechatUserSort::Status),
@@ -244,7 +250,8 @@ async fn add(
 
 /// The agents or the managers.
 ///
-/// Sort fields: username, name, status, statusLivechat (default `{"username":1}`).
+/// Sort fields: _id, username, name, status, statusLivechat (default `{"username":1}`).
+/// `onlyAvailable`, `excludeId` and `showIdleAgents` narrow the agents, as Rocket.Chat's.
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
     params(("kind" = inline(LivechatKind), Path), LivechatUserFilter, PageParams),
@@ -255,8 +262,16 @@ async fn list(
     query: Paged<LivechatUserFilter>,
 ) -> ApiResult<Json<LivechatUserPage>> {
     let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"username":1}"#), &SORT_FIELDS)?;
-    let text = query.filter.text.as_deref().filter(|text| !text.is_empty());
-    let (users, total) = state.store.livechat_users(kind.role.role(), text, query.page, &sort).await?;
+    let filter = &query.filter;
+    // As Rocket.Chat, the availability filters narrow agents only.
+    let agents = matches!(kind.role, LivechatRole::Agent);
+    let filter = UserListFilter {
+        text: filter.text.as_deref().filter(|text| !text.is_empty()),
+        only_available: agents && filter.only_available == Some(true),
+        exclude_id: filter.exclude_id.as_deref().filter(|id| agents && !id.is_empty()),
+        show_idle: !agents || filter.show_idle_agents != Some(false),
+    };
+    let (users, total) = state.store.livechat_users(kind.role.role(), filter, query.page, &sort).await?;
     Ok(Json(LivechatUserPage::new(users.into_iter().map(LivechatUserView::from).collect(), query.page, total)))
 }
 
@@ -294,24 +309,37 @@ async fn remove(
     }
 }
 
+fn agent_not_found() -> ApiError {
+    ApiError::not_found("Agent not found")
+}
+
 /// Sets an agent's livechat status, or toggles it when no status is given.
 #[utoipa::path(post, path = "/api/v1/livechat/agent.status", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
     request_body = AgentStatusBody,
-    responses((status = 200, description = "The new status", body = AgentStatus), RcPermitted, RcJsonBody))]
+    responses(
+        (status = 200, description = "The new status", body = AgentStatus),
+        RcPermitted,
+        RcJsonBody,
+        (status = 404, response = RcNotFound),
+    ))]
 async fn set_status(
     State(state): State<AppState>,
     caller: Caller<ServeChats>,
     Body(body): Body<AgentStatusBody>,
 ) -> ApiResult<Json<AgentStatus>> {
     let agent_id = body.agent_id.as_deref().unwrap_or(&caller.id);
+    // As Rocket.Chat: an unknown agent is 404 before another agent's status is refused.
     if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {
-        return Err(ApiError::unauthorized_object());
+        return Err(match state.store.livechat_user(LivechatRole::Agent.role(), agent_id).await? {
+            Some(_) => ApiError::unauthorized_object(),
+            None => agent_not_found(),
+        });
     }
     let status = state
         .store
         .set_livechat_status(agent_id, body.status.map(LivechatStatus::from), state.now())
         .await?
-        .ok_or_else(|| ApiError::bad_request("Invalid Agent"))?;
+        .ok_or_else(agent_not_found)?;
     Ok(Json(AgentStatus { status, success: Success }))
 }

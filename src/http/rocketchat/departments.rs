@@ -1,9 +1,9 @@
 //! /api/v1/livechat/department: departments and their agents.
 //!
 //! Deviations from Rocket.Chat: an unknown department id is 404 `Department not found`
-//! on every route (Rocket.Chat answers `{"department":null}` to GET); list routes
-//! reject query keys they do not implement (`showArchived`, `onlyMyDepartments`,
-//! `excludeDepartmentId`) instead of ignoring them; callers reading through
+//! on PUT and POST .../agents (GET, DELETE and GET .../agents answer as Rocket.Chat);
+//! `showArchived` and `onlyMyDepartments` are accepted and change nothing (no archived
+//! departments, no units); callers reading through
 //! view-l-room alone see only the departments they serve in.
 
 use axum::Json;
@@ -206,10 +206,19 @@ struct RemovedAgent {
 #[derive(Deserialize, ToSchema, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 struct DepartmentListFilter {
     /// Part of the name.
     text: Option<String>,
     enabled: Option<bool>,
+    /// Leave out this department.
+    exclude_department_id: Option<String>,
+    /// Accepted; departments are never archived here, so it changes nothing.
+    #[allow(dead_code)]
+    show_archived: Option<bool>,
+    /// Accepted; it narrows to a monitor's units, which this server does not have.
+    #[allow(dead_code)]
+    only_my_departments: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema, IntoParams)]
@@ -240,11 +249,13 @@ struct CreatedAgent {
     order: i64,
 }
 
-/// One department, with its agents unless they were not asked for.
+/// One department, with its agents unless they were not asked for; `department` is
+/// null for an unknown id.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OneDepartment {
-    department: DepartmentView,
+    #[schema(required = true)]
+    department: Option<DepartmentView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     agents: Option<Vec<DepartmentAgentView>>,
     success: Success,
@@ -260,7 +271,8 @@ struct UpdatedDepartment {
 
 rc_page!(DepartmentAgentPage { agents: DepartmentAgentView });
 
-const SORT_FIELDS: [(&str, DepartmentSort); 3] = [
+const SORT_FIELDS: [(&str, DepartmentSort); 4] = [
+    ("_id", DepartmentSort::Id),
     ("name", DepartmentSort::Name),
     ("_updatedAt", DepartmentSort::UpdatedAt),
     ("numAgents", DepartmentSort::NumAgents),
@@ -291,19 +303,21 @@ fn reader_scope(caller: &Caller<ReadDepartments>) -> Option<&str> {
     if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) { None } else { Some(&caller.id) }
 }
 
-/// A department the caller may read: 404 when unknown, 403 when outside its scope.
-async fn readable_department(state: &AppState, scope: Option<&str>, id: &str) -> ApiResult<Department> {
-    let department = state.store.department_by_id(id).await?.ok_or_else(department_not_found)?;
+/// A department the caller may read, `None` when unknown; 403 when outside its scope.
+async fn readable_department(state: &AppState, scope: Option<&str>, id: &str) -> ApiResult<Option<Department>> {
+    let Some(department) = state.store.department_by_id(id).await? else {
+        return Ok(None);
+    };
     if let Some(agent_id) = scope
         && !state.store.is_department_agent(id, agent_id).await?
     {
         return Err(ApiError::unauthorized_object());
     }
-    Ok(department)
+    Ok(Some(department))
 }
 
 /// The departments; a reader with view-l-room alone sees only its own. Sort fields:
-/// name, _updatedAt, numAgents (default `{"name":1}`).
+/// _id, name, _updatedAt, numAgents (default `{"name":1}`, in byte order as Rocket.Chat's).
 #[utoipa::path(get, path = "/api/v1/livechat/department", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(DepartmentListFilter, PageParams),
@@ -318,6 +332,7 @@ async fn list(
         text: query.filter.text.as_deref().filter(|text| !text.is_empty()),
         enabled: query.filter.enabled,
         agent_id: reader_scope(&caller),
+        exclude_id: query.filter.exclude_department_id.as_deref().filter(|id| !id.is_empty()),
     };
     let (departments, total) = state.store.departments(filter, query.page, &sort).await?;
     Ok(Json(DepartmentPage::new(departments.into_iter().map(DepartmentView::from).collect(), query.page, total)))
@@ -353,15 +368,15 @@ async fn create(
     Ok(Json(CreatedDepartment { department: department.into(), agents, success: Success }))
 }
 
-/// One department, with its agents unless `includeAgents=false`.
+/// One department, with its agents unless `includeAgents=false`; for an unknown id,
+/// `{"department": null}` with no agents.
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id"), OneDepartmentQuery),
     responses(
-        (status = 200, description = "The department", body = OneDepartment),
+        (status = 200, description = "The department or null", body = OneDepartment),
         RcPermitted,
         (status = 400, response = RcBadRequest),
-        (status = 404, response = RcNotFound),
     ))]
 async fn one(
     State(state): State<AppState>,
@@ -374,7 +389,7 @@ async fn one(
         true => Some(agent_views(state.store.department_agents(&id).await?)),
         false => None,
     };
-    Ok(Json(OneDepartment { department: department.into(), agents, success: Success }))
+    Ok(Json(OneDepartment { department: department.map(DepartmentView::from), agents, success: Success }))
 }
 
 /// Replaces a department's fields, and its agents if given.
@@ -404,7 +419,7 @@ async fn update(
     Ok(Json(UpdatedDepartment { department: department.into(), agents, success: Success }))
 }
 
-/// Deletes a department.
+/// Deletes a department; an unknown id is 400 `error-department-not-found`.
 #[utoipa::path(delete, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id")),
@@ -412,19 +427,21 @@ async fn update(
         (status = 200, description = "Deleted", body = Done),
         RcPermitted,
         (status = 400, response = RcBadRequest),
-        (status = 404, response = RcNotFound),
     ))]
 async fn remove(
     State(state): State<AppState>,
     _: Caller<ManageDepartments>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Done>> {
-    state.store.delete_department(&id).await.map_err(change_refused)?;
-    Ok(Done::ANSWER)
+    match state.store.delete_department(&id).await {
+        Ok(()) => Ok(Done::ANSWER),
+        Err(StoreError::NotFound) => Err(ApiError::bad_request("error-department-not-found")),
+        Err(error) => Err(error.into()),
+    }
 }
 
-/// A page of a department's agents. Sort fields: username, order (default
-/// `{"order":1,"username":1}`).
+/// A page of a department's agents (none for an unknown id). Sort fields: username,
+/// order (default `{"order":1,"username":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id"), PageParams),
@@ -432,7 +449,6 @@ async fn remove(
         (status = 200, description = "A page of agents", body = DepartmentAgentPage),
         RcPermitted,
         (status = 400, response = RcBadRequest),
-        (status = 404, response = RcNotFound),
     ))]
 async fn agents(
     State(state): State<AppState>,

@@ -18,7 +18,7 @@ use crate::domain::page::Page;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
-use crate::http::openapi::{RcBadRequest, RcForbidden, RcJsonBody, RcUnavailable};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
 use crate::store::{Closer, NewMessage, NewRoom, Room, StoreError, Visitor, VisitorDetails};
@@ -263,29 +263,34 @@ async fn register_visitor(
         (status = 503, response = RcUnavailable),
     ))]
 async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<OneVisitor>> {
-    Ok(OneVisitor::of(&known_visitor(&state, &token).await?))
+    // Rocket.Chat throws a Meteor error here, unlike the plain `invalid-token` elsewhere.
+    let visitor = state.store.visitor_by_token(&token).await?.ok_or_else(|| ApiError::meteor("invalid-token"))?;
+    Ok(OneVisitor::of(&visitor))
 }
 
 async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
     state.store.visitor_by_token(token).await?.ok_or_else(invalid_token)
 }
 
-/// A room the visitor owns, or the error that says why not.
+/// A room the visitor owns; another visitor's room is as unknown as a missing one.
 async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResult<Room> {
-    let room = state.store.room_by_id(room_id).await?.ok_or_else(|| ApiError::bad_request("invalid-room"))?;
-    if room.visitor_id != visitor.id {
-        return Err(ApiError::unauthorized_object());
+    match state.store.room_by_id(room_id).await? {
+        Some(room) if room.visitor_id == visitor.id => Ok(room),
+        _ => Err(invalid_room()),
     }
-    Ok(room)
 }
 
-/// The visitor's open room with that id, or a new room (queued as an inquiry).
+fn invalid_room() -> ApiError {
+    ApiError::bad_request("invalid-room")
+}
+
+/// The visitor's open room with that id; without `rid`, its open room or a new one
+/// (queued as an inquiry).
 #[utoipa::path(get, path = "/api/v1/livechat/room", tag = "visitor",
     params(OpenRoomQuery),
     responses(
         (status = 200, description = "The room, and whether it was opened now", body = OpenedRoom),
         (status = 400, response = RcBadRequest),
-        (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
 async fn open_room(
@@ -297,36 +302,26 @@ async fn open_room(
         Some(department) => Some(department_id(&state, department).await?),
         None => visitor.department_id.clone(),
     };
-    let requested_id = query.rid.as_deref().filter(|rid| !rid.is_empty());
-    if let Some(rid) = requested_id
-        && let Some(room) = state.store.room_by_id(rid).await?
-    {
-        if room.visitor_id != visitor.id {
-            return Err(ApiError::unauthorized_object());
-        }
-        if !room.open {
-            return Err(room_closed());
-        }
-        return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
+    // A `rid` only names an existing room: one that is open and the visitor's own.
+    if let Some(rid) = query.rid.as_deref().filter(|rid| !rid.is_empty()) {
+        return match state.store.room_by_id(rid).await? {
+            Some(room) if room.visitor_id == visitor.id && room.open => {
+                Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }))
+            }
+            _ => Err(invalid_room()),
+        };
     }
-    let room_id = requested_id.map(str::to_owned).unwrap_or_else(meteor_id);
-    let inquiry_id = object_id();
-    let opened = state
+    let (room, created) = state
         .store
         .open_room(NewRoom {
-            id: &room_id,
-            inquiry_id: &inquiry_id,
+            id: &meteor_id(),
+            inquiry_id: &object_id(),
             visitor: &visitor,
             department_id: department_id.as_deref(),
             source_type: "api",
             now: state.now(),
         })
-        .await;
-    let (room, created) = match opened {
-        Ok(opened) => opened,
-        Err(StoreError::Conflict(_)) => return Err(ApiError::unauthorized_object()),
-        Err(error) => return Err(error.into()),
-    };
+        .await?;
     Ok(Json(OpenedRoom { room: (&room).into(), new_room: created, success: Success }))
 }
 
@@ -336,7 +331,6 @@ async fn open_room(
     responses(
         (status = 200, description = "The stored message", body = SentMessage),
         RcJsonBody,
-        (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
 async fn send_message(
@@ -383,7 +377,6 @@ fn room_closed() -> ApiError {
     responses(
         (status = 200, description = "A page of messages", body = MessageHistory),
         (status = 400, response = RcBadRequest),
-        (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
 async fn message_history(
@@ -417,7 +410,6 @@ async fn message_history(
     responses(
         (status = 200, description = "Closed", body = VisitorClosedRoom),
         RcJsonBody,
-        (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
 async fn close_room(
