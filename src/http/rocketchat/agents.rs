@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use serde::de::IntoDeserializer;
 use serde::de::value::StrDeserializer;
@@ -25,7 +25,7 @@ use crate::domain::permissions::{
 };
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
+use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, Path, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{LivechatUser, LivechatUserSort, User};
@@ -156,6 +156,7 @@ impl From<LivechatUser> for LivechatUserView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UsernameBody {
+    #[schema(max_length = 256)]
     username: String,
 }
 
@@ -171,6 +172,8 @@ struct AddedLivechatUser {
 #[into_params(parameter_in = Query)]
 struct LivechatUserFilter {
     /// Part of the username or name.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     text: Option<String>,
 }
 
@@ -190,6 +193,7 @@ struct OneLivechatUser {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AgentStatusBody {
     status: Option<RequestedStatus>,
+    #[schema(max_length = 256)]
     agent_id: Option<String>,
 }
 
@@ -263,7 +267,7 @@ async fn list(
 /// One agent or manager; `null` when the user does not have the role.
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id", max_length = 256)),
     responses((status = 200, description = "The user or null", body = OneLivechatUser), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn one(
     State(state): State<AppState>,
@@ -277,7 +281,7 @@ async fn one(
 /// Takes the livechat-agent or livechat-manager role away.
 #[utoipa::path(delete, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id", max_length = 256)),
     responses((status = 200, description = "Removed", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,
