@@ -11,14 +11,16 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
@@ -27,6 +29,23 @@ use super::schema_check::{Report, Violation, check, query_object, resolved_schem
 use crate::domain::ids::token_digest;
 use crate::domain::page::Page;
 use crate::store::AuthUser;
+
+/// The most characters of an id, a token, a username, a name or an email address, in
+/// a body, a query, a path or a header (the README's Security section lists every
+/// class). Fields state it as `#[schema(max_length = 256)]`; paths and headers here.
+pub const MAX_KEY_CHARS: usize = 256;
+
+/// The schema of one id or name in a list (`roles`, `agents`), where no field attribute
+/// reaches: `#[schema(value_type = Option<Vec<KeyText>>, inline)]`.
+pub struct KeyText;
+
+impl PartialSchema for KeyText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_KEY_CHARS)).into()
+    }
+}
+
+impl ToSchema for KeyText {}
 
 /// Whether the `Content-Type` is `application/json` or a `+json` type.
 fn has_json_content_type(headers: &HeaderMap) -> bool {
@@ -85,8 +104,10 @@ impl<P: PermissionSet> FromRequestParts<AppState> for Caller<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        // A value longer than any id or token belongs to nobody: no lookup is made.
         let header = |name: &str| {
-            parts.headers.get(name).and_then(|value| value.to_str().ok()).filter(|value| !value.is_empty())
+            let value = parts.headers.get(name).and_then(|value| value.to_str().ok());
+            value.filter(|value| !value.is_empty() && value.len() <= MAX_KEY_CHARS)
         };
         let (Some(user_id), Some(token)) = (header("x-user-id"), header("x-auth-token")) else {
             return Err(ApiError::not_logged_in());
@@ -259,6 +280,27 @@ fn query_pairs(parts: &Parts) -> impl Iterator<Item = (String, String)> + '_ {
     url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned()
 }
 
+/// The path's parameters read into `T`, as axum's `Path` reads them, after each is
+/// checked against [`MAX_KEY_CHARS`] (`/token must NOT have more than 256
+/// characters`), so no over-long id reaches the store. Like [`Query`], it is placed
+/// after [`Caller`].
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        let unreadable = |rejection: &dyn std::fmt::Display| ApiError::invalid_params(rejection.to_string());
+        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|error| unreadable(&error))?;
+        if let Some((name, _)) = params.iter().find(|(_, value)| value.chars().count() > MAX_KEY_CHARS) {
+            return Err(ajv_refusal(&Violation::TooLong { at: format!("/{name}"), limit: MAX_KEY_CHARS as u64 }));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await.map_err(|error| unreadable(&error))?;
+        Ok(Self(value))
+    }
+}
+
 /// `offset`, `count` and `sort` of a Rocket.Chat list route.
 #[derive(Deserialize, ToSchema, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -274,6 +316,8 @@ pub struct PageParams {
     count: Option<f64>,
     /// JSON of field to 1 or -1 in priority order, e.g. `{"name":1}`; the route's
     /// description lists its fields.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     sort: Option<String>,
 }
 

@@ -13,6 +13,7 @@ mod departments;
 mod foundation;
 mod hardening;
 mod helpcrunch_auth;
+mod input_lengths;
 mod lifecycle;
 mod metrics;
 mod openapi;

@@ -72,11 +72,11 @@ const EXPECTED_ROUTES: [(&str, &str); 54] = [
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// The document as the server builds it.
-static DOCUMENT: LazyLock<Value> =
+pub static DOCUMENT: LazyLock<Value> =
     LazyLock::new(|| serde_json::to_value(livechat_server::http::openapi_document()).expect("the document serializes"));
 
 /// Every (method, path template, operation) of `document`.
-fn operations(document: &Value) -> Vec<(String, String, Value)> {
+pub fn operations(document: &Value) -> Vec<(String, String, Value)> {
     let paths = document["paths"].as_object().expect("paths");
     paths
         .iter()
@@ -89,7 +89,7 @@ fn operations(document: &Value) -> Vec<(String, String, Value)> {
 }
 
 /// Follows a local `$ref` such as `#/components/responses/RcNotFound`.
-fn resolve<'a>(document: &'a Value, node: &'a Value) -> &'a Value {
+pub fn resolve<'a>(document: &'a Value, node: &'a Value) -> &'a Value {
     match node.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let pointer = reference.trim_start_matches('#');

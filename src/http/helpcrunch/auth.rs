@@ -12,6 +12,7 @@ use super::extract::AuthenticatedApiKey;
 use crate::domain::api_keys::{RateStatus, RateWindow};
 use crate::domain::ids::token_digest;
 use crate::http::AppState;
+use crate::http::extract::MAX_KEY_CHARS;
 use crate::http::metrics::Rejection;
 
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -58,12 +59,13 @@ async fn authenticate_and_count(state: &AppState, mut request: Request, next: Ne
 }
 
 /// The key of `Authorization: Bearer <key>`; `None` when the header is missing or
-/// has another shape.
+/// has another shape, or the key is longer than any key (so it is never looked up).
 fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
     let key = key.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty() && !key.contains(char::is_whitespace)).then_some(key)
+    let plausible = !key.is_empty() && key.len() <= MAX_KEY_CHARS && !key.contains(char::is_whitespace);
+    (scheme.eq_ignore_ascii_case("bearer") && plausible).then_some(key)
 }
 
 #[cfg(test)]
@@ -85,6 +87,8 @@ mod tests {
         assert_eq!(key_of("Basic bGNrOmFiYw=="), None);
         assert_eq!(key_of("Bearer two words"), None);
         assert_eq!(key_of("lck_abc"), None);
+        assert_eq!(key_of(&format!("Bearer {}", "k".repeat(MAX_KEY_CHARS))), Some("k".repeat(MAX_KEY_CHARS)));
+        assert_eq!(key_of(&format!("Bearer {}", "k".repeat(MAX_KEY_CHARS + 1))), None);
         assert_eq!(bearer_key(&HeaderMap::new()), None);
     }
 }

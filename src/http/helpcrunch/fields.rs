@@ -17,6 +17,7 @@ use crate::domain::chat_search::{
     ChatField, ChatOperator, ChatSortField, Comparison, MAX_CHATS_PER_PAGE, parse_direction,
 };
 use crate::domain::page::Direction;
+use crate::http::extract::MAX_KEY_CHARS;
 
 pub const BLANK: &str = "This value should not be blank.";
 pub const MISSING: &str = "This field is missing.";
@@ -52,9 +53,12 @@ fn integer(value: &Value) -> Option<i64> {
     }
 }
 
-/// `{"type": ["integer", "string"]}`, the schema of an integer HelpCrunch also takes as text.
+/// `{"type": ["integer", "string"]}`, the schema of an integer HelpCrunch also takes as
+/// text; the text is bounded like every string a request carries.
 fn lenient_integer() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Integer, Type::String]))
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::String]))
+        .max_length(Some(MAX_KEY_CHARS))
 }
 
 /// The integer id of a chat: an integer or a numeric string, not blank.

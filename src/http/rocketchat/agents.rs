@@ -6,7 +6,7 @@
 use std::marker::PhantomData;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, RawPathParams, State};
+use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
 use serde::de::IntoDeserializer;
 use serde::de::value::StrDeserializer;
@@ -23,7 +23,7 @@ use crate::domain::permissions::{
 };
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
+use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, Path, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{LivechatUser, LivechatUserSort, User, UserListFilter};
@@ -154,6 +154,7 @@ impl From<LivechatUser> for LivechatUserView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UsernameBody {
+    #[schema(max_length = 256)]
     username: String,
 }
 
@@ -170,10 +171,14 @@ struct AddedLivechatUser {
 #[serde(rename_all = "camelCase")]
 struct LivechatUserFilter {
     /// Part of the username or name.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     text: Option<String>,
     /// Agents only: only those whose statusLivechat is available.
     only_available: Option<bool>,
     /// Agents only: leave out this user.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     exclude_id: Option<String>,
     /// Agents only: false leaves out offline agents (default true).
     show_idle_agents: Option<bool>,
@@ -195,6 +200,7 @@ struct OneLivechatUser {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AgentStatusBody {
     status: Option<RequestedStatus>,
+    #[schema(max_length = 256)]
     agent_id: Option<String>,
 }
 
@@ -278,7 +284,7 @@ async fn list(
 /// One agent or manager; `null` when the user does not have the role.
 #[utoipa::path(get, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id", max_length = 256)),
     responses((status = 200, description = "The user or null", body = OneLivechatUser), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn one(
     State(state): State<AppState>,
@@ -292,7 +298,7 @@ async fn one(
 /// Takes the livechat-agent or livechat-manager role away.
 #[utoipa::path(delete, path = "/api/v1/livechat/users/{kind}/{id}", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
-    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id")),
+    params(("kind" = inline(LivechatKind), Path), ("id" = String, Path, description = "The user's id", max_length = 256)),
     responses((status = 200, description = "Removed", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,

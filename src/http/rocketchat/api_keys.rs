@@ -1,7 +1,7 @@
 //! /api/v1/livechat/api-keys: administering the keys of the HelpCrunch face.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use crate::accounts::{IssueApiKeyError, issue_api_key};
 use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, permission_set};
+use crate::http::extract::{Body, Caller, Path, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Done, Success, Timestamp};
 use crate::store::{ApiKey, StoreError};
@@ -51,6 +51,7 @@ impl From<&ApiKey> for ApiKeyView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewApiKeyBody {
+    #[schema(max_length = 256)]
     name: String,
 }
 
@@ -102,7 +103,7 @@ async fn list(State(state): State<AppState>, _: Caller<ManageApiKeys>) -> ApiRes
 /// Revokes an API key.
 #[utoipa::path(delete, path = "/api/v1/livechat/api-keys/{name}", tag = "api keys",
     security(("userId" = [], "authToken" = [])),
-    params(("name" = String, Path, description = "The key's name")),
+    params(("name" = String, Path, description = "The key's name", max_length = 256)),
     responses(
         (status = 200, description = "Revoked (again, if it already was)", body = Done),
         RcPermitted,

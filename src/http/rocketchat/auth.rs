@@ -39,9 +39,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// fields are accepted and ignored.
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
+    #[schema(max_length = 256)]
     resume: Option<String>,
+    #[schema(max_length = 256)]
     user: Option<String>,
+    #[schema(max_length = 256)]
     username: Option<String>,
+    #[schema(max_length = 1024)]
     password: Option<String>,
 }
 

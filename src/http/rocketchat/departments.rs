@@ -7,7 +7,7 @@
 //! view-l-room alone see only the departments they serve in.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +19,7 @@ use crate::domain::page::parse_sort;
 use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_LIVECHAT_DEPARTMENTS};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Query, permission_set};
+use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Path, Query, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
@@ -134,10 +134,12 @@ struct DepartmentBody {
 struct DepartmentFields {
     enabled: bool,
     show_on_registration: bool,
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 256)]
     name: String,
+    #[schema(max_length = 256)]
     email: String,
     show_on_offline_form: bool,
+    #[schema(max_length = 5000)]
     description: Option<String>,
 }
 
@@ -145,8 +147,10 @@ struct DepartmentFields {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AgentEntry {
+    #[schema(max_length = 256)]
     agent_id: String,
     #[allow(dead_code)]
+    #[schema(max_length = 256)]
     username: Option<String>,
     count: Option<i64>,
     order: Option<i64>,
@@ -190,8 +194,10 @@ struct DepartmentAgentChanges {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UpsertedAgent {
+    #[schema(max_length = 256)]
     agent_id: String,
     #[allow(dead_code)]
+    #[schema(max_length = 256)]
     username: String,
     count: Option<i64>,
     order: Option<i64>,
@@ -200,6 +206,7 @@ struct UpsertedAgent {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RemovedAgent {
+    #[schema(max_length = 256)]
     agent_id: String,
 }
 
@@ -209,9 +216,13 @@ struct RemovedAgent {
 #[serde(rename_all = "camelCase")]
 struct DepartmentListFilter {
     /// Part of the name.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     text: Option<String>,
     enabled: Option<bool>,
     /// Leave out this department.
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     exclude_department_id: Option<String>,
     /// Accepted; departments are never archived here, so it changes nothing.
     #[allow(dead_code)]
@@ -372,7 +383,7 @@ async fn create(
 /// `{"department": null}` with no agents.
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id"), OneDepartmentQuery),
+    params(("id" = String, Path, description = "The department's id", max_length = 256), OneDepartmentQuery),
     responses(
         (status = 200, description = "The department or null", body = OneDepartment),
         RcPermitted,
@@ -395,7 +406,7 @@ async fn one(
 /// Replaces a department's fields, and its agents if given.
 #[utoipa::path(put, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id")),
+    params(("id" = String, Path, description = "The department's id", max_length = 256)),
     request_body = DepartmentBody,
     responses(
         (status = 200, description = "The department and its agents", body = UpdatedDepartment),
@@ -422,7 +433,7 @@ async fn update(
 /// Deletes a department; an unknown id is 400 `error-department-not-found`.
 #[utoipa::path(delete, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id")),
+    params(("id" = String, Path, description = "The department's id", max_length = 256)),
     responses(
         (status = 200, description = "Deleted", body = Done),
         RcPermitted,
@@ -444,7 +455,7 @@ async fn remove(
 /// order (default `{"order":1,"username":1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id"), PageParams),
+    params(("id" = String, Path, description = "The department's id", max_length = 256), PageParams),
     responses(
         (status = 200, description = "A page of agents", body = DepartmentAgentPage),
         RcPermitted,
@@ -465,7 +476,7 @@ async fn agents(
 /// Adds, changes and removes a department's agents.
 #[utoipa::path(post, path = "/api/v1/livechat/department/{id}/agents", tag = "departments",
     security(("userId" = [], "authToken" = [])),
-    params(("id" = String, Path, description = "The department's id")),
+    params(("id" = String, Path, description = "The department's id", max_length = 256)),
     request_body = DepartmentAgentChanges,
     responses(
         (status = 200, description = "Changed", body = Done),

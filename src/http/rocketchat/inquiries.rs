@@ -55,6 +55,8 @@ permission_set!(SetSla = [VIEW_L_ROOM, MANAGE_LIVECHAT_SLA]);
 #[into_params(parameter_in = Query)]
 struct InquiryListFilter {
     /// A department's id or name
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     department: Option<String>,
 }
 
@@ -94,6 +96,8 @@ rc_page!(QueuedInquiryPage { inquiries: QueuedInquiry });
 #[into_params(parameter_in = Query)]
 struct OneInquiryQuery {
     /// The room's id
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     room_id: String,
 }
 
@@ -110,10 +114,10 @@ struct OneInquiry {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct InquirySlaBody {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 256)]
     room_id: String,
     /// The policy's id or name.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 256)]
     sla: String,
 }
 
@@ -135,8 +139,10 @@ impl Wording for InquirySlaBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TakeBody {
+    #[schema(max_length = 256)]
     inquiry_id: String,
     /// The agent to take it for; the caller when absent.
+    #[schema(max_length = 256)]
     user_id: Option<String>,
     /// Accepted and ignored.
     #[allow(dead_code)]
@@ -148,6 +154,8 @@ struct TakeBody {
 #[into_params(parameter_in = Query)]
 struct AgentQueueFilter {
     /// One of the caller's departments
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     department: Option<String>,
 }
 
@@ -156,8 +164,10 @@ rc_page!(AgentInquiryPage { inquiries: InquiryView });
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ReturnBody {
+    #[schema(max_length = 256)]
     room_id: String,
     /// A department's id or name.
+    #[schema(max_length = 256)]
     department_id: Option<String>,
 }
 

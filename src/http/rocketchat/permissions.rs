@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::domain::permissions::ACCESS_PERMISSIONS;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, LoggedIn, permission_set};
+use crate::http::extract::{Body, Caller, KeyText, LoggedIn, permission_set};
 use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn};
 use crate::http::shapes::{Success, Timestamp};
 use crate::store::{PermissionGrant, StoreError};
@@ -62,8 +62,9 @@ struct PermissionChanges {
 #[serde(deny_unknown_fields)]
 struct PermissionChange {
     #[serde(rename = "_id")]
+    #[schema(max_length = 256)]
     id: String,
-    #[schema(value_type = HashSet<String>)]
+    #[schema(value_type = HashSet<KeyText>, inline)]
     roles: Vec<String>,
 }
 

@@ -14,7 +14,7 @@ use crate::domain::page::parse_sort;
 use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
+use crate::http::extract::{Body, Caller, KeyText, LoggedIn, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, rc_page};
 use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
@@ -37,7 +37,9 @@ permission_set!(CloseRooms = [VIEW_L_ROOM]);
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CloseByUserBody {
+    #[schema(max_length = 256)]
     rid: String,
+    #[schema(max_length = 5000)]
     comment: Option<String>,
     /// Accepted and ignored.
     #[allow(dead_code)]
@@ -59,11 +61,16 @@ struct CloseByUserBody {
 struct RoomListFilter {
     open: Option<bool>,
     /// Serving agents' ids; also sent as agents[]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(value_type = Option<Vec<KeyText>>, inline)]
     agents: Option<Vec<String>>,
     /// Serving agents' ids, as `agents`.
     #[serde(rename = "agents[]")]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
     #[param(ignore)]
     bracketed_agents: Option<Vec<String>>,
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     department_id: Option<String>,
 }
 

@@ -1,7 +1,7 @@
 //! SLA policies: /api/v1/livechat/sla and /api/v1/livechat/sla/{slaId}.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +12,7 @@ use crate::domain::page::{Direction, SortKey, parse_sort};
 use crate::domain::permissions::{MANAGE_LIVECHAT_SLA, VIEW_L_ROOM};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, PageParams, Paged, permission_set};
+use crate::http::extract::{Body, Caller, PageParams, Paged, Path, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{SlaPolicy, SlaSortField, StoreError};
@@ -58,8 +58,9 @@ impl From<SlaPolicy> for SlaView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct SlaBody {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 256)]
     name: String,
+    #[schema(max_length = 5000)]
     description: Option<String>,
     #[schema(minimum = 1)]
     due_time_in_minutes: i64,
@@ -85,6 +86,8 @@ impl SlaBody {
 #[into_params(parameter_in = Query)]
 struct SlaListFilter {
     /// Part of the name
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     text: Option<String>,
 }
 
@@ -167,7 +170,7 @@ async fn list(
 /// One SLA policy.
 #[utoipa::path(get, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
     security(("userId" = [], "authToken" = [])),
-    params(("sla_id" = String, Path, description = "The policy's id")),
+    params(("sla_id" = String, Path, description = "The policy's id", max_length = 256)),
     responses(
         (status = 200, description = "The policy", body = OneSla),
         RcPermitted,
@@ -192,7 +195,7 @@ async fn get_one(
 /// Replaces an SLA policy.
 #[utoipa::path(put, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
     security(("userId" = [], "authToken" = [])),
-    params(("sla_id" = String, Path, description = "The policy's id")),
+    params(("sla_id" = String, Path, description = "The policy's id", max_length = 256)),
     request_body = SlaBody,
     responses(
         (status = 200, description = "The policy", body = OneSlaWrapped),
@@ -218,7 +221,7 @@ async fn update(
 /// Deletes an SLA policy.
 #[utoipa::path(delete, path = "/api/v1/livechat/sla/{sla_id}", tag = "sla",
     security(("userId" = [], "authToken" = [])),
-    params(("sla_id" = String, Path, description = "The policy's id")),
+    params(("sla_id" = String, Path, description = "The policy's id", max_length = 256)),
     responses((status = 200, description = "Deleted", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
 async fn remove(
     State(state): State<AppState>,

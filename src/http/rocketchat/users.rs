@@ -14,7 +14,7 @@ use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::permissions::CREATE_USER;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, LoggedIn, permission_set};
+use crate::http::extract::{Body, Caller, KeyText, LoggedIn, permission_set};
 use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn};
 use crate::http::shapes::{Done, Success};
 use crate::store::StoreError;
@@ -32,13 +32,18 @@ permission_set!(CreateUsers = [CREATE_USER]);
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewUserBody {
+    #[schema(max_length = 256)]
     email: String,
+    #[schema(max_length = 256)]
     name: String,
+    #[schema(max_length = 1024)]
     password: String,
+    #[schema(max_length = 256)]
     username: String,
     /// Default true.
     active: Option<bool>,
     /// Default `["user"]`.
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
     roles: Option<Vec<String>>,
     #[allow(dead_code)]
     verified: Option<Value>,
@@ -63,6 +68,7 @@ struct CreatedUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewTokenBody {
+    #[schema(max_length = 256)]
     token_name: String,
     #[allow(dead_code)]
     bypass_two_factor: Option<Value>,
@@ -71,6 +77,7 @@ struct NewTokenBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct TokenName {
+    #[schema(max_length = 256)]
     token_name: String,
 }
 

@@ -5,7 +5,7 @@
 //! are ignored, and the other routes refuse unknown keys in ajv's wording.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +17,7 @@ use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
+use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
@@ -42,15 +42,20 @@ struct VisitorBody {
 /// The visitor's own fields; keys it does not list are ignored.
 #[derive(Deserialize, ToSchema)]
 struct VisitorFields {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 256)]
     token: String,
+    #[schema(max_length = 256)]
     name: Option<String>,
+    #[schema(max_length = 256)]
     email: Option<String>,
+    #[schema(max_length = 256)]
     phone: Option<String>,
     /// Accepted and not used: the server names visitors `guest-<n>`.
     #[allow(dead_code)]
+    #[schema(max_length = 256)]
     username: Option<String>,
     /// A department's id or name.
+    #[schema(max_length = 256)]
     department: Option<String>,
 }
 
@@ -102,13 +107,21 @@ impl OneVisitor {
 #[into_params(parameter_in = Query)]
 struct OpenRoomQuery {
     /// The visitor's token
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     token: String,
     /// The room's id, chosen by the widget
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     rid: Option<String>,
     /// A department's id or name
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     department: Option<String>,
     /// Accepted and ignored
     #[allow(dead_code)]
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     agent_id: Option<String>,
 }
 
@@ -135,12 +148,15 @@ struct OpenedRoom {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VisitorMessageBody {
+    #[schema(max_length = 256)]
     token: String,
+    #[schema(max_length = 256)]
     rid: String,
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, max_length = 5000)]
     msg: String,
     /// The message's id, chosen by the widget.
     #[serde(rename = "_id")]
+    #[schema(max_length = 256)]
     id: Option<String>,
     /// Accepted and ignored.
     #[allow(dead_code)]
@@ -159,6 +175,8 @@ struct SentMessage {
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     /// The visitor's token
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     token: String,
     #[schema(minimum = 0)]
     #[param(value_type = Option<u32>)]
@@ -190,7 +208,9 @@ struct MessageHistory {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VisitorCloseBody {
+    #[schema(max_length = 256)]
     rid: String,
+    #[schema(max_length = 256)]
     token: String,
 }
 
@@ -256,7 +276,7 @@ async fn register_visitor(
 
 /// The visitor of a token.
 #[utoipa::path(get, path = "/api/v1/livechat/visitor/{token}", tag = "visitor",
-    params(("token" = String, Path, description = "The visitor's token")),
+    params(("token" = String, Path, description = "The visitor's token", max_length = 256)),
     responses(
         (status = 200, description = "The visitor", body = OneVisitor),
         (status = 400, response = RcBadRequest),
@@ -373,7 +393,7 @@ fn room_closed() -> ApiError {
 
 /// A page of a visitor's room's messages, newest first.
 #[utoipa::path(get, path = "/api/v1/livechat/messages.history/{rid}", tag = "visitor",
-    params(("rid" = String, Path, description = "The room's id"), HistoryQuery),
+    params(("rid" = String, Path, description = "The room's id", max_length = 256), HistoryQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessageHistory),
         (status = 400, response = RcBadRequest),
