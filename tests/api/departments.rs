@@ -339,6 +339,7 @@ both_backends!(departments_are_created_read_updated_and_deleted, clock = START, 
     let (status, emptied) = app.put(&path, Some(&app.admin), department_body("Sales", json!([]))).await;
     assert_eq!((status, emptied["agents"].clone()), (StatusCode::OK, json!([])));
 
+    crate::settings::allow_department_removal(&app).await;
     assert_eq!(app.delete(&path, Some(&app.admin)).await, (StatusCode::OK, json!({"success": true})));
     let not_found = json!({"success": false, "error": "Department not found"});
     assert_eq!(app.get(&path, Some(&app.admin)).await, (StatusCode::NOT_FOUND, not_found.clone()));
