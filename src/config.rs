@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::domain::queue::QueueSort;
+use crate::domain::settings::{SettingDefault, SortingMechanism};
 
 /// A password, key or URL with credentials from the settings. `Debug` prints `***`, so
 /// printing settings never shows it; [`Secret::expose`] hands the value to its one user.
@@ -174,9 +175,11 @@ pub struct ServeSettings {
 /// Settings the HTTP application reads while serving.
 #[derive(Args, Clone, Debug)]
 pub struct AppSettings {
-    /// Order in which agents see the queue: timestamp, priority or sla.
-    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, default_value_t, global = true)]
-    pub queue_sort: QueueSort,
+    /// Order in which agents see the queue: timestamp, priority or sla. Only the default
+    /// of the setting Omnichannel_sorting_mechanism: applied at start while that setting
+    /// was never changed through the API.
+    #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, global = true)]
+    pub queue_sort: Option<QueueSort>,
 
     /// Page size of list endpoints when `count` is absent or 0.
     #[arg(long, env = "LIVECHAT_DEFAULT_COUNT", default_value_t = 50, global = true)]
@@ -226,6 +229,13 @@ pub struct AppSettings {
     pub max_connections: usize,
 }
 
+impl AppSettings {
+    /// The settings' defaults given by flags or environment variables, to apply at start.
+    pub fn setting_defaults(&self) -> Vec<SettingDefault> {
+        self.queue_sort.map(|sort| SettingDefault::of::<SortingMechanism>(sort.setting_value())).into_iter().collect()
+    }
+}
+
 /// The defaults of the flags, written once in their `#[arg]`s; the environment aside.
 impl Default for AppSettings {
     fn default() -> Self {
@@ -258,12 +268,22 @@ mod tests {
     #[test]
     fn app_settings_default_to_the_flag_defaults() {
         let settings = AppSettings::default();
-        assert_eq!(settings.queue_sort, QueueSort::Timestamp);
+        assert_eq!(settings.queue_sort, None);
+        assert_eq!(settings.setting_defaults(), []);
         assert_eq!(settings.default_count, 50);
         assert_eq!(settings.max_count, 100);
         assert_eq!(settings.hc_rate_limit_per_minute, 120);
         assert!(!settings.trust_forwarded_for);
         assert_eq!(settings.shutdown_grace_secs, 10);
+    }
+
+    #[test]
+    fn a_queue_sort_flag_is_the_default_of_the_sorting_setting() {
+        let settings = AppSettings { queue_sort: Some(QueueSort::Sla), ..AppSettings::default() };
+        assert_eq!(
+            settings.setting_defaults(),
+            [SettingDefault { id: "Omnichannel_sorting_mechanism", value: "SLAs".into() }]
+        );
     }
 
     #[test]

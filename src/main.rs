@@ -189,6 +189,7 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         },
     )
     .await?;
+    store.apply_setting_defaults(&settings.app.setting_defaults(), now_millis()).await?;
     match livechat_server::server::raise_open_file_limit() {
         Ok((soft, hard)) => tracing::info!(soft, hard, "open-file limit"),
         Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),

@@ -1,5 +1,5 @@
 //! The rules of the product, free of I/O: identifiers, permissions, list paging and
-//! sorting, queue order and conversation states.
+//! sorting, queue order, conversation states and settings.
 
 pub mod agents;
 pub mod api_keys;
@@ -10,4 +10,5 @@ pub mod page;
 pub mod password;
 pub mod permissions;
 pub mod queue;
+pub mod settings;
 pub mod time;

@@ -19,3 +19,5 @@ pub const VIEW_LIVECHAT_DEPARTMENTS: &str = "view-livechat-departments";
 pub const CREATE_USER: &str = "create-user";
 pub const ACCESS_PERMISSIONS: &str = "access-permissions";
 pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";
+pub const VIEW_PRIVILEGED_SETTING: &str = "view-privileged-setting";
+pub const EDIT_PRIVILEGED_SETTING: &str = "edit-privileged-setting";

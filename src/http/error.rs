@@ -21,7 +21,8 @@ pub struct ApiError {
 }
 
 /// Rocket.Chat's error envelope. Most errors are `{success: false, error, errorType?}`;
-/// a missing login adds `status` and `message`, and a failed login has no `success`.
+/// a missing login adds `status` and `message`, a failed login has no `success`, and a
+/// bare `API.v1.failure()` is `{success: false}` alone.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RcErrorBody {
@@ -31,7 +32,8 @@ pub struct RcErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(inline)]
     status: Option<ErrorStatus>,
-    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +49,7 @@ enum ErrorStatus {
 
 impl RcErrorBody {
     fn failure(error: String) -> Self {
-        Self { success: Some(Failure), status: None, error, error_type: None, message: None }
+        Self { success: Some(Failure), status: None, error: Some(error), error_type: None, message: None }
     }
 }
 
@@ -73,7 +75,7 @@ impl ApiError {
         let body = RcErrorBody {
             success: None,
             status: Some(ErrorStatus::Error),
-            error: "Unauthorized".to_owned(),
+            error: Some("Unauthorized".to_owned()),
             error_type: None,
             message: Some("Unauthorized".to_owned()),
         };
@@ -115,6 +117,17 @@ impl ApiError {
         let body =
             RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("{reason} [{code}]")) };
         Self::new(status, body)
+    }
+
+    /// 400 `{"success": false}`: Rocket.Chat's `API.v1.failure()` without a reason.
+    pub fn bare_failure() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, RcErrorBody { error: None, ..RcErrorBody::failure(String::new()) })
+    }
+
+    /// 400 of a Meteor error thrown with a code and no reason: `"[<code>]"` plus `errorType`.
+    pub fn code_only(code: &str) -> Self {
+        let body = RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("[{code}]")) };
+        Self::new(StatusCode::BAD_REQUEST, body)
     }
 
     /// 404 with a message.

@@ -15,6 +15,7 @@ mod inquiries;
 mod messages;
 mod postgres;
 mod rooms;
+mod settings;
 mod sla;
 mod sql;
 mod sqlite;
@@ -38,6 +39,7 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
+pub use settings::{Setting, SettingFilter, SettingSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitors::{Visitor, VisitorDetails};

@@ -345,6 +345,7 @@ both_backends!(departments_are_created_read_updated_and_deleted, clock = START, 
     let (status, emptied) = app.put(&path, Some(&app.admin), department_body("Sales", json!([]))).await;
     assert_eq!((status, emptied["agents"].clone()), (StatusCode::OK, json!([])));
 
+    crate::settings::allow_department_removal(&app).await;
     assert_eq!(app.delete(&path, Some(&app.admin)).await, (StatusCode::OK, json!({"success": true})));
     // Rocket.Chat's answers to an unknown id: null on GET, 400 on DELETE.
     assert_eq!(

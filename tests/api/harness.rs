@@ -211,6 +211,7 @@ impl TestApp {
         )
         .await
         .expect("bootstrap admin");
+        store.apply_setting_defaults(&settings.setting_defaults(), server_clock.now()).await.expect("setting defaults");
         let state = AppState::with_clock(store, settings, server_clock.clone());
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown) = serve_state(state).await;
@@ -234,6 +235,10 @@ impl TestApp {
     /// Serves `store` on a fresh port on this server's clock, as another instance
     /// would; the sender stops it.
     pub async fn start_another_server(&self, store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
+        store
+            .apply_setting_defaults(&settings.setting_defaults(), self.server_clock.now())
+            .await
+            .expect("setting defaults");
         serve_state(AppState::with_clock(store, settings, self.server_clock.clone())).await
     }
 

@@ -18,3 +18,4 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod seeds;
+mod settings;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 54] = [
+const EXPECTED_ROUTES: [(&str, &str); 58] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -60,6 +60,10 @@ const EXPECTED_ROUTES: [(&str, &str); 54] = [
     ("get", "/api/v1/livechat/sla/{sla_id}"),
     ("put", "/api/v1/livechat/sla/{sla_id}"),
     ("delete", "/api/v1/livechat/sla/{sla_id}"),
+    ("get", "/api/v1/settings.public"),
+    ("get", "/api/v1/settings"),
+    ("get", "/api/v1/settings/{_id}"),
+    ("post", "/api/v1/settings/{_id}"),
     ("get", "/v1/departments"),
     ("get", "/v1/chats"),
     ("get", "/v1/chats/{id}"),
@@ -219,6 +223,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/message"),
         ("get", "/api/v1/livechat/messages.history/{rid}"),
         ("post", "/api/v1/livechat/room.close"),
+        ("get", "/api/v1/settings.public"),
     ]
     .iter()
     .map(|(method, path)| (method.to_string(), path.to_string()))

@@ -551,7 +551,7 @@ async fn mixed_queue(app: &TestApp) -> Vec<String> {
 
 both_backends!(
     queue_sorted_by_timestamp,
-    settings = AppSettings { queue_sort: QueueSort::Timestamp, ..Default::default() },
+    settings = AppSettings { queue_sort: Some(QueueSort::Timestamp), ..Default::default() },
     |app| {
         let rooms = mixed_queue(&app).await;
         let agent = available_agent(&app, "agent").await;
@@ -561,7 +561,7 @@ both_backends!(
 
 both_backends!(
     queue_sorted_by_sla,
-    settings = AppSettings { queue_sort: QueueSort::Sla, ..Default::default() },
+    settings = AppSettings { queue_sort: Some(QueueSort::Sla), ..Default::default() },
     |app| {
         let rooms = mixed_queue(&app).await;
         let agent = available_agent(&app, "agent").await;
@@ -572,7 +572,7 @@ both_backends!(
 
 both_backends!(
     queue_sorted_by_priority,
-    settings = AppSettings { queue_sort: QueueSort::Priority, ..Default::default() },
+    settings = AppSettings { queue_sort: Some(QueueSort::Priority), ..Default::default() },
     |app| {
         // Every inquiry has Rocket.Chat's default priority weight, so arrival decides.
         let rooms = mixed_queue(&app).await;
@@ -624,6 +624,7 @@ both_backends!(queue_totals_stay_exact_through_every_transition, |app| {
     // Closed by the visitor: gone. Department deleted: its queue moves to "no department".
     app.post("/api/v1/livechat/room.close", None, json!({"rid": unassigned, "token": "c"})).await;
     assert_eq!(listed(&app, "").await, (json!(2), 2));
+    crate::settings::allow_department_removal(&app).await;
     assert_eq!(app.delete(&format!("/api/v1/livechat/department/{support}"), Some(&app.admin)).await.0, StatusCode::OK);
     assert_eq!(listed(&app, "").await, (json!(2), 2));
     assert_eq!(listed(&app, &format!("&department={sales}")).await, (json!(1), 1));

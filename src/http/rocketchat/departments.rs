@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::parse_sort;
 use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_LIVECHAT_DEPARTMENTS};
+use crate::domain::settings::DepartmentRemoval;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Path, Query, permission_set};
@@ -430,7 +431,8 @@ async fn update(
     Ok(Json(UpdatedDepartment { department: department.into(), agents, success: Success }))
 }
 
-/// Deletes a department; an unknown id is 400 `error-department-not-found`.
+/// Deletes a department, when the setting `Omnichannel_enable_department_removal`
+/// allows; an unknown id is 400 `error-department-not-found`.
 #[utoipa::path(delete, path = "/api/v1/livechat/department/{id}", tag = "departments",
     security(("userId" = [], "authToken" = [])),
     params(("id" = String, Path, description = "The department's id", max_length = 256)),
@@ -444,6 +446,9 @@ async fn remove(
     _: Caller<ManageDepartments>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Done>> {
+    if !state.store.setting::<DepartmentRemoval>().await? {
+        return Err(ApiError::bad_request("error-department-removal-disabled"));
+    }
     match state.store.delete_department(&id).await {
         Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("error-department-not-found")),

@@ -16,6 +16,7 @@ use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_DEPARTMENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, VIEW_L_ROOM,
     VIEW_LIVECHAT_MANAGER, VIEW_LIVECHAT_ROOMS,
 };
+use crate::domain::settings::SortingMechanism;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, PageParams, Paged, Query, WordedBody, Wording, ajv_refusal, permission_set};
@@ -323,7 +324,7 @@ async fn take(
 
 /// The inquiries queued for the caller's departments and for none.
 ///
-/// `sort` is accepted; the server's queue order applies.
+/// `sort` is accepted; the setting `Omnichannel_sorting_mechanism` orders the queue.
 #[utoipa::path(get, path = "/api/v1/livechat/inquiries.queuedForUser", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     params(AgentQueueFilter, PageParams),
@@ -339,8 +340,8 @@ async fn queued_for_user(
     {
         return Err(ApiError::unauthorized_object());
     }
-    let (inquiries, total) =
-        state.store.queued_for_agent(&caller.id, department, state.settings.queue_sort, query.page).await?;
+    let sort = state.store.setting::<SortingMechanism>().await?;
+    let (inquiries, total) = state.store.queued_for_agent(&caller.id, department, sort, query.page).await?;
     Ok(Json(AgentInquiryPage::new(inquiries.iter().map(InquiryView::from).collect(), query.page, total)))
 }
 

@@ -7,6 +7,7 @@ mod departments;
 mod inquiries;
 mod permissions;
 mod rooms;
+mod settings;
 mod sla;
 mod users;
 mod visitor;
@@ -32,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         inquiries::router(),
         rooms::router(),
         sla::router(),
+        settings::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::wire::{MessageView, RoomView, VisitorView};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
+use crate::domain::settings::LivechatEnabled;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
@@ -331,6 +332,11 @@ async fn open_room(
             _ => Err(invalid_room()),
         };
     }
+    if !state.store.setting::<LivechatEnabled>().await? {
+        // Disabled, a visitor still finds its open room but cannot open one.
+        let room = state.store.open_room_of_visitor(&visitor.id).await?.ok_or_else(omnichannel_disabled)?;
+        return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
+    }
     let (room, created) = state
         .store
         .open_room(NewRoom {
@@ -359,6 +365,11 @@ async fn send_message(
 ) -> ApiResult<Json<SentMessage>> {
     let message_id = body.id.unwrap_or_else(meteor_id);
     let visitor = known_visitor(&state, &body.token).await?;
+    if !state.store.setting::<LivechatEnabled>().await? {
+        // Rocket.Chat checks the room before the setting.
+        let room = own_room(&state, &visitor, &body.rid).await?;
+        return Err(if room.open { omnichannel_disabled() } else { room_closed() });
+    }
     let name = visitor.display_name();
     let username = visitor.username();
     let message = NewMessage {
@@ -385,6 +396,11 @@ async fn send_message(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Livechat_enabled is false.
+fn omnichannel_disabled() -> ApiError {
+    ApiError::code_only("error-omnichannel-is-disabled")
 }
 
 fn room_closed() -> ApiError {
