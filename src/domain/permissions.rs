@@ -19,3 +19,4 @@ pub const VIEW_LIVECHAT_DEPARTMENTS: &str = "view-livechat-departments";
 pub const CREATE_USER: &str = "create-user";
 pub const ACCESS_PERMISSIONS: &str = "access-permissions";
 pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";
+pub const VIEW_FULL_OTHER_USER_INFO: &str = "view-full-other-user-info";

@@ -20,6 +20,7 @@ mod sql;
 mod sqlite;
 mod users;
 mod visitors;
+mod widget;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +42,7 @@ pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User};
 pub use visitors::{Visitor, VisitorDetails};
+pub use widget::{CustomFieldValue, Role};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,3 +17,4 @@ mod lifecycle;
 mod metrics;
 mod openapi;
 mod seeds;
+mod widget;

@@ -6,10 +6,12 @@ mod auth;
 mod departments;
 mod inquiries;
 mod permissions;
+mod roles;
 mod rooms;
 mod sla;
 mod users;
 mod visitor;
+mod widget;
 mod wire;
 
 use serde::Serialize;
@@ -32,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         inquiries::router(),
         rooms::router(),
         sla::router(),
+        widget::router(),
+        roles::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

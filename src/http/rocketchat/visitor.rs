@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -279,7 +280,8 @@ async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResu
     Ok(room)
 }
 
-/// The visitor's open room with that id, or a new room (queued as an inquiry).
+/// The visitor's open room with that id, or a new room (queued as an inquiry); the
+/// widget's cookies mark a new room's source `widget`.
 #[utoipa::path(get, path = "/api/v1/livechat/room", tag = "visitor",
     params(OpenRoomQuery),
     responses(
@@ -290,6 +292,7 @@ async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResu
     ))]
 async fn open_room(
     State(state): State<AppState>,
+    headers: HeaderMap,
     WordedQuery(query): WordedQuery<OpenRoomQuery>,
 ) -> ApiResult<Json<OpenedRoom>> {
     let visitor = known_visitor(&state, &query.token).await?;
@@ -318,7 +321,7 @@ async fn open_room(
             inquiry_id: &inquiry_id,
             visitor: &visitor,
             department_id: department_id.as_deref(),
-            source_type: "api",
+            source_type: super::widget::room_source(&headers),
             now: state.now(),
         })
         .await;
