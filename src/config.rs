@@ -227,6 +227,12 @@ pub struct AppSettings {
     /// closed. Lowered at start to what the open-file limit allows; 0: only that bound.
     #[arg(long, env = "LIVECHAT_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
     pub max_connections: usize,
+
+    /// Origins (e.g. `https://www.example.com`) whose pages may call /api and /avatar
+    /// from a browser, as the livechat widget does; comma-separated. None by default:
+    /// no cross-origin answer carries CORS headers.
+    #[arg(long, env = "LIVECHAT_CORS_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl AppSettings {

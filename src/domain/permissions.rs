@@ -21,3 +21,4 @@ pub const ACCESS_PERMISSIONS: &str = "access-permissions";
 pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";
 pub const VIEW_PRIVILEGED_SETTING: &str = "view-privileged-setting";
 pub const EDIT_PRIVILEGED_SETTING: &str = "edit-privileged-setting";
+pub const VIEW_FULL_OTHER_USER_INFO: &str = "view-full-other-user-info";

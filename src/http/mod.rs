@@ -1,6 +1,8 @@
 //! The HTTP application: one router assembled from one `router()` per resource,
 //! the shared layers, and the fallbacks that keep every error in an envelope.
 
+mod avatar;
+mod cors;
 pub mod error;
 pub mod extract;
 mod health;
@@ -80,6 +82,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(openapi::router())
         .merge(rocketchat::router())
+        .merge(avatar::router())
         .merge(helpcrunch::router())
 }
 
@@ -93,13 +96,20 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (routes, _) = documented_routes().split_for_parts();
-    routes
+    let cors = cors::layer(&state.settings.cors_allowed_origins);
+    let routes = routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
         .layer(axum::middleware::from_fn(refuse_malformed_url))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    // Outside the routes' own answers, so errors carry the CORS headers too.
+    let routes = match cors {
+        Some(cors) => routes.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
+        None => routes,
+    };
+    routes
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

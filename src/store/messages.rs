@@ -133,14 +133,15 @@ impl Store {
         })
     }
 
-    /// Messages of a room, newest first (as Rocket.Chat loads history), with the total.
+    /// Messages of a room, newest first (as Rocket.Chat loads history), with the total;
+    /// hidden ones (navigation history) are left out.
     pub async fn room_messages(&self, room_id: &str, page: Page) -> StoreResult<(Vec<Message>, i64)> {
         const LIST: &str = concat!(
             "SELECT ",
             message_columns!(),
-            " FROM messages WHERE room_id = $1 ORDER BY ts DESC, num_id DESC LIMIT $2 OFFSET $3"
+            " FROM messages WHERE room_id = $1 AND NOT hidden ORDER BY ts DESC, num_id DESC LIMIT $2 OFFSET $3"
         );
-        const COUNT: &str = "SELECT COUNT(*) FROM messages WHERE room_id = $1";
+        const COUNT: &str = "SELECT COUNT(*) FROM messages WHERE room_id = $1 AND NOT hidden";
         on_pool!(self, |pool| {
             let messages =
                 sqlx::query_as(LIST).bind(room_id).bind(page.count).bind(page.offset).fetch_all(pool).await?;

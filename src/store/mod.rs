@@ -21,6 +21,7 @@ mod sql;
 mod sqlite;
 mod users;
 mod visitors;
+mod widget;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +44,7 @@ pub use settings::{Setting, SettingFilter, SettingSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitors::{Visitor, VisitorDetails};
+pub use widget::{CustomFieldValue, Role};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

@@ -19,3 +19,4 @@ mod metrics;
 mod openapi;
 mod seeds;
 mod settings;
+mod widget;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 58] = [
+const EXPECTED_ROUTES: [(&str, &str); 66] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -64,6 +64,14 @@ const EXPECTED_ROUTES: [(&str, &str); 58] = [
     ("get", "/api/v1/settings"),
     ("get", "/api/v1/settings/{_id}"),
     ("post", "/api/v1/settings/{_id}"),
+    ("post", "/api/v1/livechat/page.visited"),
+    ("get", "/api/v1/livechat/agent.info/{rid}/{token}"),
+    ("post", "/api/v1/livechat/visitor.status"),
+    ("post", "/api/v1/livechat/custom.field"),
+    ("post", "/api/v1/livechat/custom.fields"),
+    ("get", "/api/v1/roles.list"),
+    ("get", "/api/v1/users.info"),
+    ("get", "/avatar/{username}"),
     ("get", "/v1/departments"),
     ("get", "/v1/chats"),
     ("get", "/v1/chats/{id}"),
@@ -224,6 +232,12 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("get", "/api/v1/livechat/messages.history/{rid}"),
         ("post", "/api/v1/livechat/room.close"),
         ("get", "/api/v1/settings.public"),
+        ("post", "/api/v1/livechat/page.visited"),
+        ("get", "/api/v1/livechat/agent.info/{rid}/{token}"),
+        ("post", "/api/v1/livechat/visitor.status"),
+        ("post", "/api/v1/livechat/custom.field"),
+        ("post", "/api/v1/livechat/custom.fields"),
+        ("get", "/avatar/{username}"),
     ]
     .iter()
     .map(|(method, path)| (method.to_string(), path.to_string()))

@@ -6,11 +6,13 @@ mod auth;
 mod departments;
 mod inquiries;
 mod permissions;
+mod roles;
 mod rooms;
 mod settings;
 mod sla;
 mod users;
 mod visitor;
+mod widget;
 mod wire;
 
 use serde::Serialize;
@@ -34,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         rooms::router(),
         sla::router(),
         settings::router(),
+        widget::router(),
+        roles::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -306,7 +307,7 @@ fn invalid_room() -> ApiError {
 }
 
 /// The visitor's open room with that id; without `rid`, its open room or a new one
-/// (queued as an inquiry).
+/// (queued as an inquiry), whose source the widget's cookies mark `widget`.
 #[utoipa::path(get, path = "/api/v1/livechat/room", tag = "visitor",
     params(OpenRoomQuery),
     responses(
@@ -316,6 +317,7 @@ fn invalid_room() -> ApiError {
     ))]
 async fn open_room(
     State(state): State<AppState>,
+    headers: HeaderMap,
     WordedQuery(query): WordedQuery<OpenRoomQuery>,
 ) -> ApiResult<Json<OpenedRoom>> {
     let visitor = known_visitor(&state, &query.token).await?;
@@ -344,7 +346,7 @@ async fn open_room(
             inquiry_id: &object_id(),
             visitor: &visitor,
             department_id: department_id.as_deref(),
-            source_type: "api",
+            source_type: super::widget::room_source(&headers),
             now: state.now(),
         })
         .await?;
