@@ -70,6 +70,12 @@ response_component!(RcNotFound, "Not found", RcErrorBody);
 response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", RcErrorBody);
 response_component!(RcUnsupportedMediaType, "The body is not application/json", RcErrorBody);
 response_component!(RcUnavailable, "The database does not answer", RcErrorBody);
+response_component!(
+    RcLoginUnavailable,
+    "The database does not answer, or too many password checks are waiting (then with Retry-After)",
+    RcErrorBody,
+    headers { "Retry-After" => "Seconds to wait before trying again, when the password checks are full" },
+);
 response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors);
 response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors);
 response_component!(HcNotFound, "Not found", HelpCrunchErrors);
@@ -168,6 +174,7 @@ response_set!(
         RcPayloadTooLarge,
         RcUnsupportedMediaType,
         RcUnavailable,
+        RcLoginUnavailable,
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,

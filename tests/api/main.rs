@@ -14,6 +14,7 @@ mod foundation;
 mod hardening;
 mod helpcrunch_auth;
 mod lifecycle;
+mod login_block;
 mod metrics;
 mod openapi;
 mod seeds;
