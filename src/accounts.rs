@@ -3,6 +3,7 @@
 //! HelpCrunch API keys.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 use anyhow::Context;
@@ -75,9 +76,44 @@ async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
     result.await.expect("password work does not panic")
 }
 
-/// Whether `password` matches `hash`, checked off the async runtime.
-pub async fn check_password(password: String, hash: String) -> bool {
-    password_work(move || verify_password(&password, &hash)).await
+/// The password checks of logins: a bounded queue in front of the password threads.
+///
+/// A check takes tens of milliseconds of one core, so a flood of logins would
+/// otherwise queue without end and a real login would wait behind all of it. Past
+/// `limit` checks waiting or running, a login is refused at once (the caller answers
+/// 503 with Retry-After) and the server sheds load instead.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    pending: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// The password checks are full: `limit` are waiting or running.
+#[derive(Debug)]
+pub struct PasswordChecksFull;
+
+impl PasswordChecks {
+    pub fn new(limit: usize) -> Self {
+        Self { pending: Arc::default(), limit }
+    }
+
+    /// Whether `password` matches `hash`, checked on the password threads, or
+    /// `PasswordChecksFull` without checking when `limit` checks are pending.
+    pub async fn check(&self, password: String, hash: String) -> Result<bool, PasswordChecksFull> {
+        let limit = self.limit;
+        self.pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |pending| (pending < limit).then_some(pending + 1))
+            .map_err(|_| PasswordChecksFull)?;
+        // The slot is released by the job itself: a login whose client went away
+        // leaves its job queued, and the job still counts until it has run.
+        let pending = Arc::clone(&self.pending);
+        Ok(password_work(move || {
+            let matches = verify_password(&password, &hash);
+            pending.fetch_sub(1, Ordering::AcqRel);
+            matches
+        })
+        .await)
+    }
 }
 
 /// Hashes the password off the async runtime and stores the user with its roles,

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use clap::{Args, FromArgMatches, ValueEnum};
@@ -198,6 +199,12 @@ pub struct AppSettings {
     #[arg(long, env = "LIVECHAT_TRUST_FORWARDED_FOR", default_value_t = false, global = true)]
     pub trust_forwarded_for: bool,
 
+    /// Most login password checks waiting or running at once; past it a login is
+    /// answered 503 with Retry-After instead of queueing. A check takes one core tens of
+    /// milliseconds, so the default keeps a login's wait under a second on two cores.
+    #[arg(long, env = "LIVECHAT_MAX_PENDING_PASSWORD_CHECKS", default_value_t = NonZeroUsize::new(64).expect("not zero"), global = true)]
+    pub max_pending_password_checks: NonZeroUsize,
+
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     #[arg(long, env = "LIVECHAT_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
     pub shutdown_grace_secs: u64,
@@ -280,6 +287,7 @@ mod tests {
         assert_eq!(settings.max_count, 100);
         assert_eq!(settings.hc_rate_limit_per_minute, 120);
         assert!(!settings.trust_forwarded_for);
+        assert_eq!(settings.max_pending_password_checks.get(), 64);
         assert_eq!(settings.shutdown_grace_secs, 10);
     }
 

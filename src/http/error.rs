@@ -2,7 +2,8 @@
 //! framework's own rejections, leaves through `ApiError`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -18,6 +19,8 @@ pub const NO_PERMISSION: &str = "User does not have the permissions required for
 pub struct ApiError {
     status: StatusCode,
     body: RcErrorBody,
+    /// Seconds for a `Retry-After` header, when the answer carries one.
+    retry_after: Option<u32>,
 }
 
 /// Rocket.Chat's error envelope. Most errors are `{success: false, error, errorType?}`;
@@ -57,7 +60,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     fn new(status: StatusCode, body: RcErrorBody) -> Self {
-        Self { status, body }
+        Self { status, body, retry_after: None }
     }
 
     /// 401: no credentials, or credentials that do not match.
@@ -150,6 +153,11 @@ impl ApiError {
         Self::coded_with_status(StatusCode::SERVICE_UNAVAILABLE, "error-service-unavailable", "Service unavailable")
     }
 
+    /// 503 of a server shedding load: the unavailable answer, with `Retry-After`.
+    pub fn busy(retry_after_secs: u32) -> Self {
+        Self { retry_after: Some(retry_after_secs), ..Self::unavailable() }
+    }
+
     /// 500; the cause is logged here and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -163,7 +171,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

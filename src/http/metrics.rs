@@ -1,6 +1,7 @@
 //! Prometheus metrics: HTTP requests by method, matched route and status; the database
-//! pool; queue depth by department; rate-limit and login-block rejections. Served on a
-//! listener of its own (`LIVECHAT_METRICS_LISTEN`), never on the public one.
+//! pool; queue depth by department; rate-limit, login-block and load-shedding
+//! rejections; login password checks. Served on a listener of its own
+//! (`LIVECHAT_METRICS_LISTEN`), never on the public one.
 
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use super::AppState;
@@ -22,18 +23,20 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     rejections: IntCounterVec,
+    password_checks: IntCounter,
     pool_max: IntGauge,
     pool_connections: IntGaugeVec,
     pool_waiting: IntGauge,
     queue_depth: IntGaugeVec,
 }
 
-/// Why a request was refused before its handler ran.
+/// Why a request was refused without doing its work.
 #[derive(Clone, Copy, Debug)]
 pub enum Rejection {
     HelpCrunchRateLimit,
     LoginBlockedForUser,
     LoginBlockedForAddress,
+    PasswordChecksFull,
 }
 
 impl Rejection {
@@ -42,6 +45,7 @@ impl Rejection {
             Self::HelpCrunchRateLimit => "helpcrunch_rate_limit",
             Self::LoginBlockedForUser => "login_blocked_user",
             Self::LoginBlockedForAddress => "login_blocked_ip",
+            Self::PasswordChecksFull => "password_checks_full",
         }
     }
 }
@@ -67,8 +71,13 @@ impl Metrics {
         )
         .expect("valid metric");
         let rejections = IntCounterVec::new(
-            Opts::new("livechat_rejections_total", "Requests refused by a rate limit or a login block"),
+            Opts::new("livechat_rejections_total", "Requests refused by a rate limit, a login block or a full queue"),
             &["reason"],
+        )
+        .expect("valid metric");
+        let password_checks = IntCounter::new(
+            "livechat_login_password_checks_total",
+            "Passwords verified by logins (each reserved its attempt first)",
         )
         .expect("valid metric");
         let pool_max =
@@ -92,6 +101,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(rejections.clone()),
+            Box::new(password_checks.clone()),
             Box::new(pool_max.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_waiting.clone()),
@@ -99,11 +109,25 @@ impl Metrics {
         ] {
             registry.register(collector).expect("metric names are distinct");
         }
-        Self { registry, requests, latency, rejections, pool_max, pool_connections, pool_waiting, queue_depth }
+        Self {
+            registry,
+            requests,
+            latency,
+            rejections,
+            password_checks,
+            pool_max,
+            pool_connections,
+            pool_waiting,
+            queue_depth,
+        }
     }
 
     pub fn reject(&self, rejection: Rejection) {
         self.rejections.with_label_values(&[rejection.label()]).inc();
+    }
+
+    pub fn password_checked(&self) {
+        self.password_checks.inc();
     }
 
     fn observe(&self, method: &str, route: &str, status: &str, seconds: f64) {

@@ -34,6 +34,7 @@ use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::accounts::PasswordChecks;
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::domain::time::{Clock, Millis, SystemClock};
@@ -52,6 +53,7 @@ pub struct AppState {
     pub settings: Arc<AppSettings>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    pub password_checks: Arc<PasswordChecks>,
 }
 
 impl AppState {
@@ -60,7 +62,8 @@ impl AppState {
     }
 
     pub fn with_clock(store: Store, settings: AppSettings, clock: Arc<dyn Clock>) -> Self {
-        Self { store, settings: Arc::new(settings), metrics: Arc::default(), clock }
+        let password_checks = Arc::new(PasswordChecks::new(settings.max_pending_password_checks.get()));
+        Self { store, settings: Arc::new(settings), metrics: Arc::default(), clock, password_checks }
     }
 
     /// The time of the request's changes, from the application's clock.

@@ -79,6 +79,12 @@ response_component!(
     "The database does not answer in time, or the server is at its connection limit",
     RcErrorBody
 );
+response_component!(
+    RcLoginUnavailable,
+    "The database does not answer, or too many password checks are waiting (then with Retry-After)",
+    RcErrorBody,
+    headers { "Retry-After" => "Seconds to wait before trying again, when the password checks are full" },
+);
 response_component!(HcBadRequest, "The request is invalid", HelpCrunchErrors);
 response_component!(HcUnauthorized, "The bearer API key is missing, unknown or revoked", HelpCrunchErrors);
 response_component!(HcNotFound, "Not found", HelpCrunchErrors);
@@ -189,6 +195,7 @@ response_set!(
         RcUnsupportedMediaType,
         RcRequestTimeout,
         RcUnavailable,
+        RcLoginUnavailable,
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,

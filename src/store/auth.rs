@@ -1,12 +1,12 @@
-//! Signing in: login and personal access tokens (stored as digests only), failed
-//! logins, and the permissions that roles grant.
+//! Signing in: login and personal access tokens (stored as digests only), the login
+//! attempts counted against accounts and addresses, and the permissions that roles grant.
 
 use std::collections::BTreeSet;
 
 use sqlx::FromRow;
 
 use super::sql::user_columns;
-use super::{Store, StoreError, StoreResult, User, begin_write, on_pool};
+use super::{Backend, Store, StoreError, StoreResult, User, begin_write, on_pool};
 use crate::domain::time::Millis;
 
 /// The caller of an authenticated request, with every permission its roles grant.
@@ -35,10 +35,34 @@ pub struct PermissionGrant {
     pub updated_at: Millis,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LoginFailureCounts {
-    pub for_username: i64,
-    pub for_address: i64,
+/// How many login attempts a key may have verified in one window, and the window's
+/// length. A key's window opens at its first attempt and lasts `length`; a later
+/// attempt opens a new one.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptLimit {
+    pub attempts: i64,
+    pub length: Millis,
+}
+
+/// What reserving a login attempt decided.
+#[derive(Debug)]
+pub enum Reservation {
+    /// The attempt counts against both keys and may be verified.
+    Reserved(ReservedAttempt),
+    /// The account's window is full; nothing was counted.
+    UserBlocked,
+    /// The address's window is full; nothing was counted.
+    AddressBlocked,
+}
+
+/// A reserved attempt: its keys and the windows it was counted in, so that it can be
+/// given back.
+#[derive(Debug)]
+pub struct ReservedAttempt {
+    user_key: String,
+    address: String,
+    user_window: Millis,
+    address_window: Millis,
 }
 
 impl Store {
@@ -129,39 +153,107 @@ impl Store {
         if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    /// Records a failed login and drops failures older than `forget_before`.
-    pub async fn record_login_failure(
+    /// Counts a login attempt against the account key and the address before its
+    /// password is checked: one upsert per key, in one transaction, each counting only
+    /// while its window holds fewer than `limit.attempts` (or has expired, which opens
+    /// a new window). A full window refuses the attempt and the transaction is rolled
+    /// back, so a refused attempt counts against neither key.
+    ///
+    /// The upsert's row lock serialises concurrent reservations of one key on
+    /// PostgreSQL (SQLite's writer lock serialises all of them): of any number of
+    /// concurrent attempts at most `limit.attempts` are reserved. Every transaction
+    /// locks its user row before its address row, so two cannot wait on each other.
+    pub async fn reserve_login_attempt(
         &self,
-        username: &str,
+        user_key: &str,
         address: &str,
+        limit: AttemptLimit,
         now: Millis,
-        forget_before: Millis,
-    ) -> StoreResult<()> {
-        begin_write!(self, |tx| {
-            sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(forget_before).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO login_failures (username, address, at) VALUES ($1, $2, $3)")
-                .bind(username)
+    ) -> StoreResult<Reservation> {
+        // $4: a window that started at or before this has expired.
+        const RESERVE: &str = "INSERT INTO login_attempts (kind, attempt_key, window_start, attempts) \
+             VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (kind, attempt_key) DO UPDATE SET \
+               window_start = CASE WHEN login_attempts.window_start <= $4 \
+                 THEN excluded.window_start ELSE login_attempts.window_start END, \
+               attempts = CASE WHEN login_attempts.window_start <= $4 THEN 1 ELSE login_attempts.attempts + 1 END \
+             WHERE login_attempts.window_start <= $4 OR login_attempts.attempts < $5 \
+             RETURNING window_start, attempts";
+        let expired = now - limit.length;
+        let (user, address_window) = begin_write!(self, |tx| {
+            let user: Option<(Millis, i64)> = sqlx::query_as(RESERVE)
+                .bind("user")
+                .bind(user_key)
+                .bind(now)
+                .bind(expired)
+                .bind(limit.attempts)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(user) = user else {
+                tx.rollback().await?;
+                return Ok(Reservation::UserBlocked);
+            };
+            let address_window: Option<(Millis, i64)> = sqlx::query_as(RESERVE)
+                .bind("address")
                 .bind(address)
                 .bind(now)
-                .execute(&mut *tx)
+                .bind(expired)
+                .bind(limit.attempts)
+                .fetch_optional(&mut *tx)
                 .await?;
+            let Some(address_window) = address_window else {
+                tx.rollback().await?;
+                return Ok(Reservation::AddressBlocked);
+            };
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<_, StoreError>((user, address_window))
+        })?;
+        // Rows only multiply when a window opens, so that is when expired ones go.
+        if user.1 == 1 || address_window.1 == 1 {
+            self.forget_login_attempts(expired).await?;
+        }
+        Ok(Reservation::Reserved(ReservedAttempt {
+            user_key: user_key.to_owned(),
+            address: address.to_owned(),
+            user_window: user.0,
+            address_window: address_window.0,
+        }))
     }
 
-    pub async fn login_failures_since(
-        &self,
-        username: &str,
-        address: &str,
-        since: Millis,
-    ) -> StoreResult<LoginFailureCounts> {
-        const SQL: &str = "SELECT \
-               (SELECT COUNT(*) FROM login_failures WHERE LOWER(username) = LOWER($1) AND at >= $3), \
-               (SELECT COUNT(*) FROM login_failures WHERE address = $2 AND at >= $3)";
-        let (for_username, for_address): (i64, i64) =
-            on_pool!(self, |pool| sqlx::query_as(SQL).bind(username).bind(address).bind(since).fetch_one(pool).await)?;
-        Ok(LoginFailureCounts { for_username, for_address })
+    /// Gives a reserved attempt back (its password was right, or it was never
+    /// checked), unless its window has since closed. One row per statement, so a
+    /// refund never holds one row's lock while waiting for another's.
+    pub async fn refund_login_attempt(&self, reserved: &ReservedAttempt) -> StoreResult<()> {
+        const REFUND: &str = "UPDATE login_attempts SET attempts = attempts - 1 \
+             WHERE kind = $1 AND attempt_key = $2 AND window_start = $3 AND attempts > 0";
+        for (kind, key, window) in [
+            ("user", &reserved.user_key, reserved.user_window),
+            ("address", &reserved.address, reserved.address_window),
+        ] {
+            on_pool!(self, |pool| sqlx::query(REFUND)
+                .bind(kind)
+                .bind(key)
+                .bind(window)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Drops windows that started at or before `expired`. On PostgreSQL rows another
+    /// login holds are skipped rather than waited for: this statement then never waits
+    /// while holding the rows it deletes, so it cannot deadlock with a reservation.
+    async fn forget_login_attempts(&self, expired: Millis) -> StoreResult<()> {
+        const FORGET_POSTGRES: &str = "DELETE FROM login_attempts WHERE (kind, attempt_key) IN \
+             (SELECT kind, attempt_key FROM login_attempts WHERE window_start <= $1 FOR UPDATE SKIP LOCKED)";
+        const FORGET_SQLITE: &str = "DELETE FROM login_attempts WHERE window_start <= $1";
+        let sql = match self.backend {
+            Backend::Postgres(_) => FORGET_POSTGRES,
+            Backend::Sqlite(_) => FORGET_SQLITE,
+        };
+        on_pool!(self, |pool| sqlx::query(sql).bind(expired).execute(pool).await.map(|done| done.rows_affected()))?;
+        Ok(())
     }
 
     pub async fn list_permissions(&self) -> StoreResult<Vec<PermissionGrant>> {

@@ -31,7 +31,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
-pub use auth::{AuthUser, LoginFailureCounts, PermissionGrant};
+pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,

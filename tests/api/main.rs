@@ -15,6 +15,7 @@ mod hardening;
 mod helpcrunch_auth;
 mod input_lengths;
 mod lifecycle;
+mod login_block;
 mod metrics;
 mod openapi;
 mod seeds;

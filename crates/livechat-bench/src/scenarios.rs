@@ -13,8 +13,8 @@ use livechat_server::domain::page::{Direction, Page, SortKey};
 use livechat_server::domain::permissions::ROLE_AGENT;
 use livechat_server::domain::time::now_millis;
 use livechat_server::store::{
-    AssigneeOutcome, AuthUser, Closer, InquirySortField, SetSlaOutcome, SlaActor, StatusChange, StatusOutcome, Store,
-    StoreError, TakeOutcome,
+    AssigneeOutcome, AttemptLimit, AuthUser, Closer, InquirySortField, Reservation, SetSlaOutcome, SlaActor,
+    StatusChange, StatusOutcome, Store, StoreError, TakeOutcome,
 };
 use rand::Rng;
 use serde_json::json;
@@ -289,12 +289,18 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
                 Box::pin(send(request, &[]))
             })
         }
-        Scenario::Login => Box::new(move || {
-            let request = client
-                .request(reqwest::Method::POST, "/api/v1/login", None)
-                .json(&json!({"user": agent.username, "password": seed::PASSWORD}));
-            Box::pin(send(request, &[]))
-        }),
+        Scenario::Login => {
+            // One client address per connection, as logins from many people arrive: the
+            // server counts attempts in flight per address and refuses past ten.
+            let address = format!("10.0.{}.{}", worker / 256 % 256, worker % 256);
+            Box::new(move || {
+                let request = client
+                    .request(reqwest::Method::POST, "/api/v1/login", None)
+                    .header("x-forwarded-for", &address)
+                    .json(&json!({"user": agent.username, "password": seed::PASSWORD}));
+                Box::pin(send(request, &[]))
+            })
+        }
     }
 }
 
@@ -447,8 +453,14 @@ async fn chat_cycle(fixture: &Fixture, chat: i64, agent_id: &str, phase: usize) 
 /// Login's SQL without the password check: the hash costs CPU, not database time.
 async fn login(store: &Store, username: &str) -> Result<Outcome, StoreError> {
     let now = now_millis();
-    store.login_failures_since(username, "127.0.0.1", now - 5 * 60 * 1000).await?;
     let (user, _) = store.user_for_login(username).await?.ok_or(StoreError::NotFound)?;
+    let limit = AttemptLimit { attempts: 10, length: 5 * 60 * 1000 };
+    // Each agent's logins come from an address of their own, as in the HTTP scenario.
+    let address = format!("agent-{}", user.num_id);
+    let Reservation::Reserved(reserved) = store.reserve_login_attempt(&user.id, &address, limit, now).await? else {
+        return Ok(Outcome::Error("login blocked".to_owned()));
+    };
+    store.refund_login_attempt(&reserved).await?;
     let digest = token_digest(&secret_token());
     store.user_for_token(&digest).await?;
     store.store_token(&user.id, &digest, "login", None, now).await?;

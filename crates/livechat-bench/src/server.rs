@@ -31,6 +31,8 @@ impl Server {
             .env("LIVECHAT_DB_MAX_CONNECTIONS", launch.db_max_connections.to_string())
             // The HelpCrunch rate limit would turn a load test into a 429 test.
             .env("LIVECHAT_HC_RATE_LIMIT_PER_MINUTE", "1000000000")
+            // The login scenario sends each connection's logins from an address of its own.
+            .env("LIVECHAT_TRUST_FORWARDED_FOR", "true")
             // Per-request log lines would measure the terminal, not the server.
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

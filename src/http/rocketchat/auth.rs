@@ -1,6 +1,6 @@
 //! POST /api/v1/login, POST /api/v1/logout, GET /api/v1/me.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
 
 use axum::Json;
@@ -12,19 +12,23 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::Profile;
-use crate::accounts::check_password;
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::hash_password;
 use crate::http::error::{ApiError, ApiResult, RcErrorBody};
 use crate::http::extract::{Body, Caller, LoggedIn};
 use crate::http::metrics::Rejection;
-use crate::http::openapi::{RcJsonBody, RcSignedIn, RcUnavailable};
+use crate::http::openapi::{RcJsonBody, RcLoginUnavailable, RcSignedIn};
 use crate::http::{AppState, ClientAddress};
-use crate::store::User;
+use crate::store::{AttemptLimit, Reservation, User};
 
-/// Failed logins allowed per username and per address within the window.
-const MAX_FAILED_LOGINS: i64 = 10;
-const FAILED_LOGIN_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Login attempts verified per account and per address within a window (Rocket.Chat's
+/// defaults: 10, blocked for 5 minutes).
+const MAX_LOGIN_ATTEMPTS: i64 = 10;
+const LOGIN_ATTEMPT_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// What a login refused because the password checks are full is told to wait: the
+/// queue drains within a second at the default bound.
+const PASSWORD_CHECKS_RETRY_AFTER_SECS: u32 = 1;
 
 /// A hash of a random password, verified against when the user does not exist so
 /// that an unknown username takes as long as a wrong password.
@@ -108,7 +112,7 @@ struct LogoutMessage {
     RcJsonBody,
     (status = 401, description = "Wrong username, password or token", body = RcErrorBody),
     (status = 429, description = "Too many failed logins for this user or address", body = RcErrorBody),
-    (status = 503, response = RcUnavailable),
+    (status = 503, response = RcLoginUnavailable),
 ))]
 async fn login(
     State(state): State<AppState>,
@@ -123,48 +127,70 @@ async fn login(
         }
         Login::Password { login, password } => (login, password),
     };
-    let login = login.as_str();
     let address = client_address(&state, &headers, peer.ip());
 
-    let now = state.now();
-    let failures = state.store.login_failures_since(login, &address, now - FAILED_LOGIN_WINDOW_MS).await?;
-    if failures.for_username >= MAX_FAILED_LOGINS {
-        state.metrics.reject(Rejection::LoginBlockedForUser);
-        return Err(ApiError::login_blocked(
-            "error-login-blocked-for-user",
-            "Login has been temporarily blocked for this user",
-        ));
-    }
-    if failures.for_address >= MAX_FAILED_LOGINS {
-        state.metrics.reject(Rejection::LoginBlockedForAddress);
-        return Err(ApiError::login_blocked(
-            "error-login-blocked-for-ip",
-            "Login has been temporarily blocked for this IP",
-        ));
-    }
-
-    let found = state.store.user_for_login(login).await?;
-    let hash = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
-    let matches = check_password(password, hash).await;
-    match found {
-        Some((user, _)) if matches && user.active => login_success(&state, user, secret_token()).await,
-        _ => {
-            state.store.record_login_failure(login, &address, now, now - FAILED_LOGIN_WINDOW_MS).await?;
-            Err(ApiError::login_failed())
+    // Failures count against the account the name resolves to, however it was typed
+    // (username or email, any case); a name no account has counts by its digest, so
+    // the typed text (perhaps a password typed in the wrong field) is never stored.
+    let found = state.store.user_for_login(&login).await?;
+    let user_key = match &found {
+        Some((user, _)) => user.id.clone(),
+        None => token_digest(&login.to_lowercase()),
+    };
+    let limit = AttemptLimit { attempts: MAX_LOGIN_ATTEMPTS, length: LOGIN_ATTEMPT_WINDOW_MS };
+    let reserved = match state.store.reserve_login_attempt(&user_key, &address, limit, state.now()).await? {
+        Reservation::Reserved(reserved) => reserved,
+        Reservation::UserBlocked => {
+            state.metrics.reject(Rejection::LoginBlockedForUser);
+            return Err(ApiError::login_blocked(
+                "error-login-blocked-for-user",
+                "Login has been temporarily blocked for this user",
+            ));
         }
+        Reservation::AddressBlocked => {
+            state.metrics.reject(Rejection::LoginBlockedForAddress);
+            return Err(ApiError::login_blocked(
+                "error-login-blocked-for-ip",
+                "Login has been temporarily blocked for this IP",
+            ));
+        }
+    };
+
+    // An unknown name is checked against a dummy hash, so it takes as long as a wrong password.
+    let hash = found.as_ref().and_then(|(_, hash)| hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let Ok(matches) = state.password_checks.check(password, hash).await else {
+        // Never checked, so never a failure: the attempt is given back.
+        state.store.refund_login_attempt(&reserved).await?;
+        state.metrics.reject(Rejection::PasswordChecksFull);
+        return Err(ApiError::busy(PASSWORD_CHECKS_RETRY_AFTER_SECS));
+    };
+    state.metrics.password_checked();
+    match found {
+        Some((user, _)) if matches && user.active => {
+            // The limit counts failures, as Rocket.Chat's does; a success gives its
+            // attempt back (it does not wipe earlier failures, so one known password
+            // cannot reset an address's count between guesses at others).
+            state.store.refund_login_attempt(&reserved).await?;
+            login_success(&state, user, secret_token()).await
+        }
+        _ => Err(ApiError::login_failed()),
     }
 }
 
-/// The address failed logins are counted against: the TCP peer, or the first
-/// X-Forwarded-For entry when the deployment says a trusted proxy sets it.
+/// The address login attempts are counted against: the TCP peer, or the first
+/// X-Forwarded-For entry when the deployment says a trusted proxy sets it. Kept in its
+/// canonical form (an IPv4 address mapped into IPv6 counts as itself), so one client
+/// has one key; an entry that is not an address counts as the peer.
 fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String {
     let forwarded = state
         .settings
         .trust_forwarded_for
         .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(str::trim))
         .flatten()
-        .filter(|first| !first.is_empty());
-    forwarded.map_or_else(|| peer.to_string(), str::to_owned)
+        .and_then(|first| {
+            first.parse::<IpAddr>().ok().or_else(|| first.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        });
+    forwarded.unwrap_or(peer).to_canonical().to_string()
 }
 
 /// Stores a new login token (a resumed one is already stored) and answers with it.
