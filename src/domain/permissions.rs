@@ -19,3 +19,6 @@ pub const VIEW_LIVECHAT_DEPARTMENTS: &str = "view-livechat-departments";
 pub const CREATE_USER: &str = "create-user";
 pub const ACCESS_PERMISSIONS: &str = "access-permissions";
 pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";
+pub const TRANSFER_LIVECHAT_GUEST: &str = "transfer-livechat-guest";
+pub const CLOSE_LIVECHAT_ROOM: &str = "close-livechat-room";
+pub const CLOSE_OTHERS_LIVECHAT_ROOM: &str = "close-others-livechat-room";

@@ -15,5 +15,6 @@ mod hardening;
 mod helpcrunch_auth;
 mod lifecycle;
 mod metrics;
+mod object_access;
 mod openapi;
 mod seeds;
