@@ -22,3 +22,6 @@ pub const MANAGE_LIVECHAT_API_KEYS: &str = "manage-livechat-api-keys";
 pub const VIEW_PRIVILEGED_SETTING: &str = "view-privileged-setting";
 pub const EDIT_PRIVILEGED_SETTING: &str = "edit-privileged-setting";
 pub const VIEW_FULL_OTHER_USER_INFO: &str = "view-full-other-user-info";
+pub const TRANSFER_LIVECHAT_GUEST: &str = "transfer-livechat-guest";
+pub const CLOSE_LIVECHAT_ROOM: &str = "close-livechat-room";
+pub const CLOSE_OTHERS_LIVECHAT_ROOM: &str = "close-others-livechat-room";

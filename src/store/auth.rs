@@ -7,18 +7,37 @@ use sqlx::FromRow;
 
 use super::sql::user_columns;
 use super::{Backend, Store, StoreError, StoreResult, User, begin_write, on_pool};
+use crate::domain::permissions::{ROLE_ADMIN, ROLE_MANAGER, ROLE_MONITOR, VIEW_LIVECHAT_ROOMS};
 use crate::domain::time::Millis;
 
-/// The caller of an authenticated request, with every permission its roles grant.
+/// The caller of an authenticated request, with its roles and every permission they grant.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub id: String,
     pub username: String,
     pub name: String,
+    roles: BTreeSet<String>,
     permissions: BTreeSet<String>,
 }
 
 impl AuthUser {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// Whose department memberships bound the rooms and inquiries this caller reaches
+    /// beyond those it serves: nobody's for a supervisor (view-livechat-rooms), its own
+    /// otherwise. A monitor that is neither administrator nor manager is bounded by its
+    /// own departments, as Rocket.Chat confines monitors to their units.
+    pub fn department_bound(&self) -> Option<&str> {
+        if self.holds(VIEW_LIVECHAT_ROOMS) && !self.is_confined_monitor() { None } else { Some(&self.id) }
+    }
+
+    /// A monitor that is neither administrator nor manager: confined to its departments.
+    pub fn is_confined_monitor(&self) -> bool {
+        self.has_role(ROLE_MONITOR) && !self.has_role(ROLE_ADMIN) && !self.has_role(ROLE_MANAGER)
+    }
+
     pub fn holds(&self, permission: &str) -> bool {
         self.permissions.contains(permission)
     }
@@ -27,6 +46,9 @@ impl AuthUser {
         permissions.iter().any(|permission| self.holds(permission))
     }
 }
+
+/// A user's id, username and name with one of its roles and one permission that role grants.
+type GrantRow = (String, String, String, Option<String>, Option<String>);
 
 #[derive(Clone, Debug)]
 pub struct PermissionGrant {
@@ -116,18 +138,23 @@ impl Store {
     /// The user owning both the token digest and the id, with all its permissions: one
     /// round trip per request, so no later check of the request queries again.
     pub async fn authenticate(&self, user_id: &str, digest: &str) -> StoreResult<Option<AuthUser>> {
-        // One row per permission the user's roles grant (one row with none if they grant none).
-        const SQL: &str = "SELECT u.id, u.username, u.name, pr.permission_id \
+        // One row per role and permission it grants (a role granting none, or a user with
+        // no role, gives one row with NULLs).
+        const SQL: &str = "SELECT u.id, u.username, u.name, ur.role, pr.permission_id \
              FROM auth_tokens t JOIN users u ON u.id = t.user_id \
              LEFT JOIN user_roles ur ON ur.user_id = u.id \
              LEFT JOIN permission_roles pr ON pr.role = ur.role \
              WHERE t.digest = $1 AND t.user_id = $2 AND u.active";
-        let rows: Vec<(String, String, String, Option<String>)> =
+        let rows: Vec<GrantRow> =
             on_pool!(self, |pool| sqlx::query_as(SQL).bind(digest).bind(user_id).fetch_all(pool).await)?;
-        let mut rows = rows.into_iter();
-        let Some((id, username, name, first)) = rows.next() else { return Ok(None) };
-        let permissions = first.into_iter().chain(rows.filter_map(|(_, _, _, permission)| permission)).collect();
-        Ok(Some(AuthUser { id, username, name, permissions }))
+        let Some((id, username, name, _, _)) = rows.first().cloned() else { return Ok(None) };
+        let mut roles = BTreeSet::new();
+        let mut permissions = BTreeSet::new();
+        for (_, _, _, role, permission) in rows {
+            roles.extend(role);
+            permissions.extend(permission);
+        }
+        Ok(Some(AuthUser { id, username, name, roles, permissions }))
     }
 
     /// Removes one login token (logout). Personal access tokens are removed only by name.

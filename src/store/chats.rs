@@ -7,7 +7,7 @@
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
 use super::sql::{from_chat, room_select};
-use super::{Closer, ReturnOutcome, Room, Store, StoreError, StoreResult, on_pool};
+use super::{Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison,
@@ -99,7 +99,17 @@ impl Store {
         for _ in 0..ATTEMPTS {
             let changed: StoreResult<bool> = match change.status {
                 ChatStatus::Closed => {
-                    match self.close_room(&room_id, change.closer, None, change.close_message_id, change.now).await {
+                    match self
+                        .close_room(
+                            &room_id,
+                            change.closer,
+                            RoomGuard::ANYONE,
+                            None,
+                            change.close_message_id,
+                            change.now,
+                        )
+                        .await
+                    {
                         Ok(()) => Ok(true),
                         Err(StoreError::NotFound) => Ok(false),
                         Err(error) => Err(error),
@@ -176,9 +186,10 @@ impl Store {
         let Some(room_id) = self.room_id_of_chat(chat).await? else {
             return Ok(AssigneeOutcome::NotFound);
         };
-        Ok(match self.return_to_queue(&room_id, None, now).await? {
+        Ok(match self.return_to_queue(&room_id, None, RoomGuard::ANYONE, now).await? {
             ReturnOutcome::Returned => AssigneeOutcome::Changed,
-            ReturnOutcome::AlreadyQueued => AssigneeOutcome::Unchanged,
+            // Refused only by a narrower guard than this one.
+            ReturnOutcome::AlreadyQueued | ReturnOutcome::NotPermitted => AssigneeOutcome::Unchanged,
             ReturnOutcome::Closed => AssigneeOutcome::Closed,
             ReturnOutcome::NotFound => AssigneeOutcome::NotFound,
         })

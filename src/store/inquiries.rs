@@ -7,9 +7,9 @@
 use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message};
-use super::sql::{inquiry_select, queued_total};
-use super::{SortColumn, Store, StoreResult, on_pool, order_by};
-use crate::domain::chat::INQUIRY_QUEUED;
+use super::sql::{inquiry_select, queued_total, room_guard, within_reach};
+use super::{RoomGuard, SortColumn, Store, StoreResult, on_pool, order_by};
+use crate::domain::chat::{INQUIRY_QUEUED, INQUIRY_TAKEN};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::queue::QueueSort;
 use crate::domain::time::Millis;
@@ -93,6 +93,8 @@ pub enum TakeOutcome {
     AlreadyTaken,
     /// The agent stopped being available before the take landed.
     AgentUnavailable,
+    /// The inquiry is outside the taking agent's departments (or the caller's bound).
+    Unreachable,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -101,6 +103,8 @@ pub enum ReturnOutcome {
     AlreadyQueued,
     Closed,
     NotFound,
+    /// Taken, but not a room the guard lets this user return (or not into that department).
+    NotPermitted,
 }
 
 /// Rooms still queued for an agent: its departments' and those with no department.
@@ -120,31 +124,55 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(room_id).fetch_optional(pool).await)?)
     }
 
-    /// Gives a queued inquiry to an available agent: exactly one of any number of
-    /// concurrent takes wins; the others see `AlreadyTaken`.
-    pub async fn take_inquiry(&self, inquiry_id: &str, agent_id: &str, now: Millis) -> StoreResult<TakeOutcome> {
-        const TAKE: &str = "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
+    /// Gives a queued inquiry to an available agent whose departments reach it (and
+    /// within `caller_bound`'s reach, when a bounded caller takes it for another agent):
+    /// exactly one of any number of concurrent takes wins; the others see `AlreadyTaken`.
+    /// Reach is checked in the same statement, so a department change cannot slip between.
+    pub async fn take_inquiry(
+        &self,
+        inquiry_id: &str,
+        agent_id: &str,
+        caller_bound: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<TakeOutcome> {
+        const TAKE: &str = concat!(
+            "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
                chat_status = 'opened', updated_at = $3 \
              WHERE inquiry_id = $1 AND inquiry_status = 'queued' \
-               AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available')";
-        const STATUS: &str = "SELECT inquiry_status, \
-               EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AS agent_available \
-             FROM rooms WHERE inquiry_id = $1 AND inquiry_status IS NOT NULL";
+               AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AND ",
+            within_reach!("", "$2"),
+            " AND ",
+            within_reach!("", "$4")
+        );
+        const STATUS: &str = concat!(
+            "SELECT inquiry_status, \
+               EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AS agent_available, ",
+            within_reach!("", "$2"),
+            " AND ",
+            within_reach!("", "$3"),
+            " AS reachable FROM rooms WHERE inquiry_id = $1 AND inquiry_status IS NOT NULL"
+        );
         let taken = on_pool!(self, |pool| sqlx::query(TAKE)
             .bind(inquiry_id)
             .bind(agent_id)
             .bind(now)
+            .bind(caller_bound)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
         if taken == 1 {
             return Ok(TakeOutcome::Taken);
         }
-        let status: Option<(String, bool)> =
-            on_pool!(self, |pool| sqlx::query_as(STATUS).bind(inquiry_id).bind(agent_id).fetch_optional(pool).await)?;
+        let status: Option<(String, bool, bool)> = on_pool!(self, |pool| sqlx::query_as(STATUS)
+            .bind(inquiry_id)
+            .bind(agent_id)
+            .bind(caller_bound)
+            .fetch_optional(pool)
+            .await)?;
         Ok(match status {
             None => TakeOutcome::NotFound,
-            Some((status, false)) if status == INQUIRY_QUEUED => TakeOutcome::AgentUnavailable,
+            Some((_, _, false)) => TakeOutcome::Unreachable,
+            Some((status, false, _)) if status == INQUIRY_QUEUED => TakeOutcome::AgentUnavailable,
             // Queued again with the agent available: another take won and the inquiry
             // was returned between the two statements, so this take lost the race.
             Some(_) => TakeOutcome::AlreadyTaken,
@@ -152,22 +180,33 @@ impl Store {
     }
 
     /// Puts a taken conversation back in the queue without an agent, optionally in
-    /// another department; its SLA is kept.
+    /// another department; its SLA is kept. The guard is part of the statement: only
+    /// the serving agent, or a user the guard lets act on others' rooms, returns it, and
+    /// a bounded user moves it only into a department of its own.
     pub async fn return_to_queue(
         &self,
         room_id: &str,
         department_id: Option<&str>,
+        guard: RoomGuard<'_>,
         now: Millis,
     ) -> StoreResult<ReturnOutcome> {
-        const RETURN: &str = "UPDATE rooms SET inquiry_status = 'queued', queued_at = $3, taken_at = NULL, \
+        const RETURN: &str = concat!(
+            "UPDATE rooms SET inquiry_status = 'queued', queued_at = $3, taken_at = NULL, \
                served_by = NULL, served_at = NULL, chat_status = 'new', \
                department_id = COALESCE($2, department_id), updated_at = $3 \
-             WHERE id = $1 AND open AND inquiry_status = 'taken'";
+             WHERE id = $1 AND open AND inquiry_status = 'taken' AND ",
+            room_guard!("$4", "$5", "$6"),
+            " AND ($2 IS NULL OR $6 IS NULL OR $2 IN \
+               (SELECT da.department_id FROM department_agents da WHERE da.agent_id = $6))"
+        );
         const STATE: &str = "SELECT open, inquiry_status FROM rooms WHERE id = $1";
         let returned = on_pool!(self, |pool| sqlx::query(RETURN)
             .bind(room_id)
             .bind(department_id)
             .bind(now)
+            .bind(guard.user_id)
+            .bind(guard.others)
+            .bind(guard.bound)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
@@ -179,22 +218,32 @@ impl Store {
         Ok(match state {
             None => ReturnOutcome::NotFound,
             Some((false, _)) => ReturnOutcome::Closed,
+            Some((true, Some(status))) if status == INQUIRY_TAKEN => ReturnOutcome::NotPermitted,
             Some((true, _)) => ReturnOutcome::AlreadyQueued,
         })
     }
 
-    /// Queued inquiries, optionally of one department, in the given order, with the
-    /// number of queued inquiries matching. Reads only queued rows (partial indexes).
+    /// Queued inquiries, optionally of one department, within reach of `bound` (see
+    /// `within_reach`), in the given order, with the number of queued inquiries
+    /// matching. Reads only queued rows (partial indexes).
     pub async fn queued_inquiries(
         &self,
         department_id: Option<&str>,
+        bound: Option<&str>,
         sort: &[SortKey<InquirySortField>],
         page: Page,
     ) -> StoreResult<(Vec<QueueEntry>, i64)> {
-        const SELECT: &str = "SELECT inquiry_id AS id, id AS room_id, fname AS name, ts, inquiry_status AS status, \
-             department_id FROM rooms WHERE inquiry_status = 'queued' AND ($1 IS NULL OR department_id = $1)";
+        const SELECT: &str = concat!(
+            "SELECT inquiry_id AS id, id AS room_id, fname AS name, ts, inquiry_status AS status, \
+             department_id FROM rooms WHERE inquiry_status = 'queued' AND ($1 IS NULL OR department_id = $1) AND ",
+            within_reach!("", "$4")
+        );
         // Exact totals from the trigger-maintained counters, not a count of the queue.
-        const COUNT: &str = concat!(queued_total!(), "WHERE ($1 IS NULL OR department_key = $1)");
+        const COUNT: &str = concat!(
+            queued_total!(),
+            "WHERE ($1 IS NULL OR department_key = $1) AND ($2 IS NULL OR department_key = '' OR department_key IN \
+               (SELECT da.department_id FROM department_agents da WHERE da.agent_id = $2))"
+        );
         // Built from the static query and whitelisted sort columns only.
         let list = format!("{SELECT}{} LIMIT $2 OFFSET $3", order_by(sort, "num_id DESC"));
         on_pool!(self, |pool| {
@@ -202,9 +251,10 @@ impl Store {
                 .bind(department_id)
                 .bind(page.count)
                 .bind(page.offset)
+                .bind(bound)
                 .fetch_all(pool)
                 .await?;
-            let (total,): (i64,) = sqlx::query_as(COUNT).bind(department_id).fetch_one(pool).await?;
+            let (total,): (i64,) = sqlx::query_as(COUNT).bind(department_id).bind(bound).fetch_one(pool).await?;
             Ok((entries, total))
         })
     }

@@ -39,7 +39,7 @@ pub use departments::{
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use messages::{Message, NewMessage};
-pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomSortField};
+pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};

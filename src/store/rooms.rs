@@ -7,7 +7,7 @@
 use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message, NewMessage, insert_message};
-use super::sql::room_select;
+use super::sql::{room_guard, room_select, within_reach};
 use super::{Backend, SortColumn, Store, StoreError, StoreResult, Visitor, begin_write, on_pool, order_by};
 use crate::domain::chat::{CLOSED_BY_AGENT, CLOSED_BY_CUSTOMER};
 use crate::domain::page::{Page, SortKey};
@@ -77,6 +77,22 @@ pub struct NewRoom<'a> {
     pub now: Millis,
 }
 
+/// Which rooms a user may act on: those it serves (`user_id`), and others only when
+/// `others`, then only those within reach of `bound` (rooms of no department or of a
+/// department `bound` belongs to; every room when `None`). Checked inside the changing
+/// statement.
+#[derive(Clone, Copy, Debug)]
+pub struct RoomGuard<'a> {
+    pub user_id: Option<&'a str>,
+    pub others: bool,
+    pub bound: Option<&'a str>,
+}
+
+impl RoomGuard<'static> {
+    /// No restriction: the visitor (bound by its own condition) and the HelpCrunch face.
+    pub const ANYONE: Self = Self { user_id: None, others: true, bound: None };
+}
+
 /// Who closes a room.
 #[derive(Clone, Copy)]
 pub enum Closer<'a> {
@@ -113,6 +129,8 @@ pub struct RoomFilter<'a> {
     pub open: Option<bool>,
     pub agent_ids: &'a [String],
     pub department_id: Option<&'a str>,
+    /// Only rooms the caller serves or within reach of this user's departments.
+    pub bound: Option<&'a str>,
 }
 
 impl Store {
@@ -161,18 +179,22 @@ impl Store {
 
     /// Closes an open room and records the closing message. Rooms and messages stay as
     /// history; the inquiry leaves the queue. `NotFound` when the room is not open (or,
-    /// for a visitor, not its own).
+    /// for a visitor, not its own, or not one the guard lets the closer act on).
     pub async fn close_room(
         &self,
         room_id: &str,
         closer: Closer<'_>,
+        guard: RoomGuard<'_>,
         comment: Option<&str>,
         message_id: &str,
         now: Millis,
     ) -> StoreResult<()> {
-        const CLOSE: &str = "UPDATE rooms SET open = FALSE, chat_status = 'closed', inquiry_status = NULL, \
+        const CLOSE: &str = concat!(
+            "UPDATE rooms SET open = FALSE, chat_status = 'closed', inquiry_status = NULL, \
                closed_at = $3, closed_by = $4, closer_id = $5, close_comment = $6, updated_at = $3 \
-             WHERE id = $1 AND open AND ($2 IS NULL OR visitor_id = $2)";
+             WHERE id = $1 AND open AND ($2 IS NULL OR visitor_id = $2) AND ",
+            room_guard!("$7", "$8", "$9")
+        );
         let (owner, closed_by, closer_id, username, name) = match closer {
             Closer::Visitor { visitor_id, username, name } => {
                 (Some(visitor_id), CLOSED_BY_CUSTOMER, visitor_id, username, name)
@@ -198,6 +220,9 @@ impl Store {
                 .bind(closed_by)
                 .bind(closer_id)
                 .bind(comment)
+                .bind(guard.user_id)
+                .bind(guard.others)
+                .bind(guard.bound)
                 .execute(&mut *tx)
                 .await?;
             if closed.rows_affected() == 0 {
@@ -217,10 +242,20 @@ impl Store {
         page: Page,
     ) -> StoreResult<(Vec<Room>, i64)> {
         // Agent ids travel as one JSON array parameter so that the SQL stays static.
-        const WHERE_POSTGRES: &str = "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
-             AND ($3 = '[]' OR r.served_by IN (SELECT jsonb_array_elements_text($3::jsonb))) ";
-        const WHERE_SQLITE: &str = "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
-             AND ($3 = '[]' OR r.served_by IN (SELECT value FROM json_each($3))) ";
+        const WHERE_POSTGRES: &str = concat!(
+            "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
+             AND ($3 = '[]' OR r.served_by IN (SELECT jsonb_array_elements_text($3::jsonb))) \
+             AND (r.served_by = $4 OR ",
+            within_reach!("r.", "$4"),
+            ") "
+        );
+        const WHERE_SQLITE: &str = concat!(
+            "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
+             AND ($3 = '[]' OR r.served_by IN (SELECT value FROM json_each($3))) \
+             AND (r.served_by = $4 OR ",
+            within_reach!("r.", "$4"),
+            ") "
+        );
         let agents = serde_json::to_string(filter.agent_ids).expect("strings serialize");
         let order = order_by(sort, "r.ts DESC, r.num_id DESC");
         let where_clause = match self.backend {
@@ -228,13 +263,14 @@ impl Store {
             Backend::Sqlite(_) => WHERE_SQLITE,
         };
         // Built only from the static fragments above and whitelisted sort columns.
-        let list = format!("{}{where_clause}{order} LIMIT $4 OFFSET $5", room_select!());
+        let list = format!("{}{where_clause}{order} LIMIT $5 OFFSET $6", room_select!());
         let count = format!("SELECT COUNT(*) FROM rooms r {where_clause}");
         on_pool!(self, |pool| {
             let rooms = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()))
                 .bind(filter.open)
                 .bind(filter.department_id)
                 .bind(&agents)
+                .bind(filter.bound)
                 .bind(page.count)
                 .bind(page.offset)
                 .fetch_all(pool)
@@ -243,6 +279,7 @@ impl Store {
                 .bind(filter.open)
                 .bind(filter.department_id)
                 .bind(&agents)
+                .bind(filter.bound)
                 .fetch_one(pool)
                 .await?;
             Ok((rooms, total))

@@ -107,6 +107,36 @@ macro_rules! queued_total {
 }
 pub(super) use queued_total;
 
+/// Whether the room (columns prefixed by `$prefix`, e.g. `"r."`) is one that user
+/// `$user` (a parameter, e.g. `"$4"`) reaches through its departments: a room of no
+/// department or of a department it belongs to. A NULL `$user` reaches every room.
+macro_rules! within_reach {
+    ($prefix:literal, $user:literal) => {
+        concat!(
+            "(",
+            $user,
+            " IS NULL OR ",
+            $prefix,
+            "department_id IS NULL OR ",
+            $prefix,
+            "department_id IN (SELECT da.department_id FROM department_agents da WHERE da.agent_id = ",
+            $user,
+            "))"
+        )
+    };
+}
+pub(super) use within_reach;
+
+/// Whether user `$user` may act on the room (unprefixed columns): it serves the room,
+/// or `$others` is true and the room is within reach of `$bound` (see `within_reach`).
+/// A NULL `$user` with `$others` true and a NULL `$bound` allows every room.
+macro_rules! room_guard {
+    ($user:literal, $others:literal, $bound:literal) => {
+        concat!("(served_by = ", $user, " OR (", $others, " AND ", $crate::store::sql::within_reach!("", $bound), "))")
+    };
+}
+pub(super) use room_guard;
+
 /// The columns of a `User`, unqualified.
 macro_rules! user_columns {
     () => {

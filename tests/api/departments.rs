@@ -92,19 +92,20 @@ both_backends!(agents_are_added_listed_read_and_removed, |app| {
     );
 });
 
-both_backends!(managers_are_added_and_removed_by_admins_only, |app| {
+both_backends!(managers_are_added_and_removed_by_holders_of_manage_managers, |app| {
     let manager = app.user_with_roles("mona", &["livechat-manager"]).await;
+    let monitor = app.user_with_roles("milo", &["livechat-monitor"]).await;
     let sam = app.user_with_roles("sam", &["user"]).await;
-    // Managers manage agents but not other managers.
+    // Monitors manage agents but not managers; managers and admins manage managers.
     assert_eq!(
-        app.post("/api/v1/livechat/users/manager", Some(&manager), json!({"username": "sam"})).await,
+        app.post("/api/v1/livechat/users/manager", Some(&monitor), json!({"username": "sam"})).await,
         (StatusCode::FORBIDDEN, no_permission())
     );
-    let (status, _) = app.post("/api/v1/livechat/users/manager", Some(&app.admin), json!({"username": "sam"})).await;
+    let (status, _) = app.post("/api/v1/livechat/users/manager", Some(&manager), json!({"username": "sam"})).await;
     assert_eq!(status, StatusCode::OK);
     // view-livechat-manager is enough to list them.
     assert_eq!(
-        app.get("/api/v1/livechat/users/manager?sort={\"username\":-1}", Some(&manager)).await,
+        app.get("/api/v1/livechat/users/manager?sort={\"username\":-1}", Some(&monitor)).await,
         (
             StatusCode::OK,
             json!({"users": [
@@ -114,8 +115,8 @@ both_backends!(managers_are_added_and_removed_by_admins_only, |app| {
         )
     );
     let path = format!("/api/v1/livechat/users/manager/{}", sam.user_id);
-    assert_eq!(app.delete(&path, Some(&manager)).await, (StatusCode::FORBIDDEN, no_permission()));
-    assert_eq!(app.delete(&path, Some(&app.admin)).await, (StatusCode::OK, json!({"success": true})));
+    assert_eq!(app.delete(&path, Some(&monitor)).await, (StatusCode::FORBIDDEN, no_permission()));
+    assert_eq!(app.delete(&path, Some(&manager)).await, (StatusCode::OK, json!({"success": true})));
     assert_eq!(
         app.delete(&path, Some(&app.admin)).await,
         (StatusCode::BAD_REQUEST, json!({"success": false, "error": "error-removing-manager"}))
@@ -368,6 +369,9 @@ both_backends!(departments_are_created_read_updated_and_deleted, clock = START, 
 });
 
 both_backends!(department_list_filters_sorts_and_pages, |app| {
+    // A manager reads every department; an agent without view-livechat-departments
+    // reads only those it belongs to (here none), as in Rocket.Chat.
+    let manager = app.user_with_roles("manager.one", &["livechat-manager"]).await;
     let agent = app.user_with_roles("agent.one", &["livechat-agent"]).await;
     for name in ["Billing", "Sales", "Support"] {
         create_department(&app, name, json!([])).await;
@@ -379,33 +383,37 @@ both_backends!(department_list_filters_sorts_and_pages, |app| {
     let names = |body: &Value| -> Vec<String> {
         body["departments"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect()
     };
-    let (status, all) = app.get("/api/v1/livechat/department", Some(&agent)).await;
+    let (status, all) = app.get("/api/v1/livechat/department", Some(&manager)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(names(&all), ["Archive", "Billing", "Sales", "Support"]);
     assert_eq!((all["count"].clone(), all["offset"].clone(), all["total"].clone()), (json!(4), json!(0), json!(4)));
     assert_eq!(all["success"], json!(true));
 
-    let (_, found) = app.get("/api/v1/livechat/department?text=s&sort={\"name\":-1}", Some(&agent)).await;
+    let (_, found) = app.get("/api/v1/livechat/department?text=s&sort={\"name\":-1}", Some(&manager)).await;
     assert_eq!(names(&found), ["Support", "Sales"]);
-    let (_, enabled) = app.get("/api/v1/livechat/department?enabled=false", Some(&agent)).await;
+    let (_, enabled) = app.get("/api/v1/livechat/department?enabled=false", Some(&manager)).await;
     assert_eq!((names(&enabled), enabled["total"].clone()), (vec!["Archive".to_owned()], json!(1)));
-    let (_, paged) = app.get("/api/v1/livechat/department?offset=1&count=2", Some(&agent)).await;
+    let (_, paged) = app.get("/api/v1/livechat/department?offset=1&count=2", Some(&manager)).await;
     assert_eq!(
         (names(&paged), paged["count"].clone(), paged["offset"].clone(), paged["total"].clone()),
         (vec!["Billing".to_owned(), "Sales".to_owned()], json!(2), json!(1), json!(4))
     );
 
     assert_eq!(
-        app.get("/api/v1/livechat/department?enabled=maybe", Some(&agent)).await,
+        app.get("/api/v1/livechat/department?enabled=maybe", Some(&manager)).await,
         (StatusCode::BAD_REQUEST, invalid_params("/enabled must be boolean"))
     );
     assert_eq!(
-        app.get("/api/v1/livechat/department?sort={\"email\":1}", Some(&agent)).await,
+        app.get("/api/v1/livechat/department?sort={\"email\":1}", Some(&manager)).await,
         (StatusCode::BAD_REQUEST, coded("error-invalid-sort", "Invalid sort parameter provided: \"{\"email\":1}\""))
     );
     assert_eq!(
-        app.get("/api/v1/livechat/department?offset=-1", Some(&agent)).await,
+        app.get("/api/v1/livechat/department?offset=-1", Some(&manager)).await,
         (StatusCode::BAD_REQUEST, invalid_params("/offset must be >= 0"))
+    );
+    assert_eq!(
+        app.get("/api/v1/livechat/department", Some(&agent)).await,
+        (StatusCode::OK, json!({"departments": [], "count": 0, "offset": 0, "total": 0, "success": true}))
     );
     assert_eq!(app.get("/api/v1/livechat/department", None).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     let plain = app.user_with_roles("plain", &["user"]).await;
@@ -528,7 +536,12 @@ both_backends!(department_agents_are_listed_and_changed_together, clock = START,
         .await,
         (StatusCode::OK, json!({"success": true}))
     );
-    let (status, listed) = app.get(&path, Some(&ann)).await;
+    // Ann left, so (without view-livechat-departments) she no longer reads it; Ben does.
+    assert_eq!(
+        app.get(&path, Some(&ann)).await,
+        (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+    );
+    let (status, listed) = app.get(&path, Some(&ben)).await;
     assert_eq!(status, StatusCode::OK);
     // Both joined with the change, a second after the department was made.
     let entry = |session: &Session, username: &str, order: i64| {

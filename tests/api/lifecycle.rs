@@ -519,7 +519,8 @@ both_backends!(agents_see_their_departments_and_unassigned_inquiries_only, |app|
         (vec![open_room.clone()], json!(2), json!(1))
     );
 
-    // Returned into another department, it moves to that department's agents.
+    // Returned into another department (a transfer: the administrator's move), it moves
+    // to that department's agents.
     app.post(
         "/api/v1/livechat/inquiries.take",
         Some(&sales_agent),
@@ -529,7 +530,7 @@ both_backends!(agents_see_their_departments_and_unassigned_inquiries_only, |app|
     assert_eq!(
         app.post(
             "/api/v1/livechat/inquiries.returnAsInquiry",
-            Some(&sales_agent),
+            Some(&app.admin),
             json!({"roomId": sales_room, "departmentId": support})
         )
         .await,

@@ -17,6 +17,7 @@ mod input_lengths;
 mod lifecycle;
 mod login_block;
 mod metrics;
+mod object_access;
 mod openapi;
 mod seeds;
 mod settings;

@@ -608,12 +608,15 @@ both_backends!(queue_totals_stay_exact_through_every_transition, |app| {
     )
     .await;
     assert_eq!(listed(&app, "").await, (json!(2), 2));
-    app.post(
-        "/api/v1/livechat/inquiries.returnAsInquiry",
-        Some(&agent),
-        json!({"roomId": sales_a, "departmentId": support}),
-    )
-    .await;
+    assert_eq!(
+        app.post(
+            "/api/v1/livechat/inquiries.returnAsInquiry",
+            Some(&app.admin),
+            json!({"roomId": sales_a, "departmentId": support}),
+        )
+        .await,
+        (StatusCode::OK, json!({"result": true, "success": true}))
+    );
     assert_eq!(listed(&app, &format!("&department={sales}")).await, (json!(1), 1));
     assert_eq!(listed(&app, &format!("&department={support}")).await, (json!(1), 1));
 

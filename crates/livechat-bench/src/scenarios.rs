@@ -13,7 +13,7 @@ use livechat_server::domain::page::{Direction, Page, SortKey};
 use livechat_server::domain::permissions::ROLE_AGENT;
 use livechat_server::domain::time::now_millis;
 use livechat_server::store::{
-    AssigneeOutcome, AttemptLimit, AuthUser, Closer, InquirySortField, Reservation, SetSlaOutcome, SlaActor,
+    AssigneeOutcome, AttemptLimit, AuthUser, Closer, InquirySortField, Reservation, RoomGuard, SetSlaOutcome, SlaActor,
     StatusChange, StatusOutcome, Store, StoreError, TakeOutcome,
 };
 use rand::Rng;
@@ -393,7 +393,7 @@ async fn list(store: &Store, admin: &Session, department: Option<&str>) -> Resul
         Some(department) => Some(store.department_by_id_or_name(department).await?.ok_or(StoreError::NotFound)?.id),
         None => None,
     };
-    store.queued_inquiries(department_id.as_deref(), &LIST_SORT, LIST_PAGE).await?;
+    store.queued_inquiries(department_id.as_deref(), None, &LIST_SORT, LIST_PAGE).await?;
     Ok(Outcome::Ok)
 }
 
@@ -412,7 +412,7 @@ async fn take(store: &Store, agent: &Session, inquiry_id: &str) -> Result<Outcom
     authenticate(store, agent).await?;
     let user = store.user_by_id(&agent.user_id).await?.ok_or(StoreError::NotFound)?;
     store.user_has_role(&user.id, ROLE_AGENT).await?;
-    Ok(match store.take_inquiry(inquiry_id, &user.id, now_millis()).await? {
+    Ok(match store.take_inquiry(inquiry_id, &user.id, None, now_millis()).await? {
         TakeOutcome::Taken => Outcome::Ok,
         TakeOutcome::AlreadyTaken => Outcome::Conflict,
         other => Outcome::Error(format!("take answered {other:?}")),
@@ -421,7 +421,7 @@ async fn take(store: &Store, agent: &Session, inquiry_id: &str) -> Result<Outcom
 
 async fn return_as_inquiry(store: &Store, admin: &Session, room_id: &str) -> Result<Outcome, StoreError> {
     authenticate(store, admin).await?;
-    store.return_to_queue(room_id, None, now_millis()).await?;
+    store.return_to_queue(room_id, None, RoomGuard::ANYONE, now_millis()).await?;
     Ok(Outcome::Ok)
 }
 

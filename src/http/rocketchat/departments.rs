@@ -310,9 +310,19 @@ fn change_refused(error: StoreError) -> ApiError {
 }
 
 /// The agent whose departments bound what the caller may read: callers without
-/// view-livechat-departments (reading through view-l-room) see only their own.
+/// view-livechat-departments (reading through view-l-room) and confined monitors see
+/// only their own.
 fn reader_scope(caller: &Caller<ReadDepartments>) -> Option<&str> {
-    if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) { None } else { Some(&caller.id) }
+    if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) && !caller.is_confined_monitor() { None } else { Some(&caller.id) }
+}
+
+/// A confined monitor changes only departments it belongs to (403 otherwise, 404 when
+/// unknown); other managers of departments change any.
+async fn check_manageable(state: &AppState, caller: &Caller<ManageDepartments>, id: &str) -> ApiResult<()> {
+    if caller.is_confined_monitor() {
+        readable_department(state, Some(&caller.id), id).await?;
+    }
+    Ok(())
 }
 
 /// A department the caller may read, `None` when unknown; 403 when outside its scope.
@@ -417,10 +427,11 @@ async fn one(
     ))]
 async fn update(
     State(state): State<AppState>,
-    _: Caller<ManageDepartments>,
+    caller: Caller<ManageDepartments>,
     Path(id): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<UpdatedDepartment>> {
+    check_manageable(&state, &caller, &id).await?;
     let changes = body.changes()?;
     let department = state
         .store
@@ -443,12 +454,13 @@ async fn update(
     ))]
 async fn remove(
     State(state): State<AppState>,
-    _: Caller<ManageDepartments>,
+    caller: Caller<ManageDepartments>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Done>> {
     if !state.store.setting::<DepartmentRemoval>().await? {
         return Err(ApiError::bad_request("error-department-removal-disabled"));
     }
+    check_manageable(&state, &caller, &id).await?;
     match state.store.delete_department(&id).await {
         Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("error-department-not-found")),
@@ -491,10 +503,11 @@ async fn agents(
     ))]
 async fn change_agents(
     State(state): State<AppState>,
-    _: Caller<ManageDepartments>,
+    caller: Caller<ManageDepartments>,
     Path(id): Path<String>,
     Body(body): Body<DepartmentAgentChanges>,
 ) -> ApiResult<Json<Done>> {
+    check_manageable(&state, &caller, &id).await?;
     let upsert: Vec<NewDepartmentAgent> = body
         .upsert
         .iter()

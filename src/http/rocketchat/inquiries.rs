@@ -13,8 +13,8 @@ use super::wire::InquiryView;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::{Direction, SortKey, parse_sort};
 use crate::domain::permissions::{
-    MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_DEPARTMENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, VIEW_L_ROOM,
-    VIEW_LIVECHAT_MANAGER, VIEW_LIVECHAT_ROOMS,
+    MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_SLA, ROLE_AGENT, TRANSFER_LIVECHAT_GUEST, VIEW_L_ROOM,
+    VIEW_LIVECHAT_MANAGER,
 };
 use crate::domain::settings::SortingMechanism;
 use crate::http::AppState;
@@ -24,7 +24,7 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
-    AuthUser, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, SetSlaOutcome, SlaActor, TakeOutcome,
+    AuthUser, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, RoomGuard, SetSlaOutcome, SlaActor, TakeOutcome,
 };
 
 const INQUIRY_SORT_FIELDS: [(&str, InquirySortField); 7] = [
@@ -180,7 +180,8 @@ struct Returned {
     success: Success,
 }
 
-/// The queued inquiries, newest first by default.
+/// The queued inquiries, newest first by default. A monitor that is neither
+/// administrator nor manager sees those of its departments and of none.
 ///
 /// Sort fields: ts, name, priorityWeight, estimatedWaitingTimeQueue, status, queuedAt, _id
 /// (e.g. `{"ts":-1}`).
@@ -197,12 +198,12 @@ async fn list(
         Some(raw) => parse_sort(raw, &INQUIRY_SORT_FIELDS)?,
         None => vec![SortKey { field: InquirySortField::Ts, direction: Direction::Desc }],
     };
+    let bound = caller.department_bound();
     let department_id = match query.filter.department.as_deref().filter(|department| !department.is_empty()) {
         Some(department) => match state.store.department_by_id_or_name(department).await? {
             Some(department) => {
-                // Those who do not manage departments (monitors) list their own only.
-                if !caller.holds(MANAGE_LIVECHAT_DEPARTMENTS)
-                    && !state.store.is_department_agent(&department.id, &caller.id).await?
+                if let Some(user_id) = bound
+                    && !state.store.is_department_agent(&department.id, user_id).await?
                 {
                     return Err(ApiError::unauthorized_object());
                 }
@@ -213,7 +214,7 @@ async fn list(
         },
         None => None,
     };
-    let (entries, total) = state.store.queued_inquiries(department_id.as_deref(), &sort, query.page).await?;
+    let (entries, total) = state.store.queued_inquiries(department_id.as_deref(), bound, &sort, query.page).await?;
     Ok(Json(QueuedInquiryPage::new(entries.into_iter().map(QueuedInquiry::from).collect(), query.page, total)))
 }
 
@@ -236,18 +237,17 @@ async fn get_one(
     Ok(Json(OneInquiry { inquiry: inquiry.as_ref().map(InquiryView::from), success: Success }))
 }
 
-/// Whether the caller may see or change this inquiry: room supervisors may reach any;
-/// an agent reaches those it serves, those of its departments and those of none.
+/// Whether the caller may see or change this inquiry: supervisors reach any; agents
+/// and confined monitors (see `AuthUser::department_bound`) reach those they serve,
+/// those of their departments and those of none.
 async fn can_access_inquiry(state: &AppState, caller: &AuthUser, inquiry: &Inquiry) -> ApiResult<bool> {
     if inquiry.served_by.as_deref() == Some(caller.id.as_str()) {
         return Ok(true);
     }
-    if caller.holds(VIEW_LIVECHAT_ROOMS) {
-        return Ok(true);
-    }
+    let Some(user_id) = caller.department_bound() else { return Ok(true) };
     Ok(match &inquiry.department_id {
         None => true,
-        Some(department_id) => state.store.is_department_agent(department_id, &caller.id).await?,
+        Some(department_id) => state.store.is_department_agent(department_id, user_id).await?,
     })
 }
 
@@ -283,7 +283,8 @@ fn agent_offline() -> ApiError {
     )
 }
 
-/// An agent takes a queued inquiry; a manager may take it for another agent.
+/// An agent takes a queued inquiry of its departments or of none; a manager may take it
+/// for another agent (a confined monitor only within its own departments).
 #[utoipa::path(post, path = "/api/v1/livechat/inquiries.take", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = TakeBody,
@@ -293,15 +294,15 @@ async fn take(
     caller: Caller<WorkQueue>,
     Body(body): Body<TakeBody>,
 ) -> ApiResult<Json<Done>> {
-    let agent_id = match body.user_id {
+    let (agent_id, caller_bound) = match body.user_id {
         Some(user_id) if user_id != caller.id => {
             // Taking on behalf of another agent is a manager's move.
             if !caller.holds(MANAGE_LIVECHAT_AGENTS) {
                 return Err(ApiError::unauthorized_object());
             }
-            user_id
+            (user_id, caller.department_bound())
         }
-        _ => caller.id.clone(),
+        _ => (caller.id.clone(), None),
     };
     let agent = state
         .store
@@ -314,8 +315,9 @@ async fn take(
     if agent.livechat_status != "available" {
         return Err(agent_offline());
     }
-    match state.store.take_inquiry(&body.inquiry_id, &agent.id, state.now()).await? {
+    match state.store.take_inquiry(&body.inquiry_id, &agent.id, caller_bound, state.now()).await? {
         TakeOutcome::Taken => Ok(Done::ANSWER),
+        TakeOutcome::Unreachable => Err(ApiError::unauthorized_object()),
         TakeOutcome::NotFound => Err(ApiError::coded("error-not-found", "Inquiry not found")),
         TakeOutcome::AlreadyTaken => Err(ApiError::coded("error-inquiry-taken", "Inquiry already taken")),
         TakeOutcome::AgentUnavailable => Err(agent_offline()),
@@ -345,17 +347,21 @@ async fn queued_for_user(
     Ok(Json(AgentInquiryPage::new(inquiries.iter().map(InquiryView::from).collect(), query.page, total)))
 }
 
-/// Puts a served room back in the queue.
+/// Puts a served room back in the queue. The serving agent may; returning another
+/// agent's room, or into another department, takes transfer-livechat-guest (within the
+/// caller's departments for a confined monitor).
 #[utoipa::path(post, path = "/api/v1/livechat/inquiries.returnAsInquiry", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = ReturnBody,
     responses((status = 200, description = "Returned, or already queued", body = Returned), RcPermitted, RcJsonBody))]
 async fn return_as_inquiry(
     State(state): State<AppState>,
-    _: Caller<WorkQueue>,
+    caller: Caller<WorkQueue>,
     Body(body): Body<ReturnBody>,
 ) -> ApiResult<Json<Returned>> {
+    let may_transfer = caller.holds(TRANSFER_LIVECHAT_GUEST);
     let department_id = match body.department_id.as_deref().filter(|department| !department.is_empty()) {
+        Some(_) if !may_transfer => return Err(ApiError::unauthorized_object()),
         Some(department) => Some(
             state
                 .store
@@ -366,8 +372,10 @@ async fn return_as_inquiry(
         ),
         None => None,
     };
-    let result = match state.store.return_to_queue(&body.room_id, department_id.as_deref(), state.now()).await? {
+    let guard = RoomGuard { user_id: Some(&caller.id), others: may_transfer, bound: caller.department_bound() };
+    let result = match state.store.return_to_queue(&body.room_id, department_id.as_deref(), guard, state.now()).await? {
         ReturnOutcome::Returned => true,
+        ReturnOutcome::NotPermitted => return Err(ApiError::unauthorized_object()),
         ReturnOutcome::AlreadyQueued => false,
         ReturnOutcome::Closed => return Err(ApiError::bad_request("room-closed")),
         ReturnOutcome::NotFound => return Err(ApiError::coded("error-invalid-room", "Invalid room")),

@@ -11,13 +11,13 @@ use utoipa_axum::routes;
 use super::wire::RoomView;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::parse_sort;
-use crate::domain::permissions::{VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
+use crate::domain::permissions::{CLOSE_LIVECHAT_ROOM, CLOSE_OTHERS_LIVECHAT_ROOM, VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, LoggedIn, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, rc_page};
-use crate::store::{Closer, RoomFilter, RoomSortField, StoreError};
+use crate::store::{Closer, RoomFilter, RoomGuard, RoomSortField, StoreError};
 
 const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
     ("ts", RoomSortField::Ts),
@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(close_by_user)).routes(routes!(list_rooms))
 }
 
-permission_set!(CloseRooms = [VIEW_L_ROOM]);
+permission_set!(CloseRooms = [CLOSE_LIVECHAT_ROOM]);
 
 /// `tags`, `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
 #[derive(Deserialize, ToSchema)]
@@ -76,7 +76,8 @@ struct RoomListFilter {
 
 rc_page!(RoomPage { rooms: RoomView });
 
-/// An agent closes a room it serves; a manager closes any.
+/// An agent closes a room it serves; closing another's takes close-others-livechat-room
+/// (within its departments for a confined monitor).
 #[utoipa::path(post, path = "/api/v1/livechat/room.closeByUser", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
     request_body = CloseByUserBody,
@@ -86,25 +87,27 @@ async fn close_by_user(
     caller: Caller<CloseRooms>,
     Body(body): Body<CloseByUserBody>,
 ) -> ApiResult<Json<Done>> {
-    let room = state
-        .store
-        .room_by_id(&body.rid)
-        .await?
-        .ok_or_else(|| ApiError::coded("error-invalid-room", "Invalid room"))?;
-    // Closing another agent's room takes a manager's permission.
-    if room.served_by.as_deref() != Some(caller.id.as_str()) && !caller.holds(VIEW_LIVECHAT_ROOMS) {
-        return Err(ApiError::unauthorized_object());
-    }
     let closer = Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.close_room(&body.rid, closer, body.comment.as_deref(), &meteor_id(), state.now()).await {
+    let guard = RoomGuard {
+        user_id: Some(&caller.id),
+        others: caller.holds(CLOSE_OTHERS_LIVECHAT_ROOM),
+        bound: caller.department_bound(),
+    };
+    match state.store.close_room(&body.rid, closer, guard, body.comment.as_deref(), &meteor_id(), state.now()).await {
         Ok(()) => Ok(Done::ANSWER),
-        Err(StoreError::NotFound) => Err(ApiError::bad_request("error-room-already-closed")),
+        // Nothing closed: say why from the room as it is now.
+        Err(StoreError::NotFound) => Err(match state.store.room_by_id(&body.rid).await? {
+            None => ApiError::coded("error-invalid-room", "Invalid room"),
+            Some(room) if room.open => ApiError::unauthorized_object(),
+            Some(_) => ApiError::bad_request("error-room-already-closed"),
+        }),
         Err(error) => Err(error.into()),
     }
 }
 
 /// The livechat rooms: all of them with view-livechat-rooms; with view-l-room alone,
-/// only when `agents` names the caller and no one else.
+/// only when `agents` names the caller and no one else. A confined monitor sees those
+/// it serves and those of its departments and of none.
 ///
 /// Sort fields: ts, _updatedAt, fname, lm, closedAt (e.g. `{"ts":-1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/rooms", tag = "rooms",
@@ -128,8 +131,12 @@ async fn list_rooms(
     if !caller.holds(VIEW_LIVECHAT_ROOMS) && !own_rooms_only {
         return Err(ApiError::unauthorized_object());
     }
-    let room_filter =
-        RoomFilter { open: filter.open, agent_ids: &agent_ids, department_id: filter.department_id.as_deref() };
+    let room_filter = RoomFilter {
+        open: filter.open,
+        agent_ids: &agent_ids,
+        department_id: filter.department_id.as_deref(),
+        bound: caller.department_bound(),
+    };
     let (rooms, total) = state.store.list_rooms(room_filter, &sort, query.page).await?;
     Ok(Json(RoomPage::new(rooms.iter().map(RoomView::from).collect(), query.page, total)))
 }

@@ -23,7 +23,7 @@ use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, 
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
-use crate::store::{Closer, NewMessage, NewRoom, Room, StoreError, Visitor, VisitorDetails};
+use crate::store::{Closer, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -459,7 +459,7 @@ async fn close_room(
     let username = visitor.username();
     let name = visitor.display_name();
     let closer = Closer::Visitor { visitor_id: &visitor.id, username: &username, name: &name };
-    match state.store.close_room(&body.rid, closer, Some(COMMENT), &meteor_id(), state.now()).await {
+    match state.store.close_room(&body.rid, closer, RoomGuard::ANYONE, Some(COMMENT), &meteor_id(), state.now()).await {
         Ok(()) => Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success })),
         Err(StoreError::NotFound) => {
             own_room(&state, &visitor, &body.rid).await?;
