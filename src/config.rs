@@ -213,6 +213,13 @@ pub struct AppSettings {
     /// closed. Lowered at start to what the open-file limit allows; 0: only that bound.
     #[arg(long, env = "LIVECHAT_MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
     pub max_connections: usize,
+
+    /// Request body bytes that may be read at once across all requests, each body counted
+    /// at its declared length (a chunked one at its route's limit); a quarter is kept for
+    /// bodies of up to 16 KiB. A body finding no room within a second is answered 503 with
+    /// Retry-After. At least the largest body limit (1 MiB); 0 turns it off.
+    #[arg(long, env = "LIVECHAT_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 32 * 1024 * 1024, global = true)]
+    pub max_body_bytes_in_flight: usize,
 }
 
 /// The defaults of the flags, written once in their `#[arg]`s; the environment aside.

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -18,6 +19,8 @@ pub const NO_PERMISSION: &str = "User does not have the permissions required for
 pub struct ApiError {
     status: StatusCode,
     body: RcErrorBody,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u32>,
 }
 
 /// Rocket.Chat's error envelope. Most errors are `{success: false, error, errorType?}`;
@@ -55,7 +58,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     fn new(status: StatusCode, body: RcErrorBody) -> Self {
-        Self { status, body }
+        Self { status, body, retry_after: None }
+    }
+
+    /// The answer, with `Retry-After: seconds`.
+    pub fn retry_after(self, seconds: u32) -> Self {
+        Self { retry_after: Some(seconds), ..self }
     }
 
     /// 401: no credentials, or credentials that do not match.
@@ -144,7 +152,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let retry_after = self.retry_after.map(|seconds| [(RETRY_AFTER, seconds.to_string())]);
+        (self.status, retry_after, Json(self.body)).into_response()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP application: one router assembled from one `router()` per resource,
 //! the shared layers, and the fallbacks that keep every error in an envelope.
 
+pub mod body;
 pub mod error;
 pub mod extract;
 mod health;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, StatusCode, Uri};
 use axum::http::{Request, Response};
 use axum::middleware::Next;
@@ -40,8 +41,7 @@ use error::ApiError;
 use helpcrunch::error::HelpCrunchError;
 use metrics::Metrics;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use body::{MAX_BODY_BYTES, SMALL_BODY_BYTES};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -99,7 +99,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
         .layer(axum::middleware::from_fn(refuse_malformed_url))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

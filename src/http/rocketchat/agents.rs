@@ -24,9 +24,10 @@ use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS, VIEW_L_ROOM, VIEW_LIVECHAT_MANAGER,
 };
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::openapi::{RcBadRequest, RcPermitted, RcSmallJsonBody};
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{LivechatUser, LivechatUserSort, User};
 
@@ -228,11 +229,11 @@ const SORT_FIELDS: [(&str, LivechatUserSort); 4] = [
     security(("userId" = [], "authToken" = [])),
     params(("kind" = inline(LivechatKind), Path)),
     request_body = UsernameBody,
-    responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcSmallJsonBody))]
 async fn add(
     State(state): State<AppState>,
     kind: PermittedKind<Change>,
-    Body(body): Body<UsernameBody>,
+    Body(body): Body<UsernameBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<AddedLivechatUser>> {
     let user = state
         .store
@@ -298,11 +299,11 @@ async fn remove(
 #[utoipa::path(post, path = "/api/v1/livechat/agent.status", tag = "agents and managers",
     security(("userId" = [], "authToken" = [])),
     request_body = AgentStatusBody,
-    responses((status = 200, description = "The new status", body = AgentStatus), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "The new status", body = AgentStatus), RcPermitted, RcSmallJsonBody))]
 async fn set_status(
     State(state): State<AppState>,
     caller: Caller<ServeChats>,
-    Body(body): Body<AgentStatusBody>,
+    Body(body): Body<AgentStatusBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<AgentStatus>> {
     let agent_id = body.agent_id.as_deref().unwrap_or(&caller.id);
     if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {

@@ -16,9 +16,10 @@ use super::wire::{MessageView, RoomView, VisitorView};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
-use crate::http::openapi::{RcBadRequest, RcForbidden, RcJsonBody, RcUnavailable};
+use crate::http::openapi::{RcBadRequest, RcForbidden, RcJsonBody, RcSmallJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
 use crate::store::{Closer, NewMessage, NewRoom, Room, StoreError, Visitor, VisitorDetails};
@@ -416,13 +417,13 @@ async fn message_history(
     request_body = VisitorCloseBody,
     responses(
         (status = 200, description = "Closed", body = VisitorClosedRoom),
-        RcJsonBody,
+        RcSmallJsonBody,
         (status = 403, response = RcForbidden),
         (status = 503, response = RcUnavailable),
     ))]
 async fn close_room(
     State(state): State<AppState>,
-    Body(body): Body<VisitorCloseBody>,
+    Body(body): Body<VisitorCloseBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<VisitorClosedRoom>> {
     const COMMENT: &str = "Closed by visitor";
     let visitor = known_visitor(&state, &body.token).await?;
