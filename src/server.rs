@@ -68,6 +68,10 @@ const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_PAUSE: Duration = Duration::from_secs(1);
 
+/// Most a connection buffers of what it reads (hyper's default is about 400 KiB): it
+/// bounds a request's headers, and what each of many connections streaming bodies holds.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How long an idle connection asked to close gets to do so before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
@@ -328,7 +332,8 @@ impl Connection {
                 }
             })
         };
-        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let connection =
+            hyper::server::conn::http1::Builder::new().max_buf_size(READ_BUFFER_BYTES).serve_connection(io, service);
         let mut connection = pin!(connection);
         // Once the connection was asked to close for idleness, when it is dropped.
         let mut close_by: Option<Instant> = None;
