@@ -64,7 +64,7 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// After a body is refused (413), how much more of it is read and dropped so that the
 /// client sees the answer rather than a reset: at most this much, for at most this long,
 /// and only while some arrives every second.
-const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+const DRAIN_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_PAUSE: Duration = Duration::from_secs(1);
 
