@@ -7,8 +7,10 @@
 //! - a connection with no request in flight and no traffic for [`Limits::idle_timeout`]
 //!   is closed;
 //! - a request declaring a body larger than [`MAX_BODY_BYTES`] is answered 413 before any
-//!   of it is read; a body not received within the body read timeout is answered 408, and
-//!   a request not answered within the request timeout 503, each in its face's envelope;
+//!   of it is read (a route with a smaller limit refuses by that, see [`crate::http::body`]);
+//!   a body not received within the body read timeout is answered 408, and a request not
+//!   answered within the request timeout once its body is in 503, each in its face's
+//!   envelope;
 //! - past [`Limits::max_connections`] open connections a new one is answered 503 and
 //!   closed, and failing `accept` calls (out of file descriptors) back off instead of
 //!   spinning.
@@ -28,7 +30,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HeaderValue};
+use axum::http::header::{CONNECTION, EXPECT, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -37,12 +39,13 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, oneshot, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::config::AppSettings;
 use crate::http::MAX_BODY_BYTES;
+use crate::http::body::{BodyBudget, BodyLate, declared_length};
 use crate::http::error::ApiError;
 use crate::http::extract::BodyRefusal;
 use crate::http::helpcrunch;
@@ -61,9 +64,13 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// After a body is refused (413), how much more of it is read and dropped so that the
 /// client sees the answer rather than a reset: at most this much, for at most this long,
 /// and only while some arrives every second.
-const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+const DRAIN_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_PAUSE: Duration = Duration::from_secs(1);
+
+/// Most a connection buffers of what it reads (hyper's default is about 400 KiB): it
+/// bounds a request's headers, and what each of many connections streaming bodies holds.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long an idle connection asked to close gets to do so before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -81,10 +88,12 @@ pub struct Limits {
 }
 
 /// The bounds of one request, applied by [`guard_request`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RequestLimits {
     pub body_read_timeout: Option<Duration>,
     pub request_timeout: Option<Duration>,
+    /// Body bytes that may be read at once; unbounded when none.
+    pub body_budget: Option<BodyBudget>,
 }
 
 fn seconds(secs: u64) -> Option<Duration> {
@@ -108,6 +117,7 @@ impl RequestLimits {
         Self {
             body_read_timeout: seconds(settings.body_read_timeout_secs),
             request_timeout: seconds(settings.request_timeout_secs),
+            body_budget: BodyBudget::new(settings.max_body_bytes_in_flight),
         }
     }
 }
@@ -322,7 +332,8 @@ impl Connection {
                 }
             })
         };
-        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let connection =
+            hyper::server::conn::http1::Builder::new().max_buf_size(READ_BUFFER_BYTES).serve_connection(io, service);
         let mut connection = pin!(connection);
         // Once the connection was asked to close for idleness, when it is dropped.
         let mut close_by: Option<Instant> = None;
@@ -565,26 +576,8 @@ impl Face {
 
     fn too_large(self) -> Response {
         let response = match self {
-            Self::HelpCrunch => <HelpCrunchError as BodyRefusal>::too_large().into_response(),
-            Self::RocketChat | Self::Health => <ApiError as BodyRefusal>::too_large().into_response(),
-        };
-        closing(response)
-    }
-
-    fn body_timeout(self) -> Response {
-        let response = match self {
-            Self::HelpCrunch => {
-                let mut response =
-                    HelpCrunchError::invalid_field("body", "Request body was not received in time.").into_response();
-                *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-                response
-            }
-            Self::RocketChat | Self::Health => ApiError::coded_with_status(
-                StatusCode::REQUEST_TIMEOUT,
-                "error-request-timeout",
-                "Request body was not received in time",
-            )
-            .into_response(),
+            Self::HelpCrunch => <HelpCrunchError as BodyRefusal>::too_large(MAX_BODY_BYTES).into_response(),
+            Self::RocketChat | Self::Health => <ApiError as BodyRefusal>::too_large(MAX_BODY_BYTES).into_response(),
         };
         closing(response)
     }
@@ -606,74 +599,129 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
-/// Layered outside the whole application: refuses a declared body over the limit before
-/// reading it (413), receives the body within the body read timeout (408 otherwise; 413
-/// when it grows past the limit), then gives the application the request timeout to
-/// answer (503 otherwise). Refusals are in the envelope of the face the path belongs to.
-pub async fn guard_request(State(limits): State<RequestLimits>, request: Request, next: Next) -> Response {
+/// Layered outside the whole application: refuses a declared body over the largest limit
+/// before reading it (413); hands the route a body that fails to read after the body read
+/// timeout (the route answers 408) and whose unread rest is drained when it is dropped,
+/// together with the budget of bodies being read ([`BodyBudget`]); then gives the
+/// application the request timeout to answer once the body is in (503 otherwise). A
+/// refused body (413, 408) closes the connection. Refusals are in the envelope of the face
+/// the path belongs to.
+pub async fn guard_request(State(limits): State<RequestLimits>, mut request: Request, next: Next) -> Response {
     let face = Face::of(request.uri().path());
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if declared_length(request.headers()).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         drain(request);
         return face.too_large();
     }
+    if let Some(budget) = &limits.body_budget {
+        request.extensions_mut().insert(budget.clone());
+    }
+    let body_deadline = limits.body_read_timeout.map(|timeout| Instant::now() + timeout);
+    let (received, body_done) = oneshot::channel::<()>();
     let request = if http_body::Body::size_hint(request.body()).exact() == Some(0) {
+        drop(received);
         request
     } else {
-        let (parts, body) = request.into_parts();
-        let mut data = body.into_data_stream();
-        let mut received = Vec::with_capacity(declared.map_or(0, |length| length as usize));
-        let receive = async {
-            while let Some(chunk) = data.next().await {
-                match chunk {
-                    Ok(chunk) if received.len() + chunk.len() > MAX_BODY_BYTES => return Received::TooLarge,
-                    Ok(chunk) => received.extend_from_slice(&chunk),
-                    Err(error) => return Received::Failed(error),
+        let drain_on_drop = !request.headers().contains_key(EXPECT);
+        request.map(|body| {
+            Body::new(GuardedBody {
+                body,
+                deadline: body_deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+                ended: false,
+                drain_on_drop,
+                _received: Some(received),
+            })
+        })
+    };
+    let response = match limits.request_timeout {
+        None => next.run(request).await,
+        Some(timeout) => {
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            // Counted from the body's arrival, or from its deadline when it is never read.
+            let expiry = async {
+                let body_deadline = async {
+                    match body_deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = body_done => {},
+                    () = body_deadline => {},
+                }
+                tokio::time::sleep(timeout).await;
+            };
+            tokio::select! {
+                response = next.run(request) => response,
+                () = expiry => {
+                    tracing::warn!(%method, path, timeout_secs = timeout.as_secs(), "request not answered in time");
+                    face.unavailable()
                 }
             }
-            Received::Whole
-        };
-        let outcome = match limits.body_read_timeout {
-            Some(timeout) => tokio::time::timeout(timeout, receive).await.unwrap_or(Received::Late),
-            None => receive.await,
-        };
-        let body = match outcome {
-            Received::Whole => Body::from(Bytes::from(received)),
-            // The handler reads the failure and refuses in its own words.
-            Received::Failed(error) => Body::from_stream(futures::stream::once(async move { Err::<Bytes, _>(error) })),
-            Received::TooLarge => {
-                tokio::spawn(drain_stream(data));
-                return face.too_large();
-            }
-            Received::Late => {
-                tracing::info!(path = parts.uri.path(), "request body not received in time");
-                return face.body_timeout();
-            }
-        };
-        Request::from_parts(parts, body)
-    };
-    let Some(timeout) = limits.request_timeout else {
-        return next.run(request).await;
-    };
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(%method, path, timeout_secs = timeout.as_secs(), "request not answered in time");
-            face.unavailable()
         }
+    };
+    if matches!(response.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        closing(response)
+    } else {
+        response
     }
 }
 
-enum Received {
-    Whole,
-    TooLarge,
-    Late,
-    Failed(axum::Error),
+/// A request body read under the body read timeout: past it, reading fails with
+/// [`BodyLate`]. Left unread when dropped, its rest is drained in the background, so that
+/// a client still sending it sees the answer rather than a reset. Its end or its drop
+/// starts the request timeout.
+struct GuardedBody {
+    body: Body,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    ended: bool,
+    drain_on_drop: bool,
+    _received: Option<oneshot::Sender<()>>,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.ended = true;
+                this._received = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending if this.deadline.as_mut().is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready()) => {
+                this.ended = true;
+                this._received = None;
+                tracing::info!("request body not received in time");
+                Poll::Ready(Some(Err(axum::Error::new(BodyLate))))
+            }
+            polled => polled,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || http_body::Body::is_end_stream(&self.body)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::Body::size_hint(&self.body)
+    }
+}
+
+impl Drop for GuardedBody {
+    fn drop(&mut self) {
+        if !self.ended
+            && self.drain_on_drop
+            && !http_body::Body::is_end_stream(&self.body)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(drain_stream(std::mem::take(&mut self.body).into_data_stream()));
+        }
+    }
 }
 
 /// Reads and drops some of a refused body in the background, so that a client sending it

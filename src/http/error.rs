@@ -63,6 +63,11 @@ impl ApiError {
         Self { status, body, retry_after: None }
     }
 
+    /// The answer, with `Retry-After: seconds`.
+    pub fn retry_after(self, seconds: u32) -> Self {
+        Self { retry_after: Some(seconds), ..self }
+    }
+
     /// 401: no credentials, or credentials that do not match.
     pub fn not_logged_in() -> Self {
         let body = RcErrorBody {

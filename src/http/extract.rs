@@ -10,7 +10,6 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -18,11 +17,13 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tokio::sync::OwnedSemaphorePermit;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::AppState;
+use super::body::{self, MAX_BODY_BYTES, ReadBody, Unread};
 use super::error::{ApiError, ApiResult};
 use super::json_guard;
 use super::schema_check::{Report, Violation, check, query_object, resolved_schema};
@@ -123,7 +124,12 @@ impl<P: PermissionSet> FromRequestParts<AppState> for Caller<P> {
 
 /// How a face refuses a body it cannot read as a JSON object.
 pub trait BodyRefusal {
-    fn too_large() -> Self;
+    /// Larger than the route's `limit` (413).
+    fn too_large(limit: usize) -> Self;
+    /// Not received within the body read timeout (408).
+    fn late() -> Self;
+    /// No room in the budget of bodies being read (503, with `Retry-After`).
+    fn busy() -> Self;
     fn unreadable() -> Self;
     fn not_json() -> Self;
     fn malformed(error: &serde_json::Error) -> Self;
@@ -133,15 +139,25 @@ pub trait BodyRefusal {
     fn too_complex() -> Self;
 }
 
-/// Reads a request body as a JSON object, refusing in the face's envelope `E`. An empty
-/// body is an empty object, so missing fields are reported by name.
-pub async fn read_json_object<E: BodyRefusal>(request: Request) -> Result<Map<String, Value>, E> {
+/// A body read as a JSON object, with its room in the body budget: held until the
+/// object has been read into its type.
+pub struct JsonObject {
+    pub object: Map<String, Value>,
+    _reservation: Option<OwnedSemaphorePermit>,
+}
+
+/// Reads a request body of at most `limit` bytes as a JSON object, refusing in the face's
+/// envelope `E`. An empty body is an empty object, so missing fields are reported by name.
+pub async fn read_json_object<E: BodyRefusal>(request: Request, limit: usize) -> Result<JsonObject, E> {
     let is_json = has_json_content_type(request.headers());
-    let bytes = Bytes::from_request(request, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { E::too_large() } else { E::unreadable() }
+    let ReadBody { bytes, reservation } = body::read(request, limit).await.map_err(|unread| match unread {
+        Unread::TooLarge => E::too_large(limit),
+        Unread::Late => E::late(),
+        Unread::Busy => E::busy(),
+        Unread::Failed => E::unreadable(),
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
+        return Ok(JsonObject { object: Map::new(), _reservation: reservation });
     }
     if !is_json {
         return Err(E::not_json());
@@ -151,19 +167,36 @@ pub async fn read_json_object<E: BodyRefusal>(request: Request) -> Result<Map<St
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) if json_guard::object_has_nul(&object) => Err(E::holds_nul()),
-        Ok(Value::Object(object)) => Ok(object),
+        Ok(Value::Object(object)) => Ok(JsonObject { object, _reservation: reservation }),
         Ok(_) => Err(E::not_an_object()),
         Err(error) => Err(E::malformed(&error)),
     }
 }
 
 impl BodyRefusal for ApiError {
-    fn too_large() -> Self {
+    fn too_large(limit: usize) -> Self {
         ApiError::coded_with_status(
             StatusCode::PAYLOAD_TOO_LARGE,
             "error-payload-too-large",
-            "Request body is larger than 1 MiB",
+            format!("Request body is larger than {}", body::size_name(limit)),
         )
+    }
+
+    fn late() -> Self {
+        ApiError::coded_with_status(
+            StatusCode::REQUEST_TIMEOUT,
+            "error-request-timeout",
+            "Request body was not received in time",
+        )
+    }
+
+    fn busy() -> Self {
+        ApiError::coded_with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error-server-busy",
+            "Too many request bodies are being read, try again shortly",
+        )
+        .retry_after(1)
     }
 
     fn unreadable() -> Self {
@@ -224,27 +257,31 @@ fn checked<T: DeserializeOwned + ToSchema + 'static>(
     serde_json::from_value(value).map_err(ApiError::invalid_params)
 }
 
-/// A JSON body read into `T` after the checks of `T`'s schema, in ajv's wording.
-pub struct Body<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes read into `T` after the checks of `T`'s schema,
+/// in ajv's wording. A route with a body of a few fields says `Body<T, SMALL_BODY_BYTES>`
+/// and documents its 413 with `RcSmallJsonBody`.
+pub struct Body<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + ToSchema + 'static> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + 'static, const LIMIT: usize> FromRequest<S> for Body<T, LIMIT> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _: &S) -> ApiResult<Self> {
-        let object = read_json_object::<ApiError>(request).await?;
-        checked(Value::Object(object), ajv_refusal).map(Self)
+        let body = read_json_object::<ApiError>(request, LIMIT).await?;
+        checked(Value::Object(body.object), ajv_refusal).map(Self)
     }
 }
 
 /// [`Body`] refused in `T`'s own [`Wording`].
-pub struct WordedBody<T>(pub T);
+pub struct WordedBody<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + ToSchema + Wording + 'static> FromRequest<S> for WordedBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned + ToSchema + Wording + 'static, const LIMIT: usize> FromRequest<S>
+    for WordedBody<T, LIMIT>
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _: &S) -> ApiResult<Self> {
-        let object = read_json_object::<ApiError>(request).await?;
-        checked(Value::Object(object), T::refusal).map(Self)
+        let body = read_json_object::<ApiError>(request, LIMIT).await?;
+        checked(Value::Object(body.object), T::refusal).map(Self)
     }
 }
 

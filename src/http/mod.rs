@@ -2,6 +2,7 @@
 //! the shared layers, and the fallbacks that keep every error in an envelope.
 
 mod avatar;
+pub mod body;
 mod cors;
 pub mod error;
 pub mod extract;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, StatusCode, Uri};
 use axum::http::{Request, Response};
 use axum::middleware::Next;
@@ -43,8 +44,7 @@ use error::ApiError;
 use helpcrunch::error::HelpCrunchError;
 use metrics::Metrics;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use body::{MAX_BODY_BYTES, SMALL_BODY_BYTES};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -105,8 +105,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))
         .layer(axum::middleware::from_fn(refuse_malformed_url))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record));
     // Outside the routes' own answers, so errors carry the CORS headers too.
     let routes = match cors {
         Some(cors) => routes.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),

@@ -68,6 +68,7 @@ response_component!(RcNotLoggedIn, "X-User-Id and X-Auth-Token are missing or do
 response_component!(RcForbidden, "The user lacks the permission, or may not act on this object", RcErrorBody);
 response_component!(RcNotFound, "Not found", RcErrorBody);
 response_component!(RcPayloadTooLarge, "The body is larger than 1 MiB", RcErrorBody);
+response_component!(RcSmallPayloadTooLarge, "The body is larger than 8 KiB, this route's limit", RcErrorBody);
 response_component!(RcUnsupportedMediaType, "The body is not application/json", RcErrorBody);
 response_component!(
     RcRequestTimeout,
@@ -76,7 +77,7 @@ response_component!(
 );
 response_component!(
     RcUnavailable,
-    "The database does not answer in time, or the server is at its connection limit",
+    "The database does not answer in time, the server is at its connection limit, or (with Retry-After) too many request bodies are being read",
     RcErrorBody
 );
 response_component!(
@@ -94,6 +95,7 @@ response_component!(
     HelpCrunchErrors
 );
 response_component!(HcPayloadTooLarge, "The body is larger than 1 MiB", HelpCrunchErrors);
+response_component!(HcSmallPayloadTooLarge, "The body is larger than 8 KiB, this route's limit", HelpCrunchErrors);
 response_component!(HcUnsupportedMediaType, "The body is not application/json", HelpCrunchErrors);
 response_component!(
     HcRequestTimeout,
@@ -113,7 +115,7 @@ response_component!(
 );
 response_component!(
     HcUnavailable,
-    "The database does not answer in time, or the server is at its connection limit",
+    "The database does not answer in time, the server is at its connection limit, or (with Retry-After) too many request bodies are being read",
     HelpCrunchErrors
 );
 
@@ -151,21 +153,43 @@ response_set!(
     }
 );
 response_set!(
-    /// Any Rocket.Chat route that reads a JSON body.
+    /// Any Rocket.Chat route that reads a JSON body of up to 1 MiB.
     RcJsonBody {
         "400" => RcBadRequest,
         "408" => RcRequestTimeout,
         "413" => RcPayloadTooLarge,
         "415" => RcUnsupportedMediaType,
+        "503" => RcUnavailable,
     }
 );
 response_set!(
-    /// Any /v1 route that reads a JSON body.
+    /// A Rocket.Chat route that reads a body of up to 8 KiB (`Body<T, SMALL_BODY_BYTES>`).
+    RcSmallJsonBody {
+        "400" => RcBadRequest,
+        "408" => RcRequestTimeout,
+        "413" => RcSmallPayloadTooLarge,
+        "415" => RcUnsupportedMediaType,
+        "503" => RcUnavailable,
+    }
+);
+response_set!(
+    /// Any /v1 route that reads a JSON body of up to 1 MiB.
     HcJsonBody {
         "400" => HcBadRequest,
         "408" => HcRequestTimeout,
         "413" => HcPayloadTooLarge,
         "415" => HcUnsupportedMediaType,
+        "503" => HcUnavailable,
+    }
+);
+response_set!(
+    /// A /v1 route that reads a body of up to 8 KiB (`HcBody<T, SMALL_BODY_BYTES>`).
+    HcSmallJsonBody {
+        "400" => HcBadRequest,
+        "408" => HcRequestTimeout,
+        "413" => HcSmallPayloadTooLarge,
+        "415" => HcUnsupportedMediaType,
+        "503" => HcUnavailable,
     }
 );
 response_set!(
@@ -191,17 +215,19 @@ response_set!(
         RcNotLoggedIn,
         RcForbidden,
         RcNotFound,
-        RcPayloadTooLarge,
-        RcUnsupportedMediaType,
         RcRequestTimeout,
+        RcPayloadTooLarge,
+        RcSmallPayloadTooLarge,
+        RcUnsupportedMediaType,
         RcUnavailable,
         RcLoginUnavailable,
         HcBadRequest,
         HcUnauthorized,
         HcNotFound,
         HcConflict,
-        HcPayloadTooLarge,
         HcRequestTimeout,
+        HcPayloadTooLarge,
+        HcSmallPayloadTooLarge,
         HcUnsupportedMediaType,
         HcTooManyRequests,
         HcUnavailable,

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::harness::postgres_admin_url;
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 10] = [
     "inquiries.getOne",
     "inquiries.list",
     "inquiries.list?department",
@@ -20,6 +20,8 @@ const SCENARIOS: [&str; 8] = [
     "inquiries.take",
     "PUT /v1/chats/status",
     "inquiries.list (peak conns)",
+    "hostile-bodies (quiet)",
+    "hostile-bodies (under attack)",
     "login",
 ];
 
@@ -53,7 +55,7 @@ fn bench_binary() -> &'static Path {
 fn run_bench(database_url: &str, results: &Path) -> Value {
     let output = Command::new(bench_binary())
         .args(["--database-url", database_url, "--scenario", "all", "--queued", "200", "--history", "500"])
-        .args(["--duration", "1s", "--connections", "8", "--peak-connections", "16"])
+        .args(["--duration", "1s", "--connections", "8", "--peak-connections", "16", "--hostile-clients", "12"])
         .arg("--results-dir")
         .arg(results)
         .output()
@@ -90,6 +92,12 @@ fn assert_every_scenario_reported(result: &Value, backend: &str) {
         assert!(row["http"]["requests"].as_u64().unwrap() > 0, "{row}");
         assert_eq!(row["http"]["errors"], 0, "{row}");
     }
+    // The hostile bodies were sent and answered, and the figures are ratios to ceilings.
+    let attacked = &result["scenarios"][8]["figures"];
+    assert_eq!(attacked["hostile_clients"], 12, "{attacked}");
+    assert!(attacked["hostile_answers"].as_object().is_some_and(|answers| !answers.is_empty()), "{attacked}");
+    assert!(attacked["ratio_to_rss_ceiling"].as_f64().is_some(), "{attacked}");
+    assert!(attacked["ratio_to_p99_ceiling"].as_f64().is_some(), "{attacked}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
-use crate::harness::{ADMIN_PASSWORD, Backend, Session, TestApp, both_backends};
+use crate::harness::{ADMIN_PASSWORD, Backend, Session, TestApp, both_backends, send};
 
 /// The envelope of a declared body over the limit, on the Rocket.Chat face.
 fn rc_too_large() -> Value {
@@ -195,7 +195,7 @@ both_backends!(a_declared_body_over_the_limit_is_refused_before_it_is_sent, |app
     assert_eq!(read_answer(&mut stream, Duration::from_secs(5)).await.body, rc_too_large());
     let at_limit = app
         .client
-        .post(app.url("/api/v1/login"))
+        .post(app.url("/api/v1/livechat/visitor"))
         .header("content-type", "application/json")
         .body(" ".repeat(1024 * 1024))
         .send()
@@ -213,8 +213,10 @@ both_backends!(
             {"code": "invalid_request", "message": "Invalid request"},
             {"code": "body", "message": "Request body was not received in time."},
         ]});
-        for (path, envelope) in [("/api/v1/login", rc), ("/v1/chats/search", hc)] {
-            let mut stream = declare_body(&app.base, path, 100).await;
+        // The HelpCrunch route reads its body once the API key is checked.
+        let key = format!("Authorization: {}\r\n", bearer(&app).await);
+        for (path, extra, envelope) in [("/api/v1/login", "", rc), ("/v1/chats/search", key.as_str(), hc)] {
+            let mut stream = start_body(&app.base, "POST", path, extra, 100, 0).await;
             stream.write_all(b"{\"user\":").await.unwrap();
             let answer = read_answer(&mut stream, Duration::from_secs(3)).await;
             assert_eq!((answer.status, &answer.body), (408, &envelope), "{path}");
@@ -544,3 +546,139 @@ async fn a_request_in_flight_during_a_postgresql_partition_answers_503_within_th
     proxy.set_flowing(true);
     assert!(recovers(|| me_on(&base, &app.admin)).await, "served again once the partition ends");
 }
+
+/// The 413 of a route whose limit is 8 KiB, on each face.
+fn rc_small_too_large() -> Value {
+    json!({"success": false, "error": "Request body is larger than 8 KiB [error-payload-too-large]", "errorType": "error-payload-too-large"})
+}
+
+fn hc_small_too_large() -> Value {
+    json!({"errors": [
+        {"code": "invalid_request", "message": "Invalid request"},
+        {"code": "body", "message": "Request body is larger than 8 KiB"},
+    ]})
+}
+
+/// A login body of exactly `length` bytes: the admin's name and a wrong password padded
+/// with spaces.
+fn login_body(length: usize) -> String {
+    let body = json!({"user": "admin", "password": "wrong"}).to_string();
+    format!("{body}{}", " ".repeat(length - body.len()))
+}
+
+/// A HelpCrunch bearer key issued by the admin.
+async fn bearer(app: &TestApp) -> String {
+    let (status, body) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "limits"})).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    format!("Bearer {}", body["key"].as_str().unwrap())
+}
+
+both_backends!(small_routes_refuse_bodies_over_their_own_limit, |app| {
+    // At the limit the body is read: a wrong password.
+    let login = |body: String| {
+        send(app.client.post(app.url("/api/v1/login")).header("content-type", "application/json").body(body))
+    };
+    assert_eq!(
+        login(login_body(8 * 1024)).await,
+        (
+            reqwest::StatusCode::UNAUTHORIZED,
+            json!({"status": "error", "error": "Unauthorized", "message": "Unauthorized"})
+        )
+    );
+    // One byte over it, the answer names the route's limit.
+    assert_eq!(login(login_body(8 * 1024 + 1)).await, (reqwest::StatusCode::PAYLOAD_TOO_LARGE, rc_small_too_large()));
+
+    // Declared over it, the answer comes before any of the body is sent.
+    let key = bearer(&app).await;
+    for (path, authorization, envelope) in
+        [("/api/v1/login", None, rc_small_too_large()), ("/v1/chats/status", Some(key.as_str()), hc_small_too_large())]
+    {
+        let mut stream = connect(&app.base).await;
+        let method = if path.starts_with("/v1") { "PUT" } else { "POST" };
+        let authorization = authorization.map(|key| format!("Authorization: {key}\r\n")).unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\n{authorization}Content-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n",
+            8 * 1024 + 1
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!((answer.status, &answer.body), (413, &envelope), "{path}");
+        assert_eq!(answer.header("connection"), Some("close"), "{path}");
+        closed_within(&mut stream, Duration::from_secs(5)).await;
+    }
+
+    // A chunked body is cut off once it grows past the limit.
+    let mut stream = connect(&app.base).await;
+    let head = "POST /api/v1/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                Transfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let piece = " ".repeat(4096);
+    for _ in 0..3 {
+        if stream.write_all(format!("1000\r\n{piece}\r\n").as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!((answer.status, answer.body), (413, rc_small_too_large()));
+});
+
+/// Sends the headers of a POST or PUT to `path` declaring `length` bytes, with `extra`
+/// headers, and the first `sent` bytes of a body of spaces.
+async fn start_body(base: &str, method: &str, path: &str, extra: &str, length: usize, sent: usize) -> TcpStream {
+    let mut stream = connect(base).await;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(" ".repeat(sent).as_bytes()).await.unwrap();
+    stream
+}
+
+both_backends!(
+    past_the_body_budget_a_large_body_is_answered_503_and_small_ones_are_still_read,
+    settings = AppSettings { max_body_bytes_in_flight: 64 * 1024, ..Default::default() },
+    |app| {
+        // 64 KiB: 16 KiB for bodies of up to 16 KiB, 48 KiB for larger ones. Two slow
+        // senders of 20 KiB each hold 40 KiB of the large share.
+        const LARGE: usize = 20 * 1024;
+        let visitor = "/api/v1/livechat/visitor";
+        let mut slow = Vec::new();
+        for _ in 0..2 {
+            slow.push(start_body(&app.base, "POST", visitor, "", LARGE, 1024).await);
+        }
+        // The reservations are made as soon as the headers are read.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let busy_rc = json!({"success": false, "error": "Too many request bodies are being read, try again shortly [error-server-busy]", "errorType": "error-server-busy"});
+        let mut third = start_body(&app.base, "POST", visitor, "", LARGE, LARGE).await;
+        let answer = read_answer(&mut third, Duration::from_secs(5)).await;
+        assert_eq!((answer.status, &answer.body), (503, &busy_rc));
+        assert_eq!(answer.header("retry-after"), Some("1"));
+
+        let key = bearer(&app).await;
+        let authorization = format!("Authorization: {key}\r\n");
+        let mut search = start_body(&app.base, "POST", "/v1/chats/search", &authorization, LARGE, LARGE).await;
+        let answer = read_answer(&mut search, Duration::from_secs(5)).await;
+        let busy_hc = json!({"errors": [{"code": "server_busy", "message": "Too many request bodies are being read, try again shortly"}]});
+        assert_eq!((answer.status, &answer.body), (503, &busy_hc));
+        assert_eq!(answer.header("retry-after"), Some("1"));
+
+        // Small bodies draw on their own share: a login is read and served.
+        let (status, body) =
+            app.post("/api/v1/login", None, json!({"user": "admin", "password": ADMIN_PASSWORD})).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+
+        // Once the slow bodies are in, their room is free for the next large body.
+        let empty_visitor = json!({"success": false, "error": "Match error: Missing key 'visitor'"});
+        for mut stream in slow {
+            stream.write_all(format!("{{}}{}", " ".repeat(LARGE - 1024 - 2)).as_bytes()).await.unwrap();
+            let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+            assert_eq!((answer.status, &answer.body), (400, &empty_visitor));
+        }
+        let mut next = start_body(&app.base, "POST", visitor, "", LARGE, 0).await;
+        next.write_all(format!("{{}}{}", " ".repeat(LARGE - 2)).as_bytes()).await.unwrap();
+        let answer = read_answer(&mut next, Duration::from_secs(5)).await;
+        assert_eq!((answer.status, &answer.body), (400, &empty_visitor));
+    }
+);

@@ -6,6 +6,7 @@
 //! a route that touches no database (the HTTP ceiling) and the scenario's own store
 //! calls made straight from this process (the database ceiling).
 
+mod hostile;
 mod load;
 mod report;
 mod scenarios;
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -29,6 +30,7 @@ use load::{Tally, closed_loop};
 use report::{Row, Setting};
 use scenarios::{Fixture, QueuedRoom, Scenario, Session, TakeLedger};
 use seed::Database;
+use serde_json::json;
 use server::{Launch, Server};
 
 #[derive(Parser)]
@@ -39,7 +41,7 @@ struct Cli {
     database_url: String,
 
     /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
-    /// take, chat-status, login, list-at-peak), or `all`.
+    /// take, chat-status, login, list-at-peak, hostile-bodies), or `all`.
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
     scenario: Vec<Vec<Scenario>>,
 
@@ -62,6 +64,10 @@ struct Cli {
     /// Connections of the peak-memory scenario.
     #[arg(long, default_value_t = 256)]
     peak_connections: usize,
+
+    /// Clients sending 1 MiB hostile bodies in the hostile-bodies scenario.
+    #[arg(long, default_value_t = 128)]
+    hostile_clients: usize,
 
     /// Database pool size, of the server and of the database ceiling alike.
     #[arg(long, default_value_t = 16)]
@@ -205,6 +211,17 @@ impl Bench<'_> {
     async fn run_all(mut self, scenarios: &[Scenario]) -> anyhow::Result<Vec<Row>> {
         let mut rows = Vec::new();
         for &scenario in scenarios {
+            if scenario == Scenario::HostileBodies {
+                let connections = self.cli.connections.div_ceil(4);
+                let http_ceiling = self.http_ceiling(connections).await;
+                eprintln!(
+                    "running {} with {connections} ordinary connections and {} hostile clients",
+                    scenario.name(),
+                    self.cli.hostile_clients
+                );
+                rows.extend(self.hostile_bodies(connections, http_ceiling).await?);
+                continue;
+            }
             let connections =
                 if scenario == Scenario::ListAtPeak { self.cli.peak_connections } else { self.cli.connections };
             let http_ceiling = self.http_ceiling(connections).await;
@@ -256,6 +273,7 @@ impl Bench<'_> {
                 database: None,
                 peak_rss_bytes,
                 note: notes.join("; "),
+                figures: None,
             });
         }
 
@@ -275,7 +293,87 @@ impl Bench<'_> {
             database,
             peak_rss_bytes,
             note: notes.join("; "),
+            figures: None,
         })
+    }
+
+    /// The ordinary requests alone, then the same while hostile clients send 1 MiB bodies;
+    /// the second row's figures are the server's peak RSS against [`RSS_CEILING`] and its
+    /// p99 against twice the quiet p99, both measured in this run.
+    async fn hostile_bodies(&self, connections: usize, http_ceiling: f64) -> anyhow::Result<Vec<Row>> {
+        let duration = self.cli.duration;
+        self.database.reset_queue().await?;
+        let ledger = Arc::new(TakeLedger::default());
+        let ordinary = || {
+            (0..connections)
+                .map(|worker| scenarios::http_step(Scenario::HostileBodies, &self.fixture, &ledger, worker))
+                .collect()
+        };
+        self.server.reset_peak_rss();
+        let quiet = closed_loop(duration, ordinary()).await;
+        let quiet_peak = self.server.peak_rss_bytes();
+        self.server.reset_peak_rss();
+        let clients = self.cli.hostile_clients;
+        let (attacked, hostile) = tokio::join!(
+            closed_loop(duration, ordinary()),
+            hostile::flood(&self.fixture.base_url, clients, Instant::now() + duration)
+        );
+        let peak = self.server.peak_rss_bytes();
+        // What the server keeps once the flood is over.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let rss_after = self.server.rss_bytes();
+
+        let (quiet_p99, p99) = (quiet.millis_at(0.99), attacked.millis_at(0.99));
+        let rss_ratio = peak.map(|peak| peak as f64 / RSS_CEILING as f64);
+        let p99_ratio = p99 / (2.0 * quiet_p99);
+        let mut notes = vec![
+            format!("{clients} hostile clients, {} bodies: {}", hostile.total(), hostile.summary()),
+            format!(
+                "peak RSS {} of the {} MB ceiling; p99 {p99:.2} ms = {:.0} % of the ceiling 2 x {quiet_p99:.2} ms",
+                rss_ratio.map_or("n/a".to_owned(), |ratio| format!("{:.0} %", ratio * 100.0)),
+                RSS_CEILING / (1024 * 1024),
+                p99_ratio * 100.0
+            ),
+        ];
+        if let Some(rss_after) = rss_after {
+            notes.push(format!("RSS 2 s after: {:.1} MB", rss_after as f64 / (1024.0 * 1024.0)));
+        }
+        if let Some(error) = &attacked.first_error {
+            notes.push(format!("first error: {}", shorten(error)));
+        }
+        let figures = json!({
+            "hostile_clients": clients,
+            "hostile_answers": hostile.answers,
+            "peak_rss_ceiling_bytes": RSS_CEILING,
+            "ratio_to_rss_ceiling": rss_ratio,
+            "quiet_p99_ms": quiet_p99,
+            "p99_ms": p99,
+            "ratio_to_p99_ceiling": p99_ratio,
+            "rss_after_bytes": rss_after,
+        });
+        let quiet_note = quiet.first_error.as_ref().map(|error| format!("first error: {}", shorten(error)));
+        Ok(vec![
+            Row {
+                scenario: "hostile-bodies (quiet)",
+                connections,
+                http: Some(quiet),
+                http_ceiling,
+                database: None,
+                peak_rss_bytes: quiet_peak,
+                note: quiet_note.unwrap_or_default(),
+                figures: None,
+            },
+            Row {
+                scenario: "hostile-bodies (under attack)",
+                connections,
+                http: Some(attacked),
+                http_ceiling,
+                database: None,
+                peak_rss_bytes: peak,
+                note: notes.join("; "),
+                figures: Some(figures),
+            },
+        ])
     }
 
     /// Exactly-once: no inquiry answered "taken" twice, and the rows agree.
@@ -289,6 +387,9 @@ impl Bench<'_> {
         })
     }
 }
+
+/// The hostile-bodies scenario's ceiling of the server's peak RSS.
+const RSS_CEILING: u64 = 256 * 1024 * 1024;
 
 fn shorten(text: &str) -> String {
     text.chars().take(160).collect()

@@ -21,6 +21,8 @@ pub struct Row {
     pub database: Option<Tally>,
     pub peak_rss_bytes: Option<u64>,
     pub note: String,
+    /// A scenario's own figures, such as hostile-bodies' ratios to its ceilings.
+    pub figures: Option<Value>,
 }
 
 impl Row {
@@ -178,6 +180,7 @@ pub fn write(folder: &Path, setting: &Setting, rows: &[Row]) -> anyhow::Result<P
                 "ratio_to_database_ceiling": row.ratio_to_database(),
                 "server_peak_rss_bytes": row.peak_rss_bytes,
                 "note": row.note,
+                "figures": row.figures,
             })
         })
         .collect();

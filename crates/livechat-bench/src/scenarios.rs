@@ -45,12 +45,15 @@ pub enum Scenario {
     Login,
     /// inquiries.list again at the peak connection count, for the server's memory.
     ListAtPeak,
+    /// Ordinary requests (getOne, and the chat status cycle) alone, then again while
+    /// hostile clients keep sending 1 MiB bodies (see `hostile.rs`).
+    HostileBodies,
 }
 
 impl Scenario {
     /// Login runs last: its argon2 hashes raise the server's memory for good, which
     /// would hide the peak of whatever ran after it.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Self::GetOne,
         Self::List,
         Self::ListDepartment,
@@ -58,6 +61,7 @@ impl Scenario {
         Self::Take,
         Self::ChatStatus,
         Self::ListAtPeak,
+        Self::HostileBodies,
         Self::Login,
     ];
 
@@ -71,12 +75,13 @@ impl Scenario {
             Self::ChatStatus => "PUT /v1/chats/status",
             Self::Login => "login",
             Self::ListAtPeak => "inquiries.list (peak conns)",
+            Self::HostileBodies => "hostile-bodies",
         }
     }
 
     /// Whether the scenario changes the queue, so it starts from a reset one.
     pub fn mutates(self) -> bool {
-        matches!(self, Self::SlaCycle | Self::Take | Self::ChatStatus | Self::Login)
+        matches!(self, Self::SlaCycle | Self::Take | Self::ChatStatus | Self::Login | Self::HostileBodies)
     }
 }
 
@@ -206,6 +211,12 @@ pub fn health_step(fixture: &Fixture) -> Step {
     })
 }
 
+/// The ordinary requests of the hostile-bodies scenario: getOne on even workers, the chat
+/// status cycle on odd ones.
+fn ordinary_step(worker: usize) -> Scenario {
+    if worker.is_multiple_of(2) { Scenario::GetOne } else { Scenario::ChatStatus }
+}
+
 /// Worker `worker`'s HTTP step for `scenario`.
 pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLedger>, worker: usize) -> Step {
     let client = Client::new(&fixture.base_url);
@@ -289,6 +300,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
                 Box::pin(send(request, &[]))
             })
         }
+        Scenario::HostileBodies => http_step(ordinary_step(worker), &fixture, ledger, worker),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -364,6 +376,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
                 Box::pin(async move { settle(chat_cycle(&fixture, room_num_id, &agent_id, phase).await) })
             })
         }
+        Scenario::HostileBodies => store_step(ordinary_step(worker), &fixture, worker),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })

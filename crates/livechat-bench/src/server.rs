@@ -75,9 +75,18 @@ impl Server {
 
     /// VmHWM in bytes, if the process can be read.
     pub fn peak_rss_bytes(&self) -> Option<u64> {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// VmRSS in bytes, if the process can be read.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    fn status_bytes(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-        let kilobytes: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
+        let kilobytes: u64 = line.trim_start_matches(field).trim().trim_end_matches("kB").trim().parse().ok()?;
         Some(kilobytes * 1024)
     }
 }

@@ -36,7 +36,8 @@ use crate::domain::chat_search::{
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Direction;
 use crate::http::AppState;
-use crate::http::openapi::{HcBadRequest, HcConflict, HcJsonBody, HcKeyed, HcNotFound};
+use crate::http::SMALL_BODY_BYTES;
+use crate::http::openapi::{HcBadRequest, HcConflict, HcJsonBody, HcKeyed, HcNotFound, HcSmallJsonBody};
 use crate::store::{AssigneeOutcome, Closer, StatusChange, StatusOutcome};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -290,13 +291,16 @@ async fn search(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
         (status = 409, response = HcConflict),
-        HcJsonBody,
+        HcSmallJsonBody,
         HcKeyed,
     ))]
 async fn set_status(
     State(state): State<AppState>,
     AuthenticatedApiKey(key): AuthenticatedApiKey,
-    HcBody(ChatStatusChange { id: ChatId(chat), status: StatusName(status) }): HcBody<ChatStatusChange>,
+    HcBody(ChatStatusChange { id: ChatId(chat), status: StatusName(status) }): HcBody<
+        ChatStatusChange,
+        SMALL_BODY_BYTES,
+    >,
 ) -> HelpCrunchResult<Json<Chat>> {
     let closer_id = format!("api-key-{}", key.num_id);
     let change = StatusChange {
@@ -325,12 +329,12 @@ async fn set_status(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
         (status = 409, response = HcConflict),
-        HcJsonBody,
+        HcSmallJsonBody,
         HcKeyed,
     ))]
 async fn set_assignee(
     State(state): State<AppState>,
-    HcBody(ChatAssigneeChange { id: ChatId(chat), assignee }): HcBody<ChatAssigneeChange>,
+    HcBody(ChatAssigneeChange { id: ChatId(chat), assignee }): HcBody<ChatAssigneeChange, SMALL_BODY_BYTES>,
 ) -> HelpCrunchResult<Json<Chat>> {
     let now = state.now();
     let outcome = match assignee {
@@ -359,12 +363,12 @@ async fn set_assignee(
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
-        HcJsonBody,
+        HcSmallJsonBody,
         HcKeyed,
     ))]
 async fn set_department(
     State(state): State<AppState>,
-    HcBody(ChatDepartmentChange { id: ChatId(chat), department }): HcBody<ChatDepartmentChange>,
+    HcBody(ChatDepartmentChange { id: ChatId(chat), department }): HcBody<ChatDepartmentChange, SMALL_BODY_BYTES>,
 ) -> HelpCrunchResult<Json<Chat>> {
     let department_id = match department {
         Some(NumericId(department)) => Some(

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,18 +41,26 @@ pub struct HelpCrunchErrors {
 pub struct HelpCrunchError {
     status: StatusCode,
     errors: Vec<ErrorEntry>,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u32>,
 }
 
 pub type HelpCrunchResult<T> = Result<T, HelpCrunchError>;
 
 impl HelpCrunchError {
     fn single(status: StatusCode, code: &str, message: &str) -> Self {
-        Self { status, errors: vec![ErrorEntry::new(code, message)] }
+        Self { status, errors: vec![ErrorEntry::new(code, message)], retry_after: None }
     }
 
     fn invalid_request(status: StatusCode, reasons: impl IntoIterator<Item = ErrorEntry>) -> Self {
         let (code, message) = INVALID_REQUEST;
-        Self { status, errors: std::iter::once(ErrorEntry::new(code, message)).chain(reasons).collect() }
+        let errors = std::iter::once(ErrorEntry::new(code, message)).chain(reasons).collect();
+        Self { status, errors, retry_after: None }
+    }
+
+    /// The answer, with `Retry-After: seconds`.
+    pub fn retry_after(self, seconds: u32) -> Self {
+        Self { retry_after: Some(seconds), ..self }
     }
 
     /// 400 naming every bad field, e.g. `("id", "This value should be of type numeric.")`.
@@ -118,11 +127,30 @@ impl HelpCrunchError {
         )
     }
 
-    pub fn payload_too_large() -> Self {
+    /// 413: the body is larger than the route's limit, named like `8 KiB`.
+    pub fn payload_too_large(limit: &str) -> Self {
         Self::invalid_request(
             StatusCode::PAYLOAD_TOO_LARGE,
-            [ErrorEntry::new("body", "Request body is larger than 1 MiB")],
+            [ErrorEntry::new("body", format!("Request body is larger than {limit}"))],
         )
+    }
+
+    /// 408: the body did not arrive within the body read timeout.
+    pub fn body_late() -> Self {
+        Self::invalid_request(
+            StatusCode::REQUEST_TIMEOUT,
+            [ErrorEntry::new("body", "Request body was not received in time.")],
+        )
+    }
+
+    /// 503: no room in the budget of request bodies being read.
+    pub fn busy() -> Self {
+        Self::single(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "Too many request bodies are being read, try again shortly",
+        )
+        .retry_after(1)
     }
 
     pub fn unavailable() -> Self {
@@ -142,7 +170,8 @@ impl HelpCrunchError {
 
 impl IntoResponse for HelpCrunchError {
     fn into_response(self) -> Response {
-        (self.status, Json(HelpCrunchErrors { errors: self.errors })).into_response()
+        let retry_after = self.retry_after.map(|seconds| [(RETRY_AFTER, seconds.to_string())]);
+        (self.status, retry_after, Json(HelpCrunchErrors { errors: self.errors })).into_response()
     }
 }
 

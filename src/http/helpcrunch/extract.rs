@@ -20,6 +20,8 @@ use utoipa::ToSchema;
 
 use super::error::{ErrorEntry, HelpCrunchError, HelpCrunchResult};
 use super::fields::{BLANK, MISSING, NOT_NUMERIC, NOT_VALID, range_message};
+use crate::http::MAX_BODY_BYTES;
+use crate::http::body::size_name;
 use crate::http::extract::{BodyRefusal, read_json_object};
 use crate::http::schema_check::{Report, Violation, check, query_object, resolved_schema};
 use crate::store::ApiKey;
@@ -79,15 +81,17 @@ impl Problem {
     }
 }
 
-/// A JSON body read into `T`, or 400 naming every bad field.
-pub struct HcBody<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes read into `T`, or 400 naming every bad field.
+/// A route with a body of a few fields says `HcBody<T, SMALL_BODY_BYTES>` and documents
+/// its 413 with `HcSmallJsonBody`.
+pub struct HcBody<T, const LIMIT: usize = MAX_BODY_BYTES>(pub T);
 
-impl<S: Send + Sync, T: HcRequest> FromRequest<S> for HcBody<T> {
+impl<S: Send + Sync, T: HcRequest, const LIMIT: usize> FromRequest<S> for HcBody<T, LIMIT> {
     type Rejection = HelpCrunchError;
 
     async fn from_request(request: Request, _: &S) -> HelpCrunchResult<Self> {
-        let object = read_json_object::<HelpCrunchError>(request).await?;
-        read(Value::Object(object)).map(Self)
+        let body = read_json_object::<HelpCrunchError>(request, LIMIT).await?;
+        read(Value::Object(body.object)).map(Self)
     }
 }
 
@@ -273,8 +277,16 @@ fn wording(schema: &Value, value: &Value, violation: &Violation) -> String {
 }
 
 impl BodyRefusal for HelpCrunchError {
-    fn too_large() -> Self {
-        HelpCrunchError::payload_too_large()
+    fn too_large(limit: usize) -> Self {
+        HelpCrunchError::payload_too_large(&size_name(limit))
+    }
+
+    fn late() -> Self {
+        HelpCrunchError::body_late()
+    }
+
+    fn busy() -> Self {
+        HelpCrunchError::busy()
     }
 
     fn unreadable() -> Self {
@@ -306,7 +318,6 @@ impl BodyRefusal for HelpCrunchError {
 mod tests {
     use axum::Router;
     use axum::body::{Body, to_bytes};
-    use axum::extract::DefaultBodyLimit;
     use axum::http::StatusCode;
     use axum::http::header::CONTENT_TYPE;
     use axum::routing::{get, post};
@@ -355,8 +366,8 @@ mod tests {
     }
 
     async fn posted(content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
-        let echo = |HcBody(probe): HcBody<Probe>| async move { axum::Json(json!({"id": probe.id.0})) };
-        let app = Router::new().route("/echo", post(echo)).layer(DefaultBodyLimit::max(256));
+        let echo = |HcBody(probe): HcBody<Probe, 256>| async move { axum::Json(json!({"id": probe.id.0})) };
+        let app = Router::new().route("/echo", post(echo));
         let mut request = Request::post("/echo");
         if let Some(content_type) = content_type {
             request = request.header(CONTENT_TYPE, content_type);
@@ -457,7 +468,7 @@ mod tests {
         );
         assert_eq!(
             posted(Some("application/json"), format!(r#"{{"text":"{}"}}"#, "x".repeat(256))).await,
-            invalid(StatusCode::PAYLOAD_TOO_LARGE, &[("body", "Request body is larger than 1 MiB")])
+            invalid(StatusCode::PAYLOAD_TOO_LARGE, &[("body", "Request body is larger than 256 bytes")])
         );
     }
 }

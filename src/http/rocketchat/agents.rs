@@ -22,9 +22,10 @@ use crate::domain::permissions::{
     MANAGE_LIVECHAT_AGENTS, MANAGE_LIVECHAT_MANAGERS, VIEW_L_ROOM, VIEW_LIVECHAT_MANAGER,
 };
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, LoggedIn, PageParams, Paged, Path, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::openapi::{RcBadRequest, RcNotFound, RcPermitted, RcSmallJsonBody};
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{LivechatUser, LivechatUserSort, User, UserListFilter};
 
@@ -240,11 +241,11 @@ const SORT_FIELDS: [(&str, LivechatUserSort); 5] = [
     security(("userId" = [], "authToken" = [])),
     params(("kind" = inline(LivechatKind), Path)),
     request_body = UsernameBody,
-    responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "The user", body = AddedLivechatUser), RcPermitted, RcSmallJsonBody))]
 async fn add(
     State(state): State<AppState>,
     kind: PermittedKind<Change>,
-    Body(body): Body<UsernameBody>,
+    Body(body): Body<UsernameBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<AddedLivechatUser>> {
     let user = state
         .store
@@ -326,13 +327,13 @@ fn agent_not_found() -> ApiError {
     responses(
         (status = 200, description = "The new status", body = AgentStatus),
         RcPermitted,
-        RcJsonBody,
+        RcSmallJsonBody,
         (status = 404, response = RcNotFound),
     ))]
 async fn set_status(
     State(state): State<AppState>,
     caller: Caller<ServeChats>,
-    Body(body): Body<AgentStatusBody>,
+    Body(body): Body<AgentStatusBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<AgentStatus>> {
     let agent_id = body.agent_id.as_deref().unwrap_or(&caller.id);
     // As Rocket.Chat: an unknown agent is 404 before another agent's status is refused.

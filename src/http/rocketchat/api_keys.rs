@@ -11,9 +11,10 @@ use utoipa_axum::routes;
 use crate::accounts::{IssueApiKeyError, issue_api_key};
 use crate::domain::permissions::MANAGE_LIVECHAT_API_KEYS;
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, Path, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::openapi::{RcBadRequest, RcNotFound, RcPermitted, RcSmallJsonBody};
 use crate::http::shapes::{Done, Success, Timestamp};
 use crate::store::{ApiKey, StoreError};
 
@@ -75,11 +76,11 @@ struct ApiKeyList {
 #[utoipa::path(post, path = "/api/v1/livechat/api-keys", tag = "api keys",
     security(("userId" = [], "authToken" = [])),
     request_body = NewApiKeyBody,
-    responses((status = 200, description = "The key, shown this once", body = IssuedApiKey), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "The key, shown this once", body = IssuedApiKey), RcPermitted, RcSmallJsonBody))]
 async fn create(
     State(state): State<AppState>,
     _: Caller<ManageApiKeys>,
-    Body(body): Body<NewApiKeyBody>,
+    Body(body): Body<NewApiKeyBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<IssuedApiKey>> {
     let issued = issue_api_key(&state.store, &body.name, state.now()).await.map_err(|error| match error {
         IssueApiKeyError::BlankName => ApiError::invalid_params("/name must NOT be blank"),

@@ -14,10 +14,11 @@ use utoipa_axum::routes;
 use super::Profile;
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::password::hash_password;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult, RcErrorBody};
 use crate::http::extract::{Body, Caller, LoggedIn};
 use crate::http::metrics::Rejection;
-use crate::http::openapi::{RcJsonBody, RcLoginUnavailable, RcSignedIn};
+use crate::http::openapi::{RcLoginUnavailable, RcSignedIn, RcSmallJsonBody};
 use crate::http::{AppState, ClientAddress};
 use crate::store::{AttemptLimit, Reservation, User};
 
@@ -109,7 +110,7 @@ struct LogoutMessage {
 /// Logs in with a password or resumes a login token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "authentication", request_body = LoginBody, responses(
     (status = 200, description = "Logged in: the user id and token to send as X-User-Id and X-Auth-Token", body = LoginSuccess),
-    RcJsonBody,
+    RcSmallJsonBody,
     (status = 401, description = "Wrong username, password or token", body = RcErrorBody),
     (status = 429, description = "Too many failed logins for this user or address", body = RcErrorBody),
     (status = 503, response = RcLoginUnavailable),
@@ -118,7 +119,7 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ClientAddress,
     headers: HeaderMap,
-    Body(body): Body<LoginBody>,
+    Body(body): Body<LoginBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<LoginSuccess>> {
     let (login, password) = match body.login()? {
         Login::Resume(token) => {

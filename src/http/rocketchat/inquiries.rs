@@ -18,9 +18,10 @@ use crate::domain::permissions::{
 };
 use crate::domain::settings::SortingMechanism;
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, PageParams, Paged, Query, WordedBody, Wording, ajv_refusal, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::openapi::{RcBadRequest, RcPermitted, RcSmallJsonBody};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
@@ -255,11 +256,11 @@ async fn can_access_inquiry(state: &AppState, caller: &AuthUser, inquiry: &Inqui
 #[utoipa::path(put, path = "/api/v1/livechat/inquiry.setSLA", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = InquirySlaBody,
-    responses((status = 200, description = "Set", body = Done), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "Set", body = Done), RcPermitted, RcSmallJsonBody))]
 async fn set_sla(
     State(state): State<AppState>,
     caller: Caller<SetSla>,
-    WordedBody(body): WordedBody<InquirySlaBody>,
+    WordedBody(body): WordedBody<InquirySlaBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Done>> {
     // Without the SLA permission, the inquiry must be one the agent can reach.
     if !caller.holds(MANAGE_LIVECHAT_SLA)
@@ -288,11 +289,11 @@ fn agent_offline() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/livechat/inquiries.take", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = TakeBody,
-    responses((status = 200, description = "Taken", body = Done), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "Taken", body = Done), RcPermitted, RcSmallJsonBody))]
 async fn take(
     State(state): State<AppState>,
     caller: Caller<WorkQueue>,
-    Body(body): Body<TakeBody>,
+    Body(body): Body<TakeBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Done>> {
     let (agent_id, caller_bound) = match body.user_id {
         Some(user_id) if user_id != caller.id => {
@@ -353,11 +354,11 @@ async fn queued_for_user(
 #[utoipa::path(post, path = "/api/v1/livechat/inquiries.returnAsInquiry", tag = "inquiries",
     security(("userId" = [], "authToken" = [])),
     request_body = ReturnBody,
-    responses((status = 200, description = "Returned, or already queued", body = Returned), RcPermitted, RcJsonBody))]
+    responses((status = 200, description = "Returned, or already queued", body = Returned), RcPermitted, RcSmallJsonBody))]
 async fn return_as_inquiry(
     State(state): State<AppState>,
     caller: Caller<WorkQueue>,
-    Body(body): Body<ReturnBody>,
+    Body(body): Body<ReturnBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Returned>> {
     let may_transfer = caller.holds(TRANSFER_LIVECHAT_GUEST);
     let department_id = match body.department_id.as_deref().filter(|department| !department.is_empty()) {

@@ -13,9 +13,10 @@ use crate::accounts::{CreateUserError, UserRequest, create_user};
 use crate::domain::ids::{secret_token, token_digest};
 use crate::domain::permissions::CREATE_USER;
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, LoggedIn, permission_set};
-use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn};
+use crate::http::openapi::{RcJsonBody, RcPermitted, RcSignedIn, RcSmallJsonBody};
 use crate::http::shapes::{Done, Success};
 use crate::store::StoreError;
 
@@ -124,11 +125,11 @@ async fn create(
 #[utoipa::path(post, path = "/api/v1/users.generatePersonalAccessToken", tag = "users",
     security(("userId" = [], "authToken" = [])),
     request_body = NewTokenBody,
-    responses((status = 200, description = "The token, shown this once", body = GeneratedToken), RcSignedIn, RcJsonBody))]
+    responses((status = 200, description = "The token, shown this once", body = GeneratedToken), RcSignedIn, RcSmallJsonBody))]
 async fn generate_personal_access_token(
     State(state): State<AppState>,
     caller: Caller<LoggedIn>,
-    Body(body): Body<NewTokenBody>,
+    Body(body): Body<NewTokenBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<GeneratedToken>> {
     let token = secret_token();
     let name = Some(body.token_name.as_str());
@@ -145,11 +146,11 @@ async fn generate_personal_access_token(
 #[utoipa::path(post, path = "/api/v1/users.removePersonalAccessToken", tag = "users",
     security(("userId" = [], "authToken" = [])),
     request_body = TokenName,
-    responses((status = 200, description = "Removed", body = Done), RcSignedIn, RcJsonBody))]
+    responses((status = 200, description = "Removed", body = Done), RcSignedIn, RcSmallJsonBody))]
 async fn remove_personal_access_token(
     State(state): State<AppState>,
     caller: Caller<LoggedIn>,
-    Body(body): Body<TokenName>,
+    Body(body): Body<TokenName, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Done>> {
     match state.store.delete_personal_token(&caller.id, &body.token_name).await {
         Ok(()) => Ok(Done::ANSWER),

@@ -18,9 +18,10 @@ use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
 use crate::domain::settings::LivechatEnabled;
 use crate::http::AppState;
+use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcSmallJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
 use crate::store::{Closer, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
@@ -447,12 +448,12 @@ async fn message_history(
     request_body = VisitorCloseBody,
     responses(
         (status = 200, description = "Closed", body = VisitorClosedRoom),
-        RcJsonBody,
+        RcSmallJsonBody,
         (status = 503, response = RcUnavailable),
     ))]
 async fn close_room(
     State(state): State<AppState>,
-    Body(body): Body<VisitorCloseBody>,
+    Body(body): Body<VisitorCloseBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<VisitorClosedRoom>> {
     const COMMENT: &str = "Closed by visitor";
     let visitor = known_visitor(&state, &body.token).await?;

@@ -1,0 +1,158 @@
+//! Hostile bodies: clients that keep sending 1 MiB bodies built to cost the server as much
+//! as they can, over raw TCP so that every byte is the one a hostile client sends.
+//!
+//! Each client sends one shape to one route, over and over on fresh connections: to
+//! `POST /api/v1/login` (an 8 KiB route) and to `POST /api/v1/livechat/visitor` (a 1 MiB
+//! route, open without login), the shapes `[0],[0],...`, one long string, many keys,
+//! deep nesting, the arrays again chunked without a `Content-Length`, and the arrays sent
+//! slowly (64 KiB every 50 ms).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MIB: usize = 1024 * 1024;
+const PIECE: usize = 64 * 1024;
+const SLOW_PAUSE: Duration = Duration::from_millis(50);
+/// Longest a hostile request may take before it counts as unanswered.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+const TARGETS: [&str; 2] = ["/api/v1/login", "/api/v1/livechat/visitor"];
+
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Arrays,
+    LongString,
+    ManyKeys,
+    Deep,
+    Chunked,
+    Slow,
+}
+
+const SHAPES: [Shape; 6] =
+    [Shape::Arrays, Shape::LongString, Shape::ManyKeys, Shape::Deep, Shape::Chunked, Shape::Slow];
+
+/// The body of a shape: 1 MiB, give or take a few bytes.
+fn body(shape: Shape) -> Vec<u8> {
+    match shape {
+        Shape::Arrays | Shape::Chunked | Shape::Slow => {
+            let mut body = br#"{"visitor":["#.to_vec();
+            body.extend("[0],".repeat((MIB - 32) / 4).bytes());
+            body.extend_from_slice(b"[0]]}");
+            body
+        }
+        Shape::LongString => format!(r#"{{"user":"{}","password":"x"}}"#, "a".repeat(MIB - 32)).into_bytes(),
+        Shape::ManyKeys => {
+            let mut body = b"{".to_vec();
+            let mut key = 0;
+            while body.len() < MIB - 32 {
+                body.extend(format!(r#""k{key}":0,"#).bytes());
+                key += 1;
+            }
+            body.extend_from_slice(br#""z":0}"#);
+            body
+        }
+        Shape::Deep => {
+            let mut body = "[".repeat(MIB / 2).into_bytes();
+            body.extend("]".repeat(MIB / 2).bytes());
+            body
+        }
+    }
+}
+
+/// How the hostile requests were answered: by status code, or how they failed.
+#[derive(Default)]
+pub struct HostileTally {
+    pub answers: BTreeMap<String, u64>,
+}
+
+impl HostileTally {
+    pub fn total(&self) -> u64 {
+        self.answers.values().sum()
+    }
+
+    /// `413: 120, 400: 80, ...`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self.answers.iter().map(|(answer, count)| format!("{answer}: {count}")).collect();
+        parts.join(", ")
+    }
+}
+
+/// Runs `clients` hostile clients until `deadline`.
+pub async fn flood(base_url: &str, clients: usize, deadline: Instant) -> HostileTally {
+    let address = base_url.trim_start_matches("http://").to_owned();
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(SHAPES.iter().map(|&shape| body(shape)).collect());
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let (address, bodies) = (address.clone(), Arc::clone(&bodies));
+            let shape = client % SHAPES.len();
+            let target = TARGETS[(client / SHAPES.len()) % TARGETS.len()];
+            tokio::spawn(async move {
+                let mut answers: BTreeMap<String, u64> = BTreeMap::new();
+                while Instant::now() < deadline {
+                    let answer =
+                        tokio::time::timeout(ANSWER_TIMEOUT, send(&address, target, SHAPES[shape], &bodies[shape]))
+                            .await
+                            .unwrap_or_else(|_| "unanswered".to_owned());
+                    *answers.entry(answer).or_default() += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    let mut tally = HostileTally::default();
+    for task in tasks {
+        for (answer, count) in task.await.expect("a hostile client panicked") {
+            *tally.answers.entry(answer).or_default() += count;
+        }
+    }
+    tally
+}
+
+/// Sends one body on a fresh connection; the answer's status code, or what went wrong.
+async fn send(address: &str, path: &str, shape: Shape, body: &[u8]) -> String {
+    let Ok(mut stream) = TcpStream::connect(address).await else {
+        return "connect failed".to_owned();
+    };
+    let framing = match shape {
+        Shape::Chunked => "Transfer-Encoding: chunked".to_owned(),
+        _ => format!("Content-Length: {}", body.len()),
+    };
+    let head = format!("POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{framing}\r\n\r\n");
+    let sent = async {
+        stream.write_all(head.as_bytes()).await?;
+        match shape {
+            Shape::Chunked => {
+                for piece in body.chunks(PIECE) {
+                    stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await?;
+                    stream.write_all(piece).await?;
+                    stream.write_all(b"\r\n").await?;
+                }
+                stream.write_all(b"0\r\n\r\n").await
+            }
+            Shape::Slow => {
+                for piece in body.chunks(PIECE) {
+                    stream.write_all(piece).await?;
+                    tokio::time::sleep(SLOW_PAUSE).await;
+                }
+                Ok(())
+            }
+            _ => stream.write_all(body).await,
+        }
+    };
+    // A server refusing early may close before the body is sent: its answer still counts.
+    let _ = sent.await;
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(2).any(|window| window == b"\r\n") {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return if head.is_empty() { "closed".to_owned() } else { "cut".to_owned() },
+            Ok(count) => head.extend_from_slice(&buffer[..count]),
+        }
+    }
+    let line = String::from_utf8_lossy(&head);
+    line.split(' ').nth(1).unwrap_or("garbled").to_owned()
+}
