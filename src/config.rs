@@ -244,7 +244,7 @@ pub struct AppSettings {
     /// Request body bytes that may be read at once across all requests, each body counted
     /// at its declared length (a chunked one at its route's limit); a quarter is kept for
     /// bodies of up to 16 KiB. A body finding no room within a second is answered 503 with
-    /// Retry-After. At least the largest body limit (1 MiB); 0 turns it off.
+    /// Retry-After. Keep it several times the largest body limit (1 MiB); 0 turns it off.
     #[arg(long, env = "LIVECHAT_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 32 * 1024 * 1024, global = true)]
     pub max_body_bytes_in_flight: usize,
 }
