@@ -73,6 +73,9 @@ fn text(length: usize) -> String {
 /// Sizes over every limit: 9 KB (over PostgreSQL's index row) and 300 KB (within the
 /// 1 MiB body limit).
 const OVER: [usize; 2] = [9 * 1024, 300 * 1024];
+/// Over every maximum but inside the 8 KiB body of the small routes (login, HelpCrunch
+/// changes), whose larger bodies are refused whole with 413.
+const OVER_ON_SMALL_ROUTES: [usize; 2] = [2 * 1024, 7 * 1024];
 
 /// URLs are cut off by the HTTP layer at 64 KiB (414), so path and query strings are
 /// tried at 9 KB and 60 KB.
@@ -158,7 +161,7 @@ both_backends!(message_ids_and_texts_have_their_maximum, |app| {
 });
 
 both_backends!(login_names_over_256_characters_are_refused_before_any_lookup, |app| {
-    for length in OVER {
+    for length in OVER_ON_SMALL_ROUTES {
         for field in ["user", "username"] {
             assert_eq!(
                 app.post("/api/v1/login", None, json!({field: text(length), "password": "secret"})).await,
@@ -239,7 +242,7 @@ both_backends!(helpcrunch_strings_over_their_maximum_are_named_in_its_envelope, 
     let chat = page["data"][0].clone();
     let id = chat["id"].as_i64().unwrap();
 
-    for length in OVER {
+    for length in OVER_ON_SMALL_ROUTES {
         let digits = "1".repeat(length);
         assert_eq!(
             call(Method::PUT, "/v1/chats/status".into(), Some(json!({"id": digits, "status": "closed"}))).await,
