@@ -230,7 +230,7 @@ fn match_error(message: String) -> ApiError {
     ApiError::bad_request(format!("Match error: {message}"))
 }
 
-fn invalid_token() -> ApiError {
+pub(super) fn invalid_token() -> ApiError {
     ApiError::bad_request("invalid-token")
 }
 
@@ -291,7 +291,7 @@ async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<Strin
     Ok(OneVisitor::of(&visitor))
 }
 
-async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
+pub(super) async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
     state.store.visitor_by_token(token).await?.ok_or_else(invalid_token)
 }
 
@@ -303,7 +303,7 @@ async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResu
     }
 }
 
-fn invalid_room() -> ApiError {
+pub(super) fn invalid_room() -> ApiError {
     ApiError::bad_request("invalid-room")
 }
 

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UserEmail;
+use super::visitor::{invalid_room, invalid_token, known_visitor};
 use crate::domain::ids::meteor_id;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
@@ -19,7 +20,7 @@ use crate::http::extract::{Body, Path, WordedBody, Wording, ajv_refusal};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
-use crate::store::{CustomFieldValue, NewMessage, StoreError, Visitor};
+use crate::store::{CustomFieldValue, NewMessage, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,14 +44,6 @@ pub fn room_source(headers: &HeaderMap) -> &'static str {
         .collect();
     let has = |name: &str, value: &str| cookies.iter().any(|&(n, v)| n == name && v == value);
     if has("rc_room_type", "l") && has("rc_is_widget", "t") { "widget" } else { "api" }
-}
-
-fn invalid_token() -> ApiError {
-    ApiError::bad_request("invalid-token")
-}
-
-async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
-    state.store.visitor_by_token(token).await?.ok_or_else(invalid_token)
 }
 
 /// The page the widget's visitor moved to.
@@ -149,7 +142,7 @@ async fn page_visited(
         };
         match state.store.add_navigation(&visitor.id, message).await {
             Ok(()) => {}
-            Err(StoreError::NotFound) => return Err(ApiError::bad_request("invalid-room")),
+            Err(StoreError::NotFound) => return Err(invalid_room()),
             Err(error) => return Err(error.into()),
         }
     }
@@ -191,7 +184,7 @@ async fn agent_info(
 ) -> ApiResult<Json<AgentInfo>> {
     let visitor = known_visitor(&state, &token).await?;
     let room = state.store.room_by_id(&rid).await?.filter(|room| room.visitor_id == visitor.id);
-    let room = room.ok_or_else(|| ApiError::bad_request("invalid-room"))?;
+    let room = room.ok_or_else(invalid_room)?;
     let invalid_agent = || ApiError::bad_request("invalid-agent");
     let agent_id = room.served_by.ok_or_else(invalid_agent)?;
     let agent = state.store.user_by_id(&agent_id).await?.ok_or_else(invalid_agent)?;
