@@ -4,8 +4,9 @@ use sqlx::FromRow;
 
 use super::NewMessage;
 use super::messages::insert_message;
-use super::sql::sla_columns;
+use super::sql::{room_guard, sla_columns};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
+use crate::domain::chat::INQUIRY_QUEUED;
 use crate::domain::page::{Page, SortKey};
 use crate::domain::queue::NO_SLA_WAITING_TIME;
 use crate::domain::time::Millis;
@@ -42,6 +43,8 @@ pub enum SetSlaOutcome {
     Set(SlaPolicy),
     /// The room has no inquiry, or it is no longer queued.
     InvalidInquiry,
+    /// The inquiry is neither served by the actor nor of its departments or of none.
+    Unreachable,
     InvalidSla,
 }
 
@@ -144,14 +147,17 @@ impl Store {
     }
 
     /// Sets the policy named by id or name on a room's queued inquiry and records who
-    /// did it in the room's history, in one transaction. The "still queued" check is
-    /// in the UPDATE itself, so a concurrent take and set never leave an SLA on a
-    /// taken inquiry.
+    /// did it in the room's history, in one transaction. The "still queued" and "within
+    /// the actor's reach" checks are in the UPDATE itself, so neither a concurrent take
+    /// nor a department change can slip between check and write. `reach_bound` is
+    /// whose departments bound the inquiries the actor may change (see `within_reach!`);
+    /// the inquiry it serves is always within reach.
     pub async fn set_inquiry_sla(
         &self,
         room_id: &str,
         sla_id_or_name: &str,
         actor: SlaActor<'_>,
+        reach_bound: Option<&str>,
         message_id: &str,
         now: Millis,
     ) -> StoreResult<SetSlaOutcome> {
@@ -160,30 +166,50 @@ impl Store {
             sla_columns!(),
             " FROM sla_policies WHERE id = $1 OR name = $1 ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1"
         );
-        const SET: &str = "UPDATE rooms SET sla_id = $2, estimated_waiting_time_queue = $3, updated_at = $4 \
+        const SET: &str = concat!(
+            "UPDATE rooms SET sla_id = $2, estimated_waiting_time_queue = $3, updated_at = $4 \
              WHERE id = $1 AND inquiry_status = 'queued' \
-               AND EXISTS (SELECT 1 FROM sla_policies WHERE id = $2)";
-        const QUEUED: &str = "SELECT id FROM rooms WHERE id = $1 AND inquiry_status = 'queued'";
+               AND EXISTS (SELECT 1 FROM sla_policies WHERE id = $2) AND ",
+            room_guard!("$5", "TRUE", "$6")
+        );
+        // Read only to word a refusal; nothing is written after it.
+        const REFUSAL: &str = concat!(
+            "SELECT inquiry_status, COALESCE(",
+            room_guard!("$2", "TRUE", "$3"),
+            ", FALSE) AS reachable FROM rooms WHERE id = $1 AND inquiry_status IS NOT NULL"
+        );
         begin_write!(self, |tx| {
             let policy: Option<SlaPolicy> = sqlx::query_as(FIND).bind(sla_id_or_name).fetch_optional(&mut *tx).await?;
-            let Some(policy) = policy else {
-                // No such policy; the inquiry's error still comes first, as in Rocket.Chat.
-                let queued: Option<(String,)> = sqlx::query_as(QUEUED).bind(room_id).fetch_optional(&mut *tx).await?;
-                return Ok(if queued.is_none() { SetSlaOutcome::InvalidInquiry } else { SetSlaOutcome::InvalidSla });
+            let set = match &policy {
+                Some(policy) => sqlx::query(SET)
+                    .bind(room_id)
+                    .bind(&policy.id)
+                    .bind(policy.due_time_in_minutes)
+                    .bind(now)
+                    .bind(actor.user_id)
+                    .bind(reach_bound)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                None => 0,
             };
-            let set = sqlx::query(SET)
-                .bind(room_id)
-                .bind(&policy.id)
-                .bind(policy.due_time_in_minutes)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if set == 0 {
-                // The inquiry was not queued when the update ran, whatever it is now (or,
-                // far rarer, the policy was deleted in between).
-                return Ok(SetSlaOutcome::InvalidInquiry);
-            }
+            let policy_found = policy.is_some();
+            let Some(policy) = policy.filter(|_| set == 1) else {
+                // Not queued or out of reach when the update ran, whatever it is now
+                // (or, far rarer, the policy was deleted in between). The inquiry's
+                // errors come before the policy's, as in Rocket.Chat.
+                let status: Option<(String, bool)> = sqlx::query_as(REFUSAL)
+                    .bind(room_id)
+                    .bind(actor.user_id)
+                    .bind(reach_bound)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                return Ok(match status {
+                    Some((_, false)) => SetSlaOutcome::Unreachable,
+                    Some((status, true)) if status == INQUIRY_QUEUED && !policy_found => SetSlaOutcome::InvalidSla,
+                    _ => SetSlaOutcome::InvalidInquiry,
+                });
+            };
             let history = serde_json::json!({"slaData": {
                 "definedBy": {"_id": actor.user_id, "username": actor.username},
                 "sla": {"_id": policy.id, "name": policy.name, "description": policy.description,

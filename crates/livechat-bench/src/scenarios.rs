@@ -414,10 +414,12 @@ async fn set_sla(store: &Store, admin: &Session, room_id: &str) -> Result<Outcom
     let caller = authenticate(store, admin).await?;
     let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
     let sla = seed::sla_id(random_index(3));
-    Ok(match store.set_inquiry_sla(room_id, &sla, actor, &meteor_id(), now_millis()).await? {
+    // The administrator's reach is unbounded, as the route gives it.
+    Ok(match store.set_inquiry_sla(room_id, &sla, actor, None, &meteor_id(), now_millis()).await? {
         SetSlaOutcome::Set(_) => Outcome::Ok,
         SetSlaOutcome::InvalidInquiry => Outcome::Conflict,
         SetSlaOutcome::InvalidSla => Outcome::Error("invalid SLA".to_owned()),
+        SetSlaOutcome::Unreachable => Outcome::Error("out of reach".to_owned()),
     })
 }
 

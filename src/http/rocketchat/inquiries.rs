@@ -263,15 +263,11 @@ async fn set_sla(
     WordedBody(body): WordedBody<InquirySlaBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Done>> {
     // Without the SLA permission, the inquiry must be one the agent can reach.
-    if !caller.holds(MANAGE_LIVECHAT_SLA)
-        && let Some(inquiry) = state.store.inquiry_of_room(&body.room_id).await?
-        && !can_access_inquiry(&state, &caller, &inquiry).await?
-    {
-        return Err(ApiError::unauthorized_object());
-    }
+    let reach_bound = if caller.holds(MANAGE_LIVECHAT_SLA) { None } else { caller.department_bound() };
     let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
-    match state.store.set_inquiry_sla(&body.room_id, &body.sla, actor, &meteor_id(), state.now()).await? {
+    match state.store.set_inquiry_sla(&body.room_id, &body.sla, actor, reach_bound, &meteor_id(), state.now()).await? {
         SetSlaOutcome::Set(_) => Ok(Done::ANSWER),
+        SetSlaOutcome::Unreachable => Err(ApiError::unauthorized_object()),
         SetSlaOutcome::InvalidInquiry => Err(ApiError::bad_request("error-invalid-inquiry")),
         SetSlaOutcome::InvalidSla => Err(ApiError::bad_request("error-invalid-sla")),
     }
