@@ -191,6 +191,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::unavailable()
             }
+            StoreError::OutOfReach => Self::unauthorized_object(),
             other => Self::internal(other),
         }
     }

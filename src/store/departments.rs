@@ -149,6 +149,33 @@ macro_rules! upsert_agents {
     };
 }
 
+/// Keep department `$1`, and member `$2`'s entry in it, as they are: writes, so that
+/// both rows stay locked until the transaction ends.
+const HOLD_DEPARTMENT: &str = "UPDATE departments SET updated_at = updated_at WHERE id = $1";
+const HOLD_MEMBERSHIP: &str =
+    "UPDATE department_agents SET updated_at = updated_at WHERE department_id = $1 AND agent_id = $2";
+
+/// Inside transaction `$tx`, when `$confined_to` names a confined monitor: holds the
+/// department and the monitor's entry in it until the transaction ends (PostgreSQL locks
+/// the rows; SQLite's write transaction excludes other writers), so its removal cannot
+/// slip between this check and the change. The department row is locked first, as
+/// every change of a department's agents does, so that two changes never deadlock.
+/// `NotFound` for an unknown department, `OutOfReach` for one the monitor is not in.
+macro_rules! hold_membership {
+    ($tx:ident, $department_id:expr, $confined_to:expr) => {
+        if let Some(member_id) = $confined_to {
+            let department = sqlx::query(HOLD_DEPARTMENT).bind($department_id).execute(&mut *$tx).await?;
+            if department.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let held = sqlx::query(HOLD_MEMBERSHIP).bind($department_id).bind(member_id).execute(&mut *$tx).await?;
+            if held.rows_affected() == 0 {
+                return Err(StoreError::OutOfReach);
+            }
+        }
+    };
+}
+
 impl Store {
     /// Creates a department with its agents. A taken name is a conflict on
     /// `departments_name_key`; an agent id that is not an agent is `Conflict("agent")`.
@@ -190,9 +217,11 @@ impl Store {
         id: &str,
         department: &DepartmentChanges<'_>,
         agents: Option<&[NewDepartmentAgent<'_>]>,
+        confined_to: Option<&str>,
         now: Millis,
     ) -> StoreResult<Department> {
         begin_write!(self, |tx| {
+            hold_membership!(tx, id, confined_to);
             let updated = sqlx::query(UPDATE_DEPARTMENT)
                 .bind(id)
                 .bind(department.name)
@@ -238,9 +267,11 @@ impl Store {
         department_id: &str,
         upsert: &[NewDepartmentAgent<'_>],
         remove: &[&str],
+        confined_to: Option<&str>,
         now: Millis,
     ) -> StoreResult<()> {
         begin_write!(self, |tx| {
+            hold_membership!(tx, department_id, confined_to);
             let touched = sqlx::query("UPDATE departments SET updated_at = $2 WHERE id = $1")
                 .bind(department_id)
                 .bind(now)
@@ -264,13 +295,16 @@ impl Store {
 
     /// Deletes a department and its agent entries; rooms and visitors keep no
     /// department. Unknown id is `NotFound`.
-    pub async fn delete_department(&self, id: &str) -> StoreResult<()> {
-        let deleted = on_pool!(self, |pool| sqlx::query("DELETE FROM departments WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    pub async fn delete_department(&self, id: &str, confined_to: Option<&str>) -> StoreResult<()> {
+        begin_write!(self, |tx| {
+            hold_membership!(tx, id, confined_to);
+            let deleted = sqlx::query("DELETE FROM departments WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            if deleted.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn department_by_id(&self, id: &str) -> StoreResult<Option<Department>> {

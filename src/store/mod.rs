@@ -54,6 +54,9 @@ pub enum StoreError {
     /// A unique constraint refused the change; the text names the constraint.
     #[error("conflict on {0}")]
     Conflict(String),
+    /// The object is outside the caller's reach (not of its departments).
+    #[error("outside the caller's reach")]
+    OutOfReach,
     /// A conditional change kept finding its row changed by others and was given up;
     /// trying it again may succeed.
     #[error("the row kept changing concurrently")]

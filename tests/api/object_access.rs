@@ -479,3 +479,28 @@ both_backends!(default_grants_are_rocket_chats, clock = START, |app| {
     assert_eq!(body["success"], json!(true));
     assert_eq!(body.as_object().unwrap().len(), 2);
 });
+
+// A confined monitor's membership is checked inside its change's transaction: when an
+// administrator removes it from the department while it re-adds itself, it either
+// wrote first (and is removed after) or is refused; it never ends up back in.
+both_backends!(a_monitor_removed_concurrently_never_writes_itself_back, |app| {
+    let monitor = available_monitor(&app, "racing-monitor").await;
+    let department = department(&app, "Raced", &[&monitor]).await;
+    let path = format!("/api/v1/livechat/department/{department}/agents");
+    let agents_path = format!("/api/v1/livechat/department/{department}/agents?count=100");
+    for _ in 0..20 {
+        let upsert = json!({"upsert": [{"agentId": monitor.user_id, "username": "racing-monitor"}], "remove": []});
+        let (status, body) = app.post(&path, Some(&app.admin), upsert.clone()).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+        let remove = json!({"upsert": [], "remove": [{"agentId": monitor.user_id, "username": "racing-monitor"}]});
+        let (by_monitor, by_admin) =
+            tokio::join!(app.post(&path, Some(&monitor), upsert), app.post(&path, Some(&app.admin), remove));
+        assert_eq!(by_admin, (StatusCode::OK, json!({"success": true})));
+        match by_monitor {
+            (StatusCode::OK, body) => assert_eq!(body, json!({"success": true})),
+            answer => assert_eq!(answer, (StatusCode::FORBIDDEN, unauthorized())),
+        }
+        let (status, body) = app.get(&agents_path, Some(&app.admin)).await;
+        assert_eq!((status, &body["agents"]), (StatusCode::OK, &json!([])), "the monitor wrote itself back");
+    }
+});

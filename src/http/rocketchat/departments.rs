@@ -317,12 +317,9 @@ fn reader_scope(caller: &Caller<ReadDepartments>) -> Option<&str> {
 }
 
 /// A confined monitor changes only departments it belongs to (403 otherwise, 404 when
-/// unknown); other managers of departments change any.
-async fn check_manageable(state: &AppState, caller: &Caller<ManageDepartments>, id: &str) -> ApiResult<()> {
-    if caller.is_confined_monitor() {
-        readable_department(state, Some(&caller.id), id).await?;
-    }
-    Ok(())
+/// unknown), checked inside the change's transaction; other managers change any.
+fn confined_to(caller: &Caller<ManageDepartments>) -> Option<&str> {
+    caller.is_confined_monitor().then_some(caller.id.as_str())
 }
 
 /// A department the caller may read, `None` when unknown; 403 when outside its scope.
@@ -431,11 +428,10 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<UpdatedDepartment>> {
-    check_manageable(&state, &caller, &id).await?;
     let changes = body.changes()?;
     let department = state
         .store
-        .update_department(&id, &changes, body.new_agents().as_deref(), state.now())
+        .update_department(&id, &changes, body.new_agents().as_deref(), confined_to(&caller), state.now())
         .await
         .map_err(change_refused)?;
     let agents = agent_views(state.store.department_agents(&id).await?);
@@ -460,8 +456,7 @@ async fn remove(
     if !state.store.setting::<DepartmentRemoval>().await? {
         return Err(ApiError::bad_request("error-department-removal-disabled"));
     }
-    check_manageable(&state, &caller, &id).await?;
-    match state.store.delete_department(&id).await {
+    match state.store.delete_department(&id, confined_to(&caller)).await {
         Ok(()) => Ok(Done::ANSWER),
         Err(StoreError::NotFound) => Err(ApiError::bad_request("error-department-not-found")),
         Err(error) => Err(error.into()),
@@ -507,13 +502,16 @@ async fn change_agents(
     Path(id): Path<String>,
     Body(body): Body<DepartmentAgentChanges>,
 ) -> ApiResult<Json<Done>> {
-    check_manageable(&state, &caller, &id).await?;
     let upsert: Vec<NewDepartmentAgent> = body
         .upsert
         .iter()
         .map(|agent| NewDepartmentAgent { agent_id: &agent.agent_id, chat_count: agent.count, sort_order: agent.order })
         .collect();
     let remove: Vec<&str> = body.remove.iter().map(|agent| agent.agent_id.as_str()).collect();
-    state.store.change_department_agents(&id, &upsert, &remove, state.now()).await.map_err(change_refused)?;
+    state
+        .store
+        .change_department_agents(&id, &upsert, &remove, confined_to(&caller), state.now())
+        .await
+        .map_err(change_refused)?;
     Ok(Done::ANSWER)
 }
