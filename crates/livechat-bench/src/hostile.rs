@@ -6,10 +6,18 @@
 //! route, open without login), the shapes `[0],[0],...`, one long string, many keys,
 //! deep nesting, the arrays again chunked without a `Content-Length`, and the arrays sent
 //! slowly (64 KiB every 50 ms).
+//!
+//! The clients run in a child process of their own at the lowest CPU priority
+//! (`nice -n 19`): an attacker's own work happens on its machine, not the server's, so
+//! on a shared machine it must not take the cores from the server or from the ordinary
+//! load whose latency is measured. They still use every cycle left idle.
 
 use std::collections::BTreeMap;
+use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -81,8 +89,46 @@ impl HostileTally {
     }
 }
 
+/// The first argument that makes this program the hostile clients' process.
+pub const FLOOD_COMMAND: &str = "hostile-flood";
+
+/// Runs `clients` hostile clients for `duration` in a child process at the lowest CPU
+/// priority, and collects how they were answered.
+pub async fn flood_in_child(base_url: &str, clients: usize, duration: Duration) -> anyhow::Result<HostileTally> {
+    let program = std::env::current_exe().context("locating this program")?;
+    let mut command = Command::new("nice");
+    command.args(["-n", "19"]).arg(program).arg(FLOOD_COMMAND).arg(base_url);
+    command.arg(clients.to_string()).arg(duration.as_millis().to_string());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .context("waiting for the hostile clients")?
+        .context("starting the hostile clients (nice -n 19)")?;
+    if !output.status.success() {
+        bail!("the hostile clients failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let answers = serde_json::from_slice(&output.stdout).context("reading the hostile clients' tally")?;
+    Ok(HostileTally { answers })
+}
+
+/// The child process: `hostile-flood BASE_URL CLIENTS MILLISECONDS`; prints the tally
+/// as a JSON object of answer counts.
+pub fn flood_command(arguments: &[String]) -> ExitCode {
+    let [base_url, clients, millis] = arguments else {
+        eprintln!("usage: livechat-bench {FLOOD_COMMAND} BASE_URL CLIENTS MILLISECONDS");
+        return ExitCode::FAILURE;
+    };
+    let (Ok(clients), Ok(millis)) = (clients.parse::<usize>(), millis.parse::<u64>()) else {
+        eprintln!("CLIENTS and MILLISECONDS are whole numbers");
+        return ExitCode::FAILURE;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    let tally = runtime.block_on(flood(base_url, clients, Instant::now() + Duration::from_millis(millis)));
+    println!("{}", serde_json::json!(tally.answers));
+    ExitCode::SUCCESS
+}
+
 /// Runs `clients` hostile clients until `deadline`.
-pub async fn flood(base_url: &str, clients: usize, deadline: Instant) -> HostileTally {
+async fn flood(base_url: &str, clients: usize, deadline: Instant) -> HostileTally {
     let address = base_url.trim_start_matches("http://").to_owned();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(SHAPES.iter().map(|&shape| body(shape)).collect());
     let tasks: Vec<_> = (0..clients)

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -108,6 +108,10 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().collect();
+    if arguments.get(1).map(String::as_str) == Some(hostile::FLOOD_COMMAND) {
+        return hostile::flood_command(&arguments[2..]);
+    }
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
     match runtime.block_on(run(cli)) {
@@ -316,8 +320,9 @@ impl Bench<'_> {
         let clients = self.cli.hostile_clients;
         let (attacked, hostile) = tokio::join!(
             closed_loop(duration, ordinary()),
-            hostile::flood(&self.fixture.base_url, clients, Instant::now() + duration)
+            hostile::flood_in_child(&self.fixture.base_url, clients, duration)
         );
+        let hostile = hostile?;
         let peak = self.server.peak_rss_bytes();
         // What the server keeps once the flood is over.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -327,7 +332,12 @@ impl Bench<'_> {
         let rss_ratio = peak.map(|peak| peak as f64 / RSS_CEILING as f64);
         let p99_ratio = p99 / (2.0 * quiet_p99);
         let mut notes = vec![
-            format!("{clients} hostile clients, {} bodies: {}", hostile.total(), hostile.summary()),
+            format!(
+                "{clients} hostile clients at nice 19, {} bodies ({:.0}/s): {}",
+                hostile.total(),
+                hostile.total() as f64 / duration.as_secs_f64(),
+                hostile.summary()
+            ),
             format!(
                 "peak RSS {} of the {} MB ceiling; p99 {p99:.2} ms = {:.0} % of the ceiling 2 x {quiet_p99:.2} ms",
                 rss_ratio.map_or("n/a".to_owned(), |ratio| format!("{:.0} %", ratio * 100.0)),
