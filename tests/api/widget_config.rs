@@ -731,3 +731,14 @@ both_backends!(page_visited_records_the_change_livechat_history_monitor_type_nam
         vec!["Cart - https://shop.example/cart".to_owned()]
     );
 });
+
+both_backends!(of_concurrent_creations_of_one_custom_field_one_wins, |app| {
+    let body = json!({"customFieldData": minimal_field("contested", "Contested")});
+    let saves = (0..10).map(|_| app.post(SAVE, Some(&app.admin), body.clone()));
+    let answers = futures::future::join_all(saves).await;
+    let created = answers.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+    let refused =
+        answers.iter().filter(|answer| **answer == (StatusCode::BAD_REQUEST, bare("Custom Field already exists")));
+    assert_eq!((created, refused.count()), (1, 9), "{answers:?}");
+    assert_eq!(app.column_strings("SELECT id FROM livechat_custom_fields").await, vec!["contested".to_owned()]);
+});

@@ -161,6 +161,7 @@ pub(super) enum ServingAgent {
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct HiddenAgent {
+    /// Always `true`.
     hidden_info: Success,
 }
 

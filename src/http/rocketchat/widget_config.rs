@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Every setting livechat/config reads, fetched in one statement.
-const CONFIG_SETTINGS: [&str; 39] = [
+const CONFIG_SETTINGS: [&str; 38] = [
     "Livechat_enabled",
     "Livechat_registration_form",
     "Livechat_allow_switching_departments",
@@ -70,7 +70,6 @@ const CONFIG_SETTINGS: [&str; 39] = [
     "Livechat_registration_form_message",
     "Livechat_data_processing_consent_text",
     "Livechat_accept_chats_with_no_agents",
-    "Livechat_offline_email",
 ];
 
 #[derive(Deserialize, ToSchema, IntoParams)]
