@@ -118,6 +118,26 @@ typed_setting!(
     /// The order in which agents are offered the queue.
     SortingMechanism = "Omnichannel_sorting_mechanism": QueueSort = QueueSort::Timestamp
 );
+typed_setting!(
+    /// When false, the visitor is told only that an agent serves it (`hiddenInfo`).
+    ShowAgentInfo = "Livechat_show_agent_info": bool = true
+);
+typed_setting!(
+    /// Whether the serving agent's addresses are shown to the visitor.
+    ShowAgentEmail = "Livechat_show_agent_email": bool = true
+);
+typed_setting!(
+    /// The kind of page change (`url` or `title`) page.visited records.
+    HistoryMonitorType = "Livechat_history_monitor_type": String = "url".to_owned()
+);
+typed_setting!(
+    /// When false, offline.message takes no message.
+    DisplayOfflineForm = "Livechat_display_offline_form": bool = true
+);
+typed_setting!(
+    /// Where offline messages go when their department names no address.
+    OfflineEmail = "Livechat_offline_email": String = String::new()
+);
 
 /// The JSON of a setting value given at start by an environment variable: the
 /// setting's default until the setting is changed through the API.

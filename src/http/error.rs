@@ -154,6 +154,15 @@ impl ApiError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, body)
     }
 
+    /// 429 of Rocket.Chat's per-route rate limit, with `Retry-After: seconds`.
+    pub fn too_many_requests(seconds: u32) -> Self {
+        let reason = format!(
+            "Error, too many requests. Please slow down. You must wait {seconds} seconds before trying again. \
+             [error-too-many-requests]"
+        );
+        Self::new(StatusCode::TOO_MANY_REQUESTS, RcErrorBody::failure(reason)).retry_after(seconds)
+    }
+
     pub fn unavailable() -> Self {
         Self::coded_with_status(StatusCode::SERVICE_UNAVAILABLE, "error-service-unavailable", "Service unavailable")
     }

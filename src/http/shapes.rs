@@ -77,12 +77,13 @@ impl Done {
 }
 
 /// Declares Rocket.Chat's page of `$item`s, `{<items>: [...], count, offset, total,
-/// success}`, with `new(items, page, total)`.
+/// success}`, with `new(items, page, total)`; the list is named `<items>` in camelCase
+/// (`custom_fields` is `customFields`).
 macro_rules! rc_page {
     ($(#[$doc:meta])* $name:ident { $items:ident: $item:ty }) => {
         $(#[$doc])*
         #[derive(serde::Serialize, utoipa::ToSchema)]
-        #[serde(deny_unknown_fields)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
         struct $name {
             $items: Vec<$item>,
             #[schema(minimum = 0)]

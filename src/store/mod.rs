@@ -10,6 +10,7 @@
 mod api_keys;
 mod auth;
 mod chats;
+mod custom_fields;
 mod departments;
 mod inquiries;
 mod messages;
@@ -22,6 +23,7 @@ mod sqlite;
 mod users;
 mod visitors;
 mod widget;
+mod widget_config;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,6 +35,7 @@ use crate::domain::page::{Direction, SortKey};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
+pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
 pub use departments::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
     DepartmentSummary, NewDepartmentAgent,
@@ -40,11 +43,12 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
-pub use settings::{Setting, SettingFilter, SettingSortField};
+pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitors::{Visitor, VisitorDetails};
 pub use widget::{CustomFieldValue, Role};
+pub use widget_config::{NewOfflineMessage, SenderSlot, WidgetDepartment};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

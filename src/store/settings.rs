@@ -4,6 +4,9 @@
 //! it, so a change made through any instance sharing the database applies on the very
 //! next request everywhere.
 
+use std::collections::HashMap;
+
+use serde_json::Value;
 use sqlx::FromRow;
 
 use super::{SortColumn, Store, StoreResult, on_pool, order_by};
@@ -49,6 +52,29 @@ pub struct Setting {
     pub group_id: String,
     pub section: Option<String>,
     pub updated_at: Millis,
+}
+
+/// Values of several settings read at once, by id; each accessor takes the value to
+/// use when the setting is missing or of another type.
+#[derive(Clone, Debug, Default)]
+pub struct SettingValues(HashMap<String, Value>);
+
+impl SettingValues {
+    pub fn value(&self, id: &str) -> Option<&Value> {
+        self.0.get(id)
+    }
+
+    pub fn bool(&self, id: &str, fallback: bool) -> bool {
+        self.value(id).and_then(Value::as_bool).unwrap_or(fallback)
+    }
+
+    pub fn int(&self, id: &str, fallback: i64) -> i64 {
+        self.value(id).and_then(Value::as_i64).unwrap_or(fallback)
+    }
+
+    pub fn string(&self, id: &str, fallback: &str) -> String {
+        self.value(id).and_then(Value::as_str).unwrap_or(fallback).to_owned()
+    }
 }
 
 /// Which settings a list shows.
@@ -116,6 +142,17 @@ impl Store {
         const SQL: &str = "SELECT value FROM settings WHERE id = $1";
         let row: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL).bind(S::ID).fetch_optional(pool).await)?;
         Ok(row.and_then(|(json,)| serde_json::from_str(&json).ok()).unwrap_or_else(S::fallback))
+    }
+
+    /// The current values of the settings `ids` (ids hold no comma), read in one
+    /// statement; an id without a row, or whose value is not JSON, is left out.
+    pub async fn setting_values(&self, ids: &[&str]) -> StoreResult<SettingValues> {
+        const SQL: &str = concat!("SELECT id, value FROM settings ", settings_where!());
+        let ids = ids.join(",");
+        let rows: Vec<(String, String)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(false).bind(&ids).fetch_all(pool).await)?;
+        let values = rows.into_iter().filter_map(|(id, json)| Some((id, serde_json::from_str(&json).ok()?))).collect();
+        Ok(SettingValues(values))
     }
 
     /// Sets a setting's value (JSON, already checked against `kind`) and marks it

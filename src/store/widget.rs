@@ -71,17 +71,26 @@ impl Store {
         values: &[CustomFieldValue<'_>],
         now: Millis,
     ) -> StoreResult<()> {
-        // Definitions are never changed or removed by the server, so reading one inside
-        // the transaction and then writing its value cannot race.
-        const FIELD: &str = "SELECT COUNT(*) FROM livechat_custom_fields WHERE id = $1 AND scope = 'visitor'";
+        // The definition is read with a key-share lock on PostgreSQL, so a concurrent
+        // custom-fields.delete waits for this transaction (and then cascades its values
+        // away) or, having deleted first, leaves nothing to find: a value is never
+        // written for a field that is gone. SQLite's writer lock orders them alike.
+        const FIELD_POSTGRES: &str =
+            "SELECT id FROM livechat_custom_fields WHERE id = $1 AND scope = 'visitor' FOR KEY SHARE";
+        const FIELD_SQLITE: &str = "SELECT id FROM livechat_custom_fields WHERE id = $1 AND scope = 'visitor'";
+        let field_sql = match self.backend {
+            super::Backend::Postgres(_) => FIELD_POSTGRES,
+            super::Backend::Sqlite(_) => FIELD_SQLITE,
+        };
         const UPSERT: &str = "INSERT INTO visitor_custom_fields (visitor_id, field_id, value, updated_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (visitor_id, field_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
              WHERE $5";
         begin_write!(self, |tx| {
             for value in values {
-                let (defined,): (i64,) = sqlx::query_as(FIELD).bind(value.key).fetch_one(&mut *tx).await?;
-                if defined == 0 {
+                let defined: Option<(String,)> =
+                    sqlx::query_as(field_sql).bind(value.key).fetch_optional(&mut *tx).await?;
+                if defined.is_none() {
                     return Err(StoreError::NotFound);
                 }
                 sqlx::query(UPSERT)

@@ -22,3 +22,4 @@ mod openapi;
 mod seeds;
 mod settings;
 mod widget;
+mod widget_config;

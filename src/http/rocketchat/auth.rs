@@ -182,7 +182,7 @@ async fn login(
 /// X-Forwarded-For entry when the deployment says a trusted proxy sets it. Kept in its
 /// canonical form (an IPv4 address mapped into IPv6 counts as itself), so one client
 /// has one key; an entry that is not an address counts as the peer.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String {
+pub(super) fn client_address(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> String {
     let forwarded = state
         .settings
         .trust_forwarded_for

@@ -3,6 +3,7 @@
 mod agents;
 mod api_keys;
 mod auth;
+mod custom_fields;
 mod departments;
 mod inquiries;
 mod permissions;
@@ -13,6 +14,7 @@ mod sla;
 mod users;
 mod visitor;
 mod widget;
+mod widget_config;
 mod wire;
 
 use serde::Serialize;
@@ -37,6 +39,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         sla::router(),
         settings::router(),
         widget::router(),
+        widget_config::router(),
+        custom_fields::router(),
         roles::router(),
     ]
     .into_iter()

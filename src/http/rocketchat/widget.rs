@@ -14,13 +14,14 @@ use utoipa_axum::routes;
 use super::UserEmail;
 use super::visitor::{invalid_room, invalid_token, known_visitor};
 use crate::domain::ids::meteor_id;
+use crate::domain::settings::{HistoryMonitorType, ShowAgentEmail, ShowAgentInfo};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Path, WordedBody, Wording, ajv_refusal};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
-use crate::store::{CustomFieldValue, NewMessage, StoreError};
+use crate::store::{CustomFieldValue, NewMessage, StoreError, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,7 +51,8 @@ pub fn room_source(headers: &HeaderMap) -> &'static str {
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 struct PageInfo {
-    /// `url` for a new address; other kinds of change are not recorded.
+    /// `url` for a new address, `title` for a new title; only the kind
+    /// `Livechat_history_monitor_type` names is recorded.
     #[schema(max_length = 256)]
     change: String,
     #[schema(max_length = 5000)]
@@ -101,8 +103,6 @@ struct Navigation {
     token: String,
 }
 
-/// Rocket.Chat's default `Livechat_history_monitor_type`: only new addresses are kept.
-const MONITORED_CHANGE: &str = "url";
 /// The message type of a page visit.
 const NAVIGATION_HISTORY: &str = "livechat_navigation_history";
 
@@ -119,7 +119,7 @@ async fn page_visited(
     Body(body): Body<PageVisitedBody>,
 ) -> ApiResult<Json<PageVisited>> {
     let visitor = known_visitor(&state, &body.token).await?;
-    if body.page_info.change != MONITORED_CHANGE {
+    if body.page_info.change != state.store.setting::<HistoryMonitorType>().await? {
         return Ok(Json(PageVisited { page: None, success: Success }));
     }
     let page = VisitedPage {
@@ -149,24 +149,56 @@ async fn page_visited(
     Ok(Json(PageVisited { page: Some(page), success: Success }))
 }
 
-/// The agent serving a room, as the visitor sees it.
+/// The agent serving a room, as the visitor sees it: only `{"hiddenInfo": true}` when
+/// `Livechat_show_agent_info` is false.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum ServingAgent {
+    Hidden(HiddenAgent),
+    Shown(AgentView),
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct HiddenAgent {
+    /// Always `true`.
+    hidden_info: Success,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AgentView {
+pub(super) struct AgentView {
     #[serde(rename = "_id")]
     id: String,
     username: String,
     name: String,
     status: String,
-    /// Absent when the agent has no address.
+    /// Absent when the agent has no address or `Livechat_show_agent_email` is false.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     emails: Vec<UserEmail>,
+}
+
+impl ServingAgent {
+    /// `agent` as the visitor is shown it under `Livechat_show_agent_info` and
+    /// `Livechat_show_agent_email`.
+    pub(super) fn new(agent: User, show_info: bool, show_email: bool) -> Self {
+        if !show_info {
+            return Self::Hidden(HiddenAgent { hidden_info: Success });
+        }
+        Self::Shown(AgentView {
+            emails: if show_email { UserEmail::of(&agent) } else { Vec::new() },
+            id: agent.id,
+            username: agent.username,
+            name: agent.name,
+            status: agent.status,
+        })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AgentInfo {
-    agent: AgentView,
+    agent: ServingAgent,
     success: Success,
 }
 
@@ -188,16 +220,9 @@ async fn agent_info(
     let invalid_agent = || ApiError::bad_request("invalid-agent");
     let agent_id = room.served_by.ok_or_else(invalid_agent)?;
     let agent = state.store.user_by_id(&agent_id).await?.ok_or_else(invalid_agent)?;
-    Ok(Json(AgentInfo {
-        agent: AgentView {
-            emails: UserEmail::of(&agent),
-            id: agent.id,
-            username: agent.username,
-            name: agent.name,
-            status: agent.status,
-        },
-        success: Success,
-    }))
+    let (show_info, show_email) =
+        (state.store.setting::<ShowAgentInfo>().await?, state.store.setting::<ShowAgentEmail>().await?);
+    Ok(Json(AgentInfo { agent: ServingAgent::new(agent, show_info, show_email), success: Success }))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
