@@ -51,10 +51,11 @@ impl Store {
         Ok(available)
     }
 
-    /// The enabled departments shown on the registration form that have agents, by name.
+    /// The enabled departments that have agents, by name. Whether each is shown on the
+    /// registration form or the offline form is the widget's choice, by the two flags.
     pub async fn widget_departments(&self) -> StoreResult<Vec<WidgetDepartment>> {
         const SQL: &str = "SELECT id, name, show_on_registration, show_on_offline_form FROM departments d \
-             WHERE enabled AND show_on_registration \
+             WHERE enabled \
                AND EXISTS (SELECT 1 FROM department_agents da WHERE da.department_id = d.id) \
              ORDER BY name COLLATE \"BINARY\", id COLLATE \"BINARY\"";
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)

@@ -101,7 +101,13 @@ async fn save_field(app: &TestApp, data: Value) -> Value {
 }
 
 /// A department with these registration and offline-form flags.
-async fn flagged_department(app: &TestApp, name: &str, enabled: bool, on_registration: bool, agent: &Session) {
+async fn flagged_department(
+    app: &TestApp,
+    name: &str,
+    enabled: bool,
+    on_registration: bool,
+    agent: &Session,
+) -> String {
     let (status, body) = app
         .post(
             "/api/v1/livechat/department",
@@ -114,14 +120,16 @@ async fn flagged_department(app: &TestApp, name: &str, enabled: bool, on_registr
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    body["department"]["_id"].as_str().expect("a department id").to_owned()
 }
 
 both_backends!(config_answers_everything_the_widget_reads_with_and_without_a_token, |app| {
     let agent = available_agent(&app, "widget.agent").await;
     let sales = department(&app, "Sales", &[&agent]).await;
-    // Not listed: disabled, off the registration form, or without agents.
+    // Not listed: disabled or without agents. Off the registration form is listed: the
+    // widget's offline form may show it.
     flagged_department(&app, "Archive", false, true, &agent).await;
-    flagged_department(&app, "Internal", true, false, &agent).await;
+    let internal = flagged_department(&app, "Internal", true, false, &agent).await;
     department(&app, "Empty", &[]).await;
     save_field(
         &app,
@@ -150,7 +158,10 @@ both_backends!(config_answers_everything_the_widget_reads_with_and_without_a_tok
     )
     .await;
 
-    let departments = json!([{"_id": sales, "name": "Sales", "showOnRegistration": true, "showOnOfflineForm": true}]);
+    let departments = json!([
+        {"_id": internal, "name": "Internal", "showOnRegistration": false, "showOnOfflineForm": false},
+        {"_id": sales, "name": "Sales", "showOnRegistration": true, "showOnOfflineForm": true},
+    ]);
     let custom_fields = json!([
         {"_id": "company", "label": "Company", "regexp": "^[A-Z]", "required": true, "type": "select",
          "defaultValue": "Acme", "options": ["Acme", "Globex"]},
