@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 66] = [
+const EXPECTED_ROUTES: [(&str, &str); 69] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -69,6 +69,9 @@ const EXPECTED_ROUTES: [(&str, &str); 66] = [
     ("post", "/api/v1/livechat/visitor.status"),
     ("post", "/api/v1/livechat/custom.field"),
     ("post", "/api/v1/livechat/custom.fields"),
+    ("post", "/api/v1/livechat/agents.saveInfo"),
+    ("get", "/api/v1/livechat/queue"),
+    ("get", "/api/v1/livechat/agent.next/{token}"),
     ("get", "/api/v1/roles.list"),
     ("get", "/api/v1/users.info"),
     ("get", "/avatar/{username}"),
@@ -237,6 +240,9 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/visitor.status"),
         ("post", "/api/v1/livechat/custom.field"),
         ("post", "/api/v1/livechat/custom.fields"),
+        ("post", "/api/v1/livechat/agents.saveInfo"),
+        ("get", "/api/v1/livechat/queue"),
+        ("get", "/api/v1/livechat/agent.next/{token}"),
         ("get", "/avatar/{username}"),
     ]
     .iter()

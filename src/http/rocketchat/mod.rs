@@ -8,6 +8,7 @@ mod inquiries;
 mod permissions;
 mod roles;
 mod rooms;
+mod routing;
 mod settings;
 mod sla;
 mod users;
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         settings::router(),
         widget::router(),
         roles::router(),
+        routing::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

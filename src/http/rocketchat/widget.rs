@@ -20,7 +20,7 @@ use crate::http::extract::{Body, Path, WordedBody, Wording, ajv_refusal};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
-use crate::store::{CustomFieldValue, NewMessage, StoreError};
+use crate::store::{CustomFieldValue, NewMessage, StoreError, User};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -152,7 +152,7 @@ async fn page_visited(
 /// The agent serving a room, as the visitor sees it.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AgentView {
+pub(super) struct AgentView {
     #[serde(rename = "_id")]
     id: String,
     username: String,
@@ -161,6 +161,18 @@ struct AgentView {
     /// Absent when the agent has no address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     emails: Vec<UserEmail>,
+}
+
+impl From<User> for AgentView {
+    fn from(agent: User) -> Self {
+        Self {
+            emails: UserEmail::of(&agent),
+            id: agent.id,
+            username: agent.username,
+            name: agent.name,
+            status: agent.status,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -188,16 +200,7 @@ async fn agent_info(
     let invalid_agent = || ApiError::bad_request("invalid-agent");
     let agent_id = room.served_by.ok_or_else(invalid_agent)?;
     let agent = state.store.user_by_id(&agent_id).await?.ok_or_else(invalid_agent)?;
-    Ok(Json(AgentInfo {
-        agent: AgentView {
-            emails: UserEmail::of(&agent),
-            id: agent.id,
-            username: agent.username,
-            name: agent.name,
-            status: agent.status,
-        },
-        success: Success,
-    }))
+    Ok(Json(AgentInfo { agent: agent.into(), success: Success }))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
