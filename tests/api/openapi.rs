@@ -240,8 +240,6 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/visitor.status"),
         ("post", "/api/v1/livechat/custom.field"),
         ("post", "/api/v1/livechat/custom.fields"),
-        ("post", "/api/v1/livechat/agents.saveInfo"),
-        ("get", "/api/v1/livechat/queue"),
         ("get", "/api/v1/livechat/agent.next/{token}"),
         ("get", "/avatar/{username}"),
     ]
