@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use livechat_server::config::AppSettings;
 use livechat_server::domain::routing::RoutingMethod;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
@@ -45,6 +45,10 @@ async fn server_of(app: &TestApp, room_id: &str) -> Value {
 async fn close(app: &TestApp, agent: &Session, room_id: &str) {
     let (status, body) = app.post("/api/v1/livechat/room.closeByUser", Some(agent), json!({"rid": room_id})).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+}
+
+fn queue_page(queue: &[&Value], offset: i64, total: i64) -> Value {
+    json!({"queue": queue, "count": queue.len(), "offset": offset, "total": total, "success": true})
 }
 
 async fn save_info(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -264,12 +268,22 @@ both_backends!(save_info_sets_departments_and_refuses_bad_input, |app| {
     let (status, body) = app.get(&format!("/api/v1/livechat/users/agent/{}", alice.user_id), Some(&app.admin)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["user"]["departments"], json!([support]));
-    let _ = sales;
 
     let path = "/api/v1/livechat/agents.saveInfo";
     let valid = json!({"agentId": alice.user_id, "agentData": {}});
     assert_eq!(app.post(path, None, valid.clone()).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     assert_eq!(app.post(path, Some(&alice), valid.clone()).await, (StatusCode::FORBIDDEN, no_permission()));
+    assert_eq!(
+        app.send_raw_json(Method::POST, path, &app.admin, "{").await,
+        (
+            StatusCode::BAD_REQUEST,
+            coded("error-invalid-json", "Body is not valid JSON: EOF while parsing an object at line 1 column 1")
+        )
+    );
+    assert_eq!(
+        save_info(&app, json!({"agentId": alice.user_id, "agentData": {}, "agentDepartments": "Sales"})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/agentDepartments must be array"))
+    );
     assert_eq!(
         save_info(&app, json!({"agentData": {}})).await,
         (StatusCode::BAD_REQUEST, invalid_params("must have required property 'agentId'"))
@@ -348,7 +362,7 @@ both_backends!(queue_lists_open_chats_per_agent_and_department, |app| {
                             "department": {"_id": sales, "name": "Sales"}, "chats": 2});
     let bob_line =
         json!({"user": {"_id": bob.user_id, "username": "bob", "status": "offline"}, "department": {}, "chats": 1});
-    let page = |queue: Vec<&Value>, total: i64| json!({"queue": queue, "count": queue.len(), "offset": 0, "total": total, "success": true});
+    let page = |queue: Vec<&Value>, total: i64| queue_page(&queue, 0, total);
     assert_eq!(
         app.get("/api/v1/livechat/queue", Some(&app.admin)).await,
         (StatusCode::OK, page(vec![&alice_line, &bob_line], 2))
@@ -365,10 +379,9 @@ both_backends!(queue_lists_open_chats_per_agent_and_department, |app| {
         app.get(&format!("/api/v1/livechat/queue?agentId={}", bob.user_id), Some(&app.admin)).await,
         (StatusCode::OK, page(vec![&bob_line], 1))
     );
-    let (status, body) = app.get("/api/v1/livechat/queue?count=1&offset=1", Some(&app.admin)).await;
     assert_eq!(
-        (status, body),
-        (StatusCode::OK, json!({"queue": [bob_line], "count": 1, "offset": 1, "total": 2, "success": true}))
+        app.get("/api/v1/livechat/queue?count=1&offset=1", Some(&app.admin)).await,
+        (StatusCode::OK, queue_page(&[&bob_line], 1, 2))
     );
     // Agents not available count only on request.
     let (status, _) = app.post("/api/v1/livechat/agent.status", Some(&bob), json!({"status": "not-available"})).await;
@@ -504,7 +517,9 @@ async fn many_rooms_at_once(app: TestApp, bases: Vec<String>) {
     let queued =
         app.column_strings("SELECT id FROM rooms WHERE inquiry_status = 'queued' ORDER BY queued_at, ts, num_id").await;
     assert_eq!(queued.len(), ROOMS - AGENTS * LIMIT);
-    let counters = app.column_strings("SELECT username || ' ' || CAST(open_chats AS TEXT) FROM users WHERE username LIKE 'agent%' ORDER BY username").await;
+    const COUNTERS: &str = "SELECT username || ' ' || CAST(open_chats AS TEXT) FROM users \
+         WHERE username LIKE 'agent%' ORDER BY username";
+    let counters = app.column_strings(COUNTERS).await;
     assert_eq!(counters, (0..AGENTS).map(|index| format!("agent{index} {LIMIT}")).collect::<Vec<_>>());
 
     // Each close pulls the oldest queued inquiry to the agent who closed.
@@ -579,3 +594,18 @@ both_backends!(concurrent_takes_of_one_agent_stop_at_its_limit, |app| {
     let served = app.column_strings("SELECT served_by FROM rooms WHERE open AND served_by IS NOT NULL").await;
     assert_eq!(served, vec![alice.user_id.clone(); LIMIT]);
 });
+
+both_backends!(
+    the_environment_names_the_default_method_until_the_setting_is_changed,
+    settings = routed_by(RoutingMethod::LoadRotation),
+    |app| {
+        let path = "/api/v1/settings?query={\"_id\":\"Livechat_Routing_Method\"}&includeDefaults=true";
+        let method = |value: &str| {
+            json!({"settings": [{"_id": "Livechat_Routing_Method", "value": value, "packageValue": "Load_Rotation"}],
+               "count": 1, "offset": 0, "total": 1, "success": true})
+        };
+        assert_eq!(app.get(path, Some(&app.admin)).await, (StatusCode::OK, method("Load_Rotation")));
+        set_setting(&app, "Livechat_Routing_Method", json!("Manual_Selection")).await;
+        assert_eq!(app.get(path, Some(&app.admin)).await, (StatusCode::OK, method("Manual_Selection")));
+    }
+);
