@@ -6,7 +6,7 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
-use super::sql::{from_chat, next_routing_stamp, room_select, under_chat_limit};
+use super::sql::{from_chat, hold_agent_under_limit, room_select};
 use super::{Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
@@ -160,12 +160,8 @@ impl Store {
     /// `take_inquiry`, the agent's row is held while its load is checked, in the same
     /// transaction as the assignment.
     pub async fn assign_chat(&self, chat: i64, agent_id: &str, now: Millis) -> StoreResult<AssigneeOutcome> {
-        const HOLD_AGENT: &str = concat!(
-            "UPDATE users SET last_routed_at = ",
-            next_routing_stamp!("$3"),
-            " WHERE id = $2 AND ",
-            under_chat_limit!("users.", "(SELECT lr.department_id FROM rooms lr WHERE lr.num_id = $1)")
-        );
+        const HOLD_AGENT: &str =
+            hold_agent_under_limit!("(SELECT lr.department_id FROM rooms lr WHERE lr.num_id = $1)");
         const TAKE: &str = "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
                chat_status = 'opened', updated_at = $3 \
              WHERE num_id = $1 AND open AND served_by IS NULL";

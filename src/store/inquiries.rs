@@ -7,7 +7,7 @@
 use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message};
-use super::sql::{inquiry_select, next_routing_stamp, queued_total, room_guard, under_chat_limit, within_reach};
+use super::sql::{hold_agent_under_limit, inquiry_select, queued_total, room_guard, under_chat_limit, within_reach};
 use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
 use crate::domain::chat::{INQUIRY_QUEUED, INQUIRY_TAKEN};
 use crate::domain::page::{Page, SortKey};
@@ -144,10 +144,8 @@ impl Store {
         now: Millis,
     ) -> StoreResult<TakeOutcome> {
         const HOLD_AGENT: &str = concat!(
-            "UPDATE users SET last_routed_at = ",
-            next_routing_stamp!("$3"),
-            " WHERE id = $2 AND livechat_status = 'available' AND ",
-            under_chat_limit!("users.", "(SELECT lr.department_id FROM rooms lr WHERE lr.inquiry_id = $1)")
+            hold_agent_under_limit!("(SELECT lr.department_id FROM rooms lr WHERE lr.inquiry_id = $1)"),
+            " AND livechat_status = 'available'"
         );
         const TAKE: &str = concat!(
             "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \

@@ -259,3 +259,19 @@ macro_rules! next_routing_stamp {
     };
 }
 pub(super) use next_routing_stamp;
+
+/// Holds agent `$2`'s row for a chat of department `$department` given at `$3`, when
+/// the agent is under its chat limit (a condition may follow with ` AND ...`): the
+/// first statement of an assignment, so that concurrent assignments to one agent
+/// queue on its row and each sees the load the one before left.
+macro_rules! hold_agent_under_limit {
+    ($department:literal) => {
+        concat!(
+            "UPDATE users SET last_routed_at = ",
+            $crate::store::sql::next_routing_stamp!("$3"),
+            " WHERE id = $2 AND ",
+            $crate::store::sql::under_chat_limit!("users.", $department)
+        )
+    };
+}
+pub(super) use hold_agent_under_limit;
