@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::domain::queue::QueueSort;
-use crate::domain::settings::{SettingDefault, SortingMechanism};
+use crate::domain::routing::RoutingMethod;
+use crate::domain::settings::{RoutingMethodSetting, SettingDefault, SortingMechanism};
 
 /// A password, key or URL with credentials from the settings. `Debug` prints `***`, so
 /// printing settings never shows it; [`Secret::expose`] hands the value to its one user.
@@ -182,6 +183,13 @@ pub struct AppSettings {
     #[arg(long, env = "LIVECHAT_QUEUE_SORT", value_enum, global = true)]
     pub queue_sort: Option<QueueSort>,
 
+    /// How queued inquiries reach agents: Manual_Selection, Auto_Selection,
+    /// Load_Balancing or Load_Rotation. Only the default of the setting
+    /// Livechat_Routing_Method: applied at start while that setting was never changed
+    /// through the API.
+    #[arg(long, env = "LIVECHAT_ROUTING_METHOD", value_enum, global = true)]
+    pub routing_method: Option<RoutingMethod>,
+
     /// Page size of list endpoints when `count` is absent or 0.
     #[arg(long, env = "LIVECHAT_DEFAULT_COUNT", default_value_t = 50, global = true)]
     pub default_count: i64,
@@ -252,7 +260,10 @@ pub struct AppSettings {
 impl AppSettings {
     /// The settings' defaults given by flags or environment variables, to apply at start.
     pub fn setting_defaults(&self) -> Vec<SettingDefault> {
-        self.queue_sort.map(|sort| SettingDefault::of::<SortingMechanism>(sort.setting_value())).into_iter().collect()
+        let sort = self.queue_sort.map(|sort| SettingDefault::of::<SortingMechanism>(sort.setting_value()));
+        let routing =
+            self.routing_method.map(|method| SettingDefault::of::<RoutingMethodSetting>(method.setting_value()));
+        sort.into_iter().chain(routing).collect()
     }
 }
 
@@ -289,6 +300,7 @@ mod tests {
     fn app_settings_default_to_the_flag_defaults() {
         let settings = AppSettings::default();
         assert_eq!(settings.queue_sort, None);
+        assert_eq!(settings.routing_method, None);
         assert_eq!(settings.setting_defaults(), []);
         assert_eq!(settings.default_count, 50);
         assert_eq!(settings.max_count, 100);
@@ -304,6 +316,15 @@ mod tests {
         assert_eq!(
             settings.setting_defaults(),
             [SettingDefault { id: "Omnichannel_sorting_mechanism", value: "SLAs".into() }]
+        );
+    }
+
+    #[test]
+    fn a_routing_method_flag_is_the_default_of_the_routing_setting() {
+        let settings = AppSettings { routing_method: Some(RoutingMethod::LoadRotation), ..AppSettings::default() };
+        assert_eq!(
+            settings.setting_defaults(),
+            [SettingDefault { id: "Livechat_Routing_Method", value: "Load_Rotation".into() }]
         );
     }
 

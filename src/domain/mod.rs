@@ -10,5 +10,6 @@ pub mod page;
 pub mod password;
 pub mod permissions;
 pub mod queue;
+pub mod routing;
 pub mod settings;
 pub mod time;

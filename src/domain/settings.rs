@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::queue::QueueSort;
+use super::routing::RoutingMethod;
 
 /// The kinds of setting this server stores, as Rocket.Chat names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +138,10 @@ typed_setting!(
 typed_setting!(
     /// Where offline messages go when their department names no address.
     OfflineEmail = "Livechat_offline_email": String = String::new()
+);
+typed_setting!(
+    /// How queued inquiries reach agents.
+    RoutingMethodSetting = "Livechat_Routing_Method": RoutingMethod = RoutingMethod::AutoSelection
 );
 
 /// The JSON of a setting value given at start by an environment variable: the

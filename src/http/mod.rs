@@ -71,6 +71,15 @@ impl AppState {
         self.clock.now()
     }
 
+    /// Routes the queue after a change that may let an inquiry reach an agent (see
+    /// [`crate::routing`]). The change itself is already stored, so a failure here is
+    /// logged rather than answered: the inquiries wait for the next change.
+    pub async fn route_queue(&self) {
+        if let Err(error) = crate::routing::route_queue(&self.store, self.now()).await {
+            tracing::warn!(%error, "routing the queue failed");
+        }
+    }
+
     pub fn page_limits(&self) -> PageLimits {
         PageLimits { default_count: self.settings.default_count, max_count: self.settings.max_count }
     }

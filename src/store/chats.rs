@@ -6,8 +6,8 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
-use super::sql::{from_chat, room_select};
-use super::{Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, on_pool};
+use super::sql::{from_chat, hold_agent_under_limit, room_select};
+use super::{Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison,
@@ -55,6 +55,8 @@ pub enum AssigneeOutcome {
     Closed,
     /// Another agent has the chat.
     AlreadyAssigned,
+    /// The agent serves as many chats as its lowest chat limit allows.
+    OverLimit,
 }
 
 /// A parameter of a search condition.
@@ -152,22 +154,32 @@ impl Store {
         Err(StoreError::Contention)
     }
 
-    /// Gives an open chat without an assignee to an agent: its inquiry is taken and the
-    /// chat "opened". Exactly one of any number of concurrent assignments wins; a chat
-    /// another agent has is `AlreadyAssigned`.
+    /// Gives an open chat without an assignee to an agent under its chat limit: its
+    /// inquiry is taken and the chat "opened". Exactly one of any number of concurrent
+    /// assignments wins; a chat another agent has is `AlreadyAssigned`. As in
+    /// `take_inquiry`, the agent's row is held while its load is checked, in the same
+    /// transaction as the assignment.
     pub async fn assign_chat(&self, chat: i64, agent_id: &str, now: Millis) -> StoreResult<AssigneeOutcome> {
+        const HOLD_AGENT: &str =
+            hold_agent_under_limit!("(SELECT lr.department_id FROM rooms lr WHERE lr.num_id = $1)");
         const TAKE: &str = "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
                chat_status = 'opened', updated_at = $3 \
              WHERE num_id = $1 AND open AND served_by IS NULL";
         for _ in 0..ATTEMPTS {
-            let taken = on_pool!(self, |pool| sqlx::query(TAKE)
-                .bind(chat)
-                .bind(agent_id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()))?;
-            if taken == 1 {
+            let (held, taken) = begin_write!(self, |tx| {
+                let held = sqlx::query(HOLD_AGENT).bind(chat).bind(agent_id).bind(now).execute(&mut *tx).await?;
+                let mut taken = false;
+                if held.rows_affected() == 1 {
+                    taken =
+                        sqlx::query(TAKE).bind(chat).bind(agent_id).bind(now).execute(&mut *tx).await?.rows_affected()
+                            == 1;
+                    if taken {
+                        tx.commit().await?;
+                    }
+                }
+                (held.rows_affected() == 1, taken)
+            });
+            if taken {
                 return Ok(AssigneeOutcome::Changed);
             }
             match self.chat_state(chat).await? {
@@ -175,6 +187,7 @@ impl Store {
                 Some((_, false, _)) => return Ok(AssigneeOutcome::Closed),
                 Some((_, true, Some(assignee))) if assignee == agent_id => return Ok(AssigneeOutcome::Unchanged),
                 Some((_, true, Some(_))) => return Ok(AssigneeOutcome::AlreadyAssigned),
+                Some((_, true, None)) if !held => return Ok(AssigneeOutcome::OverLimit),
                 Some((_, true, None)) => continue,
             }
         }

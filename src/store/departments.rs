@@ -25,6 +25,8 @@ pub struct Department {
     pub updated_at: Millis,
     /// How many agents serve in the department.
     pub num_agents: i64,
+    /// The most chats an agent serves at once through routing here; 0: no limit.
+    pub max_chats: i64,
 }
 
 /// An agent's entry in a department.
@@ -49,6 +51,8 @@ pub struct DepartmentChanges<'a> {
     pub show_on_registration: bool,
     pub show_on_offline_form: bool,
     pub description: Option<&'a str>,
+    /// `None` keeps the current limit on update and means 0 (none) on create.
+    pub max_chats: Option<i64>,
 }
 
 /// An agent to add to a department, or whose entry to update; `None` keeps the
@@ -125,7 +129,7 @@ const UPSERT_AGENT: &str = "INSERT INTO department_agents \
 
 const UPDATE_DEPARTMENT: &str = "UPDATE departments SET name = $2, enabled = $3, email = $4, \
        show_on_registration = $5, show_on_offline_form = $6, description = COALESCE($7, description), \
-       updated_at = $8 \
+       updated_at = $8, max_chats = COALESCE($9, max_chats) \
      WHERE id = $1";
 
 /// Upserts each agent inside transaction `$tx`; a user who is not an agent aborts
@@ -187,8 +191,8 @@ impl Store {
         now: Millis,
     ) -> StoreResult<Department> {
         const INSERT: &str = "INSERT INTO departments (id, name, enabled, email, show_on_registration, \
-               show_on_offline_form, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+               show_on_offline_form, description, created_at, updated_at, max_chats) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)";
         begin_write!(self, |tx| {
             sqlx::query(INSERT)
                 .bind(id)
@@ -199,6 +203,7 @@ impl Store {
                 .bind(department.show_on_offline_form)
                 .bind(department.description.unwrap_or(""))
                 .bind(now)
+                .bind(department.max_chats.unwrap_or(0))
                 .execute(&mut *tx)
                 .await?;
             upsert_agents!(tx, id, agents, now);
@@ -231,6 +236,7 @@ impl Store {
                 .bind(department.show_on_offline_form)
                 .bind(department.description)
                 .bind(now)
+                .bind(department.max_chats)
                 .execute(&mut *tx)
                 .await?;
             if updated.rows_affected() == 0 {

@@ -7,8 +7,8 @@
 use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message};
-use super::sql::{inquiry_select, queued_total, room_guard, within_reach};
-use super::{RoomGuard, SortColumn, Store, StoreResult, on_pool, order_by};
+use super::sql::{hold_agent_under_limit, inquiry_select, queued_total, room_guard, under_chat_limit, within_reach};
+use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
 use crate::domain::chat::{INQUIRY_QUEUED, INQUIRY_TAKEN};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::queue::QueueSort;
@@ -95,6 +95,8 @@ pub enum TakeOutcome {
     AgentUnavailable,
     /// The inquiry is outside the taking agent's departments (or the caller's bound).
     Unreachable,
+    /// The agent serves as many chats as its lowest chat limit allows.
+    OverLimit,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -125,9 +127,15 @@ impl Store {
     }
 
     /// Gives a queued inquiry to an available agent whose departments reach it (and
-    /// within `caller_bound`'s reach, when a bounded caller takes it for another agent):
-    /// exactly one of any number of concurrent takes wins; the others see `AlreadyTaken`.
-    /// Reach is checked in the same statement, so a department change cannot slip between.
+    /// within `caller_bound`'s reach, when a bounded caller takes it for another agent)
+    /// and who is under its chat limit: exactly one of any number of concurrent takes
+    /// wins; the others see `AlreadyTaken`. Manual takes and automatic routing both come
+    /// here.
+    ///
+    /// One transaction of two conditional statements: the first holds the agent's row
+    /// while it checks availability and load (a concurrent assignment to the same agent
+    /// waits, then sees the new load), the second takes the inquiry only while it is
+    /// still queued and within reach. Either refusing undoes both.
     pub async fn take_inquiry(
         &self,
         inquiry_id: &str,
@@ -135,35 +143,50 @@ impl Store {
         caller_bound: Option<&str>,
         now: Millis,
     ) -> StoreResult<TakeOutcome> {
+        const HOLD_AGENT: &str = concat!(
+            hold_agent_under_limit!("(SELECT lr.department_id FROM rooms lr WHERE lr.inquiry_id = $1)"),
+            " AND livechat_status = 'available'"
+        );
         const TAKE: &str = concat!(
             "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
                chat_status = 'opened', updated_at = $3 \
-             WHERE inquiry_id = $1 AND inquiry_status = 'queued' \
-               AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AND ",
+             WHERE inquiry_id = $1 AND inquiry_status = 'queued' AND ",
             within_reach!("", "$2"),
             " AND ",
             within_reach!("", "$4")
         );
         const STATUS: &str = concat!(
-            "SELECT inquiry_status, \
-               EXISTS (SELECT 1 FROM users WHERE id = $2 AND livechat_status = 'available') AS agent_available, ",
-            within_reach!("", "$2"),
+            "SELECT r.inquiry_status, u.livechat_status = 'available' AS agent_available, ",
+            under_chat_limit!("u.", "r.department_id"),
+            " AS under_limit, ",
+            within_reach!("r.", "$2"),
             " AND ",
-            within_reach!("", "$3"),
-            " AS reachable FROM rooms WHERE inquiry_id = $1 AND inquiry_status IS NOT NULL"
+            within_reach!("r.", "$3"),
+            " AS reachable FROM rooms r JOIN users u ON u.id = $2 \
+             WHERE r.inquiry_id = $1 AND r.inquiry_status IS NOT NULL"
         );
-        let taken = on_pool!(self, |pool| sqlx::query(TAKE)
-            .bind(inquiry_id)
-            .bind(agent_id)
-            .bind(now)
-            .bind(caller_bound)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        if taken == 1 {
+        let taken = begin_write!(self, |tx| {
+            let held = sqlx::query(HOLD_AGENT).bind(inquiry_id).bind(agent_id).bind(now).execute(&mut *tx).await?;
+            if held.rows_affected() == 0 {
+                false
+            } else {
+                let taken = sqlx::query(TAKE)
+                    .bind(inquiry_id)
+                    .bind(agent_id)
+                    .bind(now)
+                    .bind(caller_bound)
+                    .execute(&mut *tx)
+                    .await?;
+                if taken.rows_affected() == 1 {
+                    tx.commit().await?;
+                }
+                taken.rows_affected() == 1
+            }
+        });
+        if taken {
             return Ok(TakeOutcome::Taken);
         }
-        let status: Option<(String, bool, bool)> = on_pool!(self, |pool| sqlx::query_as(STATUS)
+        let status: Option<(String, bool, bool, bool)> = on_pool!(self, |pool| sqlx::query_as(STATUS)
             .bind(inquiry_id)
             .bind(agent_id)
             .bind(caller_bound)
@@ -171,10 +194,12 @@ impl Store {
             .await)?;
         Ok(match status {
             None => TakeOutcome::NotFound,
-            Some((_, _, false)) => TakeOutcome::Unreachable,
-            Some((status, false, _)) if status == INQUIRY_QUEUED => TakeOutcome::AgentUnavailable,
-            // Queued again with the agent available: another take won and the inquiry
-            // was returned between the two statements, so this take lost the race.
+            Some((_, _, _, false)) => TakeOutcome::Unreachable,
+            Some((status, _, _, _)) if status != INQUIRY_QUEUED => TakeOutcome::AlreadyTaken,
+            Some((_, false, _, _)) => TakeOutcome::AgentUnavailable,
+            Some((_, _, false, _)) => TakeOutcome::OverLimit,
+            // Queued again with the agent free: another take won and the inquiry was
+            // returned between the statements, so this take lost the race.
             Some(_) => TakeOutcome::AlreadyTaken,
         })
     }

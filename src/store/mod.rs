@@ -16,6 +16,7 @@ mod inquiries;
 mod messages;
 mod postgres;
 mod rooms;
+mod routing;
 mod settings;
 mod sla;
 mod sql;
@@ -43,6 +44,7 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};

@@ -163,7 +163,7 @@ pub(super) use livechat_user_select;
 macro_rules! department_select {
     () => {
         "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
-         created_at, updated_at, \
+         created_at, updated_at, max_chats, \
          (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
          FROM departments"
     };
@@ -196,3 +196,82 @@ macro_rules! sla_columns {
     };
 }
 pub(super) use sla_columns;
+
+/// Whether the agent (users columns prefixed by `$user`, e.g. `"u."`) has room for one
+/// more chat of department `$department` (an SQL expression, NULL for none): its open
+/// chats are under every limit that applies, the lowest of its own, the department's
+/// and `Livechat_maximum_chats_per_agent` (each 0 or less: no limit).
+macro_rules! under_chat_limit {
+    ($user:literal, $department:literal) => {
+        concat!(
+            "((",
+            $user,
+            "max_chats <= 0 OR ",
+            $user,
+            "open_chats < ",
+            $user,
+            "max_chats) \
+             AND NOT EXISTS (SELECT 1 FROM departments ld WHERE ld.id = ",
+            $department,
+            " AND ld.max_chats > 0 AND ld.max_chats <= ",
+            $user,
+            "open_chats) \
+             AND COALESCE(CAST((SELECT ls.value FROM settings ls WHERE ls.id = 'Livechat_maximum_chats_per_agent') \
+               AS BIGINT), 0) NOT BETWEEN 1 AND ",
+            $user,
+            "open_chats)"
+        )
+    };
+}
+pub(super) use under_chat_limit;
+
+/// Whether the agent `u` may be given a chat of department `$department` now: an
+/// active, available livechat agent of that department (any agent for no department),
+/// under its chat limit.
+macro_rules! routable_agent {
+    ($department:literal) => {
+        concat!(
+            "u.livechat_status = 'available' AND u.active \
+             AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role = 'livechat-agent') \
+             AND (",
+            $department,
+            " IS NULL OR u.id IN (SELECT da.agent_id FROM department_agents da WHERE da.department_id = ",
+            $department,
+            ")) AND ",
+            $crate::store::sql::under_chat_limit!("u.", $department)
+        )
+    };
+}
+pub(super) use routable_agent;
+
+/// The `last_routed_at` of an agent given a chat at `$now`: `$now`, or just after the
+/// latest stamp when that is not earlier, so that agents given chats within one
+/// millisecond (or on a stopped test clock) still rotate in the order they got them.
+macro_rules! next_routing_stamp {
+    ($now:literal) => {
+        concat!(
+            "(SELECT CASE WHEN COALESCE(MAX(lu.last_routed_at), 0) >= ",
+            $now,
+            " THEN MAX(lu.last_routed_at) + 1 ELSE ",
+            $now,
+            " END FROM users lu)"
+        )
+    };
+}
+pub(super) use next_routing_stamp;
+
+/// Holds agent `$2`'s row for a chat of department `$department` given at `$3`, when
+/// the agent is under its chat limit (a condition may follow with ` AND ...`): the
+/// first statement of an assignment, so that concurrent assignments to one agent
+/// queue on its row and each sees the load the one before left.
+macro_rules! hold_agent_under_limit {
+    ($department:literal) => {
+        concat!(
+            "UPDATE users SET last_routed_at = ",
+            $crate::store::sql::next_routing_stamp!("$3"),
+            " WHERE id = $2 AND ",
+            $crate::store::sql::under_chat_limit!("users.", $department)
+        )
+    };
+}
+pub(super) use hold_agent_under_limit;

@@ -425,6 +425,31 @@ both_backends!(chats_list_in_pages_and_orders, clock = START, |app| {
     assert_eq!(hc.get("/v1/chats/999999").await, chat_not_found());
 });
 
+both_backends!(assigning_past_the_agents_chat_limit_is_refused, |app| {
+    let hc = HelpCrunch::new(&app).await;
+    let ada = agent(&app, "ada").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/livechat/agents.saveInfo",
+            Some(&app.admin),
+            json!({"agentId": ada.session.user_id, "agentData": {"maxNumberSimultaneousChat": 1}}),
+        )
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+    let first = open_chat(&hc, "limit1", None).await;
+    let second = open_chat(&hc, "limit2", None).await;
+    assert_eq!(hc.assign(&first, Some(&ada)).await.0, StatusCode::OK);
+    assert_eq!(
+        hc.assign(&second, Some(&ada)).await,
+        invalid(&[("assignee", "Agent has reached the maximum number of simultaneous chats")])
+    );
+    // Her own chat is still hers; unassigning it makes room for the other.
+    assert_eq!(hc.assign(&first, Some(&ada)).await.0, StatusCode::OK);
+    assert_eq!(hc.assign(&first, None).await.0, StatusCode::OK);
+    assert_eq!(hc.assign(&second, Some(&ada)).await.0, StatusCode::OK);
+    assert_eq!(inquiry_of(&app, &second.room_id).await["status"], json!("taken"));
+});
+
 both_backends!(assigning_takes_reassigns_only_after_unassigning_and_checks_the_agent, clock = START, |app| {
     let hc = HelpCrunch::new(&app).await;
     let ada = agent(&app, "ada").await;

@@ -10,6 +10,11 @@
 //! settings; an optional `clock = <millis>` after it starts the server on a
 //! [`ManualClock`] standing at that instant, which the test reaches as `app.clock`.
 //! Without it the server runs on the system clock.
+//!
+//! Servers start under manual routing: unless the test's settings name a
+//! `routing_method`, the setting `Livechat_Routing_Method` is stored as
+//! `Manual_Selection` at spawn (Rocket.Chat's default, Auto_Selection, would assign
+//! inquiries the tests mean to take). Routing tests name their method.
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -18,6 +23,7 @@ use std::time::Duration;
 
 use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
 use livechat_server::config::{AppSettings, DatabaseUrl};
+use livechat_server::domain::routing::RoutingMethod;
 use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
@@ -192,7 +198,8 @@ impl TestApp {
     }
 
     /// A server on a [`ManualClock`] standing at `start`, or on the system clock.
-    pub async fn spawn_on(backend: Backend, settings: AppSettings, start: Option<Millis>) -> Self {
+    pub async fn spawn_on(backend: Backend, mut settings: AppSettings, start: Option<Millis>) -> Self {
+        settings.routing_method.get_or_insert(RoutingMethod::ManualSelection);
         let manual = start.map(|start| Arc::new(ManualClock::new(start)));
         let server_clock: Arc<dyn Clock> = match &manual {
             Some(manual) => manual.clone(),

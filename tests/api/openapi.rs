@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 72] = [
+const EXPECTED_ROUTES: [(&str, &str); 75] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -75,6 +75,9 @@ const EXPECTED_ROUTES: [(&str, &str); 72] = [
     ("get", "/api/v1/livechat/custom-fields/{_id}"),
     ("post", "/api/v1/livechat/custom-fields.save"),
     ("post", "/api/v1/livechat/custom-fields.delete"),
+    ("post", "/api/v1/livechat/agents.saveInfo"),
+    ("get", "/api/v1/livechat/queue"),
+    ("get", "/api/v1/livechat/agent.next/{token}"),
     ("get", "/api/v1/roles.list"),
     ("get", "/api/v1/users.info"),
     ("get", "/avatar/{username}"),
@@ -245,6 +248,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/custom.fields"),
         ("get", "/api/v1/livechat/config"),
         ("post", "/api/v1/livechat/offline.message"),
+        ("get", "/api/v1/livechat/agent.next/{token}"),
         ("get", "/avatar/{username}"),
     ]
     .iter()

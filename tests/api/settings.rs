@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use livechat_server::config::AppSettings;
 use livechat_server::domain::queue::QueueSort;
+use livechat_server::domain::routing::RoutingMethod;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -56,9 +57,15 @@ fn enterprise(id: &str, value: Value, invalid: Value) -> Value {
     json!({"_id": id, "value": value, "enterprise": true, "invalidValue": invalid, "modules": ["livechat-enterprise"]})
 }
 
+/// The harness stores Manual_Selection at spawn; tests that read the seeded settings
+/// keep Rocket.Chat's default routing method instead.
+fn seeded_routing() -> AppSettings {
+    AppSettings { routing_method: Some(RoutingMethod::AutoSelection), ..AppSettings::default() }
+}
+
 // ---- settings.public ----
 
-both_backends!(public_settings_need_no_login_and_list_only_public_ones, |app| {
+both_backends!(public_settings_need_no_login_and_list_only_public_ones, settings = seeded_routing(), |app| {
     assert_eq!(
         app.get(&format!("{PUBLIC}?count=5"), None).await,
         (
@@ -178,7 +185,7 @@ both_backends!(the_settings_list_shows_privileged_users_every_setting, clock = S
         )
     );
     let (status, body) = app.get(&format!("{SETTINGS}?count=100"), Some(&app.admin)).await;
-    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(56), &json!(56)));
+    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(57), &json!(57)));
     assert_eq!(app.get(SETTINGS, None).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     assert_eq!(
         app.get(&format!("{SETTINGS}?includeDefaults=maybe"), Some(&app.admin)).await,
@@ -186,7 +193,7 @@ both_backends!(the_settings_list_shows_privileged_users_every_setting, clock = S
     );
 });
 
-both_backends!(one_setting_is_read_by_privileged_users_only, |app| {
+both_backends!(one_setting_is_read_by_privileged_users_only, settings = seeded_routing(), |app| {
     assert_eq!(
         app.get(&format!("{SETTINGS}/Livechat_Routing_Method"), Some(&app.admin)).await,
         (StatusCode::OK, json!({"_id": "Livechat_Routing_Method", "value": "Auto_Selection", "success": true}))

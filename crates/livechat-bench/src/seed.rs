@@ -388,13 +388,18 @@ impl Database {
     }
 
     /// Puts every seeded inquiry back to its seeded state (queued, no agent, no SLA,
-    /// open, chat status new), so each scenario starts from the same queue.
+    /// open, chat status new), so each scenario starts from the same queue, and stores
+    /// manual routing, so that inquiries wait for the take scenarios instead of being
+    /// assigned by the server as rooms open or agents go available.
     pub async fn reset_queue(&self) -> anyhow::Result<()> {
+        const MANUAL_ROUTING: &str = "UPDATE settings SET value = '\"Manual_Selection\"', changed = TRUE \
+             WHERE id = 'Livechat_Routing_Method'";
         const RESET: &str = "UPDATE rooms SET open = TRUE, chat_status = 'new', inquiry_status = 'queued', \
                served_by = NULL, served_at = NULL, taken_at = NULL, closed_at = NULL, closed_by = NULL, \
                closer_id = NULL, close_comment = NULL, sla_id = NULL, estimated_waiting_time_queue = 9999999 \
              WHERE inquiry_id IS NOT NULL AND (NOT open OR inquiry_status IS NULL OR inquiry_status <> 'queued' \
                OR sla_id IS NOT NULL OR chat_status <> 'new')";
+        on_database!(self, |pool| sqlx::query(MANUAL_ROUTING).execute(pool).await.map(|_| ()))?;
         on_database!(self, |pool| sqlx::query(RESET).execute(pool).await.map(|_| ()))?;
         Ok(())
     }

@@ -312,7 +312,12 @@ async fn set_status(
         now: state.now(),
     };
     match state.store.set_chat_status(change).await? {
-        StatusOutcome::Changed | StatusOutcome::Unchanged => chat_answer(&state, chat).await,
+        StatusOutcome::Changed => {
+            // A closed chat frees its agent; a reopened one may be queued.
+            state.route_queue().await;
+            chat_answer(&state, chat).await
+        }
+        StatusOutcome::Unchanged => chat_answer(&state, chat).await,
         StatusOutcome::NotFound => Err(HelpCrunchError::chat_not_found()),
         StatusOutcome::NoAssignee => Err(HelpCrunchError::invalid_field("status", "Chat has no assignee")),
         StatusOutcome::CustomerHasOpenChat => {
@@ -346,13 +351,23 @@ async fn set_assignee(
                 .ok_or_else(|| HelpCrunchError::entity_not_found("Agent not found"))?;
             state.store.assign_chat(chat, &agent_id, now).await?
         }
-        None => state.store.unassign_chat(chat, now).await?,
+        None => {
+            let outcome = state.store.unassign_chat(chat, now).await?;
+            if outcome == AssigneeOutcome::Changed {
+                state.route_queue().await;
+            }
+            outcome
+        }
     };
     match outcome {
         AssigneeOutcome::Changed | AssigneeOutcome::Unchanged => chat_answer(&state, chat).await,
         AssigneeOutcome::NotFound => Err(HelpCrunchError::chat_not_found()),
         AssigneeOutcome::Closed => Err(HelpCrunchError::invalid_field("id", "Chat is closed")),
         AssigneeOutcome::AlreadyAssigned => Err(HelpCrunchError::invalid_field("assignee", "Chat is already assigned")),
+        AssigneeOutcome::OverLimit => Err(HelpCrunchError::invalid_field(
+            "assignee",
+            "Agent has reached the maximum number of simultaneous chats",
+        )),
     }
 }
 
@@ -383,5 +398,7 @@ async fn set_department(
     if !state.store.move_chat_department(chat, department_id.as_deref(), state.now()).await? {
         return Err(HelpCrunchError::chat_not_found());
     }
+    // A queued chat in another department may reach that department's agents.
+    state.route_queue().await;
     chat_answer(&state, chat).await
 }

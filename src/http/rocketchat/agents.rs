@@ -348,5 +348,8 @@ async fn set_status(
         .set_livechat_status(agent_id, body.status.map(LivechatStatus::from), state.now())
         .await?
         .ok_or_else(agent_not_found)?;
+    if status == LivechatStatus::Available.as_str() {
+        state.route_queue().await;
+    }
     Ok(Json(AgentStatus { status, success: Success }))
 }

@@ -56,6 +56,10 @@ struct DepartmentView {
     updated_at: Timestamp,
     #[serde(rename = "type")]
     kind: DepartmentKind,
+    /// The most chats an agent serves at once in this department; absent: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
+    max_number_simultaneous_chat: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -77,6 +81,7 @@ impl From<Department> for DepartmentView {
             num_agents: department.num_agents,
             updated_at: Timestamp(department.updated_at),
             kind: DepartmentKind::Department,
+            max_number_simultaneous_chat: (department.max_chats > 0).then_some(department.max_chats),
         }
     }
 }
@@ -142,6 +147,9 @@ struct DepartmentFields {
     show_on_offline_form: bool,
     #[schema(max_length = 5000)]
     description: Option<String>,
+    /// The most chats an agent serves at once in this department; 0: no limit.
+    #[schema(minimum = 0)]
+    max_number_simultaneous_chat: Option<i64>,
 }
 
 /// An agent of a department body; `username` is accepted and not used.
@@ -176,6 +184,7 @@ impl DepartmentBody {
             email: &fields.email,
             show_on_offline_form: fields.show_on_offline_form,
             description: fields.description.as_deref(),
+            max_chats: fields.max_number_simultaneous_chat,
         })
     }
 
@@ -434,6 +443,8 @@ async fn update(
         .update_department(&id, &changes, body.new_agents().as_deref(), confined_to(&caller), state.now())
         .await
         .map_err(change_refused)?;
+    // New agents or a higher limit may let queued inquiries through.
+    state.route_queue().await;
     let agents = agent_views(state.store.department_agents(&id).await?);
     Ok(Json(UpdatedDepartment { department: department.into(), agents, success: Success }))
 }
@@ -513,5 +524,6 @@ async fn change_agents(
         .change_department_agents(&id, &upsert, &remove, confined_to(&caller), state.now())
         .await
         .map_err(change_refused)?;
+    state.route_queue().await;
     Ok(Done::ANSWER)
 }

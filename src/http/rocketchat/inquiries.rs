@@ -318,6 +318,7 @@ async fn take(
         TakeOutcome::NotFound => Err(ApiError::coded("error-not-found", "Inquiry not found")),
         TakeOutcome::AlreadyTaken => Err(ApiError::coded("error-inquiry-taken", "Inquiry already taken")),
         TakeOutcome::AgentUnavailable => Err(agent_offline()),
+        TakeOutcome::OverLimit => Err(ApiError::coded("error-max-number-simultaneous-chats-reached", "Not allowed")),
     }
 }
 
@@ -371,7 +372,10 @@ async fn return_as_inquiry(
     };
     let guard = RoomGuard { user_id: Some(&caller.id), others: may_transfer, bound: caller.department_bound() };
     let result = match state.store.return_to_queue(&body.room_id, department_id.as_deref(), guard, state.now()).await? {
-        ReturnOutcome::Returned => true,
+        ReturnOutcome::Returned => {
+            state.route_queue().await;
+            true
+        }
         ReturnOutcome::NotPermitted => return Err(ApiError::unauthorized_object()),
         ReturnOutcome::AlreadyQueued => false,
         ReturnOutcome::Closed => return Err(ApiError::bad_request("room-closed")),

@@ -9,6 +9,7 @@ mod inquiries;
 mod permissions;
 mod roles;
 mod rooms;
+mod routing;
 mod settings;
 mod sla;
 mod users;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         widget_config::router(),
         custom_fields::router(),
         roles::router(),
+        routing::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

@@ -94,7 +94,10 @@ async fn close_by_user(
         bound: caller.department_bound(),
     };
     match state.store.close_room(&body.rid, closer, guard, body.comment.as_deref(), &meteor_id(), state.now()).await {
-        Ok(()) => Ok(Done::ANSWER),
+        Ok(()) => {
+            state.route_queue().await;
+            Ok(Done::ANSWER)
+        }
         // Nothing closed: say why from the room as it is now.
         Err(StoreError::NotFound) => Err(match state.store.room_by_id(&body.rid).await? {
             None => ApiError::coded("error-invalid-room", "Invalid room"),

@@ -344,5 +344,7 @@ async fn update(
     if !changed {
         return Err(ApiError::bare_failure());
     }
+    // Turning automatic routing on, or raising the chat limit, lets queued inquiries go.
+    state.route_queue().await;
     Ok(Done::ANSWER)
 }

@@ -351,7 +351,13 @@ async fn open_room(
             now: state.now(),
         })
         .await?;
-    Ok(Json(OpenedRoom { room: (&room).into(), new_room: created, success: Success }))
+    if !created {
+        return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
+    }
+    // A new inquiry may go to an agent at once; answer the room as routing left it.
+    state.route_queue().await;
+    let room = state.store.room_by_id(&room.id).await?.unwrap_or(room);
+    Ok(Json(OpenedRoom { room: (&room).into(), new_room: true, success: Success }))
 }
 
 /// A visitor's message in its open room.
@@ -461,7 +467,10 @@ async fn close_room(
     let name = visitor.display_name();
     let closer = Closer::Visitor { visitor_id: &visitor.id, username: &username, name: &name };
     match state.store.close_room(&body.rid, closer, RoomGuard::ANYONE, Some(COMMENT), &meteor_id(), state.now()).await {
-        Ok(()) => Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success })),
+        Ok(()) => {
+            state.route_queue().await;
+            Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success }))
+        }
         Err(StoreError::NotFound) => {
             own_room(&state, &visitor, &body.rid).await?;
             Err(room_closed())

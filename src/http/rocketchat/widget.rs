@@ -193,6 +193,13 @@ impl ServingAgent {
             status: agent.status,
         })
     }
+
+    /// `agent` as the current settings show it to visitors.
+    pub(super) async fn shown_to_visitors(state: &AppState, agent: User) -> ApiResult<Self> {
+        let (show_info, show_email) =
+            (state.store.setting::<ShowAgentInfo>().await?, state.store.setting::<ShowAgentEmail>().await?);
+        Ok(Self::new(agent, show_info, show_email))
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -220,9 +227,7 @@ async fn agent_info(
     let invalid_agent = || ApiError::bad_request("invalid-agent");
     let agent_id = room.served_by.ok_or_else(invalid_agent)?;
     let agent = state.store.user_by_id(&agent_id).await?.ok_or_else(invalid_agent)?;
-    let (show_info, show_email) =
-        (state.store.setting::<ShowAgentInfo>().await?, state.store.setting::<ShowAgentEmail>().await?);
-    Ok(Json(AgentInfo { agent: ServingAgent::new(agent, show_info, show_email), success: Success }))
+    Ok(Json(AgentInfo { agent: ServingAgent::shown_to_visitors(&state, agent).await?, success: Success }))
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
