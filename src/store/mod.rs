@@ -7,6 +7,7 @@
 //! precondition in the statement's WHERE clause or in a unique index, and the number of
 //! rows changed decides the outcome.
 
+mod agent_messages;
 mod api_keys;
 mod auth;
 mod chats;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
+pub use agent_messages::{MessageActor, RoomAccess, RoomState};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};

@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod departments;
 mod inquiries;
+mod messages;
 mod permissions;
 mod roles;
 mod rooms;
@@ -12,6 +13,7 @@ mod settings;
 mod sla;
 mod users;
 mod visitor;
+mod visitor_messages;
 mod widget;
 mod wire;
 
@@ -32,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         agents::router(),
         departments::router(),
         visitor::router(),
+        visitor_messages::router(),
+        messages::router(),
         inquiries::router(),
         rooms::router(),
         sla::router(),
