@@ -7,12 +7,12 @@
 //! precondition in the statement's WHERE clause or in a unique index, and the number of
 //! rows changed decides the outcome.
 
-mod agent_messages;
 mod api_keys;
 mod auth;
 mod chats;
 mod departments;
 mod inquiries;
+mod message_changes;
 mod messages;
 mod postgres;
 mod rooms;
@@ -31,7 +31,6 @@ use std::time::Duration;
 use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
 
-pub use agent_messages::{MessageActor, RoomAccess, RoomState};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
@@ -40,6 +39,7 @@ pub use departments::{
     DepartmentSummary, NewDepartmentAgent,
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
+pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField};

@@ -663,3 +663,28 @@ both_backends!(a_reply_racing_the_close_lands_before_it_or_is_refused, clock = S
         }
     }
 });
+
+// Concurrent deletions of a room's latest messages leave the latest remaining one as the
+// room's last message and the count right.
+both_backends!(concurrent_deletions_leave_the_right_last_message, clock = START, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    for index in 0..6 {
+        app.clock.advance(1_000);
+        assert_eq!(send(&app, &agent, &room_id, &format!("m{index}"), &format!("m{index}")).await.0, StatusCode::OK);
+    }
+    let app = Arc::new(app);
+    let deletions = (1..6).map(|index| {
+        let (app, agent, room_id) = (app.clone(), agent.clone(), room_id.clone());
+        tokio::spawn(async move {
+            app.post("/api/v1/chat.delete", Some(&agent), json!({"roomId": room_id, "msgId": format!("m{index}")}))
+                .await
+        })
+    });
+    let results: Vec<(StatusCode, Value)> =
+        futures::future::join_all(deletions).await.into_iter().map(Result::unwrap).collect();
+    assert!(results.iter().all(|(status, _)| *status == StatusCode::OK), "{results:?}");
+    let room = room_of(&app, "tok-1", &room_id).await;
+    let m0 = plain("m0", &room_id, "m0", LATER_TEXT, agent_author(&agent, "agent"));
+    assert_eq!((&room["lastMessage"], &room["msgs"], &room["lm"]), (&m0, &json!(2), &json!(LATER_TEXT)));
+});

@@ -217,7 +217,11 @@ impl Store {
         );
         const TOMBSTONE: &str = "INSERT INTO deleted_messages (id, room_id, deleted_at) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET room_id = $2, deleted_at = $3";
+        // Takes the room's row lock before anything else, so that concurrent deletions in
+        // one room run one after the other and each finds the last message the others left.
+        const LOCK_ROOM: &str = "UPDATE rooms SET message_count = message_count WHERE id = $1";
         begin_write!(self, |tx| {
+            sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let deleted: Option<Message> = match actor {
                 MessageActor::Agent { access, any, own, .. } => {
                     sqlx::query_as(BY_AGENT)
