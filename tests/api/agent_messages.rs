@@ -477,6 +477,17 @@ both_backends!(an_integration_writes_a_batch_for_a_visitor, clock = START, |app|
         (StatusCode::BAD_REQUEST, invalid_params("must have required property 'visitor'"))
     );
     assert_eq!(
+        post(json!({"visitor": {"token": "t".repeat(257)}, "messages": [{"msg": "x"}]})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/visitor/token must NOT have more than 256 characters"))
+    );
+    assert_eq!(
+        post(json!({"visitor": {"token": "tok-1"}, "messages": [{"msg": "a".repeat(5001)}]})).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/messages/0/msg must NOT have more than 5000 characters"))
+    );
+    let (status, body) =
+        app.send_raw_json(Method::POST, "/api/v1/livechat/messages", &integration, "{\"visitor\"").await;
+    assert_eq!((status, &body["errorType"]), (StatusCode::BAD_REQUEST, &json!("error-invalid-json")));
+    assert_eq!(
         app.post("/api/v1/livechat/messages", None, json!({"visitor": {"token": "tok-1"}, "messages": [{"msg": "x"}]}))
             .await,
         (StatusCode::UNAUTHORIZED, not_logged_in())
@@ -512,7 +523,8 @@ both_backends!(every_route_refuses_bad_input, clock = START, |app| {
         app.post(path, Some(&agent), json!({"message": {"rid": long_id, "msg": "x"}})).await,
         bad("/message/rid must NOT have more than 256 characters")
     );
-    assert_eq!(app.send_raw_json(Method::POST, path, &agent, "{\"message\":").await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = app.send_raw_json(Method::POST, path, &agent, "{\"message\":").await;
+    assert_eq!((status, &body["errorType"]), (StatusCode::BAD_REQUEST, &json!("error-invalid-json")));
 
     // chat.update
     let path = "/api/v1/chat.update";
@@ -533,7 +545,8 @@ both_backends!(every_route_refuses_bad_input, clock = START, |app| {
             .await,
         (StatusCode::BAD_REQUEST, coded("error-message-size-exceeded", "Message size exceeds Message_MaxAllowedSize"))
     );
-    assert_eq!(app.send_raw_json(Method::POST, path, &agent, "not json").await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = app.send_raw_json(Method::POST, path, &agent, "not json").await;
+    assert_eq!((status, &body["errorType"]), (StatusCode::BAD_REQUEST, &json!("error-invalid-json")));
 
     // chat.delete
     let path = "/api/v1/chat.delete";
@@ -624,6 +637,10 @@ both_backends!(every_route_refuses_bad_input, clock = START, |app| {
         bad("must have required property 'rid'")
     );
     assert_eq!(app.call(Method::DELETE, path, None, None).await, bad("must have required property 'token'"));
+    for method in [Method::PUT, Method::DELETE] {
+        let (status, body) = app.send_raw_json(method, path, &agent, "[1,").await;
+        assert_eq!((status, &body["errorType"]), (StatusCode::BAD_REQUEST, &json!("error-invalid-json")));
+    }
 });
 
 // An agent's reply racing the room's close: either it is stored before the close (and
