@@ -310,8 +310,8 @@ async fn update_message(
     let own = state.store.setting::<MessageAllowEditing>().await?;
     let actor = MessageActor::Agent { access: room_access(&caller), username: &caller.username, any, own };
     if let Some(edited) = state.store.edit_message(&body.room_id, &body.msg_id, &body.text, actor, state.now()).await? {
-        let visitor_token = state.store.room_state(&edited.room_id, room_access(&caller)).await?;
-        return Ok(OneMessage::of(&edited, visitor_token.as_ref().map(|room| room.visitor_token.as_str())));
+        let room = state.store.room_state(&edited.room_id, room_access(&caller)).await?;
+        return Ok(OneMessage::of(&edited, room.as_ref().map(|room| room.visitor_token.as_str())));
     }
     // Refused: say why from the message and the room as they are now.
     let message = message_of_room(&state, &body.room_id, &body.msg_id).await?;
