@@ -211,13 +211,15 @@ both_backends!(who_may_write_into_a_room, clock = START, |app| {
     let outsider = available_agent(&app, "outsider").await;
     let manager = app.user_with_roles("manager", &["user", "livechat-manager"]).await;
     let plain_user = app.user_with_roles("someone", &["user"]).await;
+    let monitor_a = app.user_with_roles("monitor-a", &["user", "livechat-monitor", "livechat-agent"]).await;
     let monitor_b = app.user_with_roles("monitor-b", &["user", "livechat-monitor", "livechat-agent"]).await;
-    let sales = department(&app, "Sales", &[&agent, &colleague]).await;
+    let sales = department(&app, "Sales", &[&agent, &colleague, &monitor_a]).await;
     department(&app, "Billing", &[&outsider, &monitor_b]).await;
     let room_id = served_room(&app, &agent, "tok-1", Some(&sales)).await;
 
     // Others of the department, of another department, a plain user and a monitor of
-    // another department may not; a manager (view-livechat-rooms) may.
+    // another department may not; a manager (view-livechat-rooms), the administrator and
+    // a monitor of the department may.
     let not_allowed = (StatusCode::BAD_REQUEST, bare("error-not-allowed"));
     for (session, name) in
         [(&colleague, "colleague"), (&outsider, "outsider"), (&plain_user, "someone"), (&monitor_b, "monitor-b")]
@@ -235,6 +237,8 @@ both_backends!(who_may_write_into_a_room, clock = START, |app| {
         (StatusCode::OK, json!({"message": by_manager, "success": true}))
     );
     assert_eq!(send(&app, &app.admin, &room_id, "by-admin", "hi").await.0, StatusCode::OK);
+    // A monitor of the room's department reaches it.
+    assert_eq!(send(&app, &monitor_a, &room_id, "by-monitor-a", "hi").await.0, StatusCode::OK);
 
     // Unknown room, taken id, too long a text (schema's 5000, then the setting's).
     assert_eq!(
