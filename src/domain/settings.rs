@@ -144,6 +144,19 @@ typed_setting!(
     RoutingMethodSetting = "Livechat_Routing_Method": RoutingMethod = RoutingMethod::AutoSelection
 );
 
+typed_setting!(
+    /// The most characters of a message an agent sends or edits.
+    MessageMaxAllowedSize = "Message_MaxAllowedSize": u64 = 5000
+);
+typed_setting!(
+    /// Whether authors may edit their own messages (edit-message edits any regardless).
+    MessageAllowEditing = "Message_AllowEditing": bool = true
+);
+typed_setting!(
+    /// Whether messages may be deleted, except with force-delete-message.
+    MessageAllowDeleting = "Message_AllowDeleting": bool = true
+);
+
 /// The JSON of a setting value given at start by an environment variable: the
 /// setting's default until the setting is changed through the API.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -52,6 +52,11 @@ pub fn iso(millis: Millis) -> String {
     DateTime::<Utc>::from_timestamp_millis(millis).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// An RFC 3339 instant (as `iso` writes it) in milliseconds; `None` when it is not one.
+pub fn parse_iso(text: &str) -> Option<Millis> {
+    DateTime::parse_from_rfc3339(text).ok().map(|instant| instant.timestamp_millis())
+}
+
 /// HelpCrunch's wire format: UNIX seconds as a string.
 pub fn unix_seconds(millis: Millis) -> String {
     millis.div_euclid(1000).to_string()
@@ -65,5 +70,7 @@ mod tests {
     fn formats() {
         assert_eq!(iso(1_560_279_717_424), "2019-06-11T19:01:57.424Z");
         assert_eq!(unix_seconds(1_603_885_746_999), "1603885746");
+        assert_eq!(parse_iso("2019-06-11T19:01:57.424Z"), Some(1_560_279_717_424));
+        assert_eq!(parse_iso("yesterday"), None);
     }
 }

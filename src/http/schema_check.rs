@@ -21,6 +21,7 @@ pub enum Violation {
     TooShort { at: String, limit: u64 },
     TooLong { at: String, limit: u64 },
     TooManyItems { at: String, limit: u64 },
+    TooFewItems { at: String, limit: u64 },
     NotAllowed { at: String },
     TooSmall { at: String, limit: String },
     TooLarge { at: String, limit: String },
@@ -37,6 +38,7 @@ impl Violation {
             Self::TooShort { at, limit } => (at, format!("must NOT have fewer than {limit} characters")),
             Self::TooLong { at, limit } => (at, format!("must NOT have more than {limit} characters")),
             Self::TooManyItems { at, limit } => (at, format!("must NOT have more than {limit} items")),
+            Self::TooFewItems { at, limit } => (at, format!("must NOT have fewer than {limit} items")),
             Self::NotAllowed { at } => (at, "must be equal to one of the allowed values".to_owned()),
             Self::TooSmall { at, limit } => (at, format!("must be >= {limit}")),
             Self::TooLarge { at, limit } => (at, format!("must be <= {limit}")),
@@ -53,6 +55,7 @@ impl Violation {
             | Self::TooShort { at, .. }
             | Self::TooLong { at, .. }
             | Self::TooManyItems { at, .. }
+            | Self::TooFewItems { at, .. }
             | Self::NotAllowed { at }
             | Self::TooSmall { at, .. }
             | Self::TooLarge { at, .. } => (at, None),
@@ -203,6 +206,11 @@ impl Checker<'_> {
         {
             return self.add(Violation::TooManyItems { at: at.to_owned(), limit });
         }
+        if let Some(limit) = schema.get("minItems").and_then(Value::as_u64)
+            && (items.len() as u64) < limit
+        {
+            return self.add(Violation::TooFewItems { at: at.to_owned(), limit });
+        }
         if let Some(item_schema) = schema.get("items") {
             for (index, item) in items.iter().enumerate() {
                 if self.done() {
@@ -253,6 +261,7 @@ impl Violation {
             Self::TooShort { at: inner, limit } => Self::TooShort { at: place(inner), limit },
             Self::TooLong { at: inner, limit } => Self::TooLong { at: place(inner), limit },
             Self::TooManyItems { at: inner, limit } => Self::TooManyItems { at: place(inner), limit },
+            Self::TooFewItems { at: inner, limit } => Self::TooFewItems { at: place(inner), limit },
             Self::NotAllowed { at: inner } => Self::NotAllowed { at: place(inner) },
             Self::TooSmall { at: inner, limit } => Self::TooSmall { at: place(inner), limit },
             Self::TooLarge { at: inner, limit } => Self::TooLarge { at: place(inner), limit },

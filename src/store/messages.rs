@@ -23,6 +23,9 @@ pub struct Message {
     pub extra: Option<String>,
     pub ts: Millis,
     pub updated_at: Millis,
+    pub edited_at: Option<Millis>,
+    pub edited_by_id: Option<String>,
+    pub edited_by_username: Option<String>,
 }
 
 /// The last message of a room, as `sql::last_message_columns!` joins it into room and
@@ -40,6 +43,9 @@ pub struct LastMessageColumns {
     lm_extra: Option<String>,
     lm_ts: Option<Millis>,
     lm_updated_at: Option<Millis>,
+    lm_edited_at: Option<Millis>,
+    lm_edited_by_id: Option<String>,
+    lm_edited_by_username: Option<String>,
 }
 
 impl LastMessageColumns {
@@ -58,6 +64,9 @@ impl LastMessageColumns {
             extra: columns.lm_extra.clone(),
             ts: columns.lm_ts?,
             updated_at: columns.lm_updated_at?,
+            edited_at: columns.lm_edited_at,
+            edited_by_id: columns.lm_edited_by_id.clone(),
+            edited_by_username: columns.lm_edited_by_username.clone(),
         })
     }
 }

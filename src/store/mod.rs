@@ -13,6 +13,7 @@ mod chats;
 mod custom_fields;
 mod departments;
 mod inquiries;
+mod message_changes;
 mod messages;
 mod postgres;
 mod rooms;
@@ -42,6 +43,7 @@ pub use departments::{
     DepartmentSummary, NewDepartmentAgent,
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
+pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{Message, NewMessage};
 pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};

@@ -17,7 +17,8 @@ pub(super) use visitor_columns;
 /// The columns of a `Message`, unqualified.
 macro_rules! message_columns {
     () => {
-        "id, num_id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, extra, ts, updated_at"
+        "id, num_id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, extra, ts, updated_at, \
+         edited_at, edited_by_id, edited_by_username"
     };
 }
 pub(super) use message_columns;
@@ -29,7 +30,8 @@ macro_rules! last_message_columns {
         "lm.id AS lm_id, lm.num_id AS lm_num_id, lm.msg AS lm_msg, lm.kind AS lm_kind, \
          lm.author_id AS lm_author_id, lm.author_username AS lm_author_username, \
          lm.author_name AS lm_author_name, lm.from_visitor AS lm_from_visitor, lm.extra AS lm_extra, \
-         lm.ts AS lm_ts, lm.updated_at AS lm_updated_at "
+         lm.ts AS lm_ts, lm.updated_at AS lm_updated_at, lm.edited_at AS lm_edited_at, \
+         lm.edited_by_id AS lm_edited_by_id, lm.edited_by_username AS lm_edited_by_username "
     };
 }
 pub(super) use last_message_columns;
@@ -275,3 +277,38 @@ macro_rules! hold_agent_under_limit {
     };
 }
 pub(super) use hold_agent_under_limit;
+
+/// Whether user `$user` may see the livechat room (columns prefixed by `$prefix`), as
+/// Rocket.Chat's livechat room access validators decide: it serves the room; or
+/// `$any` (view-livechat-rooms), or `$closed` (view-livechat-room-closed-by-another-agent)
+/// on a closed room, and the room is within reach of `$bound` (see `within_reach`); or
+/// `$same` (view-livechat-room-closed-same-department) on a closed room of one of its
+/// departments.
+macro_rules! room_access {
+    ($prefix:literal, $user:literal, $any:literal, $closed:literal, $same:literal, $bound:literal) => {
+        concat!(
+            "(",
+            $prefix,
+            "served_by = ",
+            $user,
+            " OR ((",
+            $any,
+            " OR (",
+            $closed,
+            " AND NOT ",
+            $prefix,
+            "open)) AND ",
+            $crate::store::sql::within_reach!($prefix, $bound),
+            ") OR (",
+            $same,
+            " AND NOT ",
+            $prefix,
+            "open AND ",
+            $prefix,
+            "department_id IN (SELECT da.department_id FROM department_agents da WHERE da.agent_id = ",
+            $user,
+            ")))"
+        )
+    };
+}
+pub(super) use room_access;

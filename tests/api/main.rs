@@ -5,6 +5,7 @@ mod harness;
 mod proxy;
 mod upstream_schema;
 
+mod agent_messages;
 mod bench_smoke;
 mod chats;
 mod cli;

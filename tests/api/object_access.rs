@@ -439,9 +439,13 @@ fn default_grants() -> BTreeMap<String, Vec<String>> {
         "view-privileged-setting",
         "edit-privileged-setting",
         "view-full-other-user-info",
+        "edit-message",
+        "delete-message",
+        "force-delete-message",
     ] {
         grants.insert(id.to_owned(), vec!["admin".to_owned()]);
     }
+    grants.insert("delete-own-message".to_owned(), vec!["admin".to_owned(), "user".to_owned()]);
     grants
 }
 

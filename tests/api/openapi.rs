@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 75] = [
+const EXPECTED_ROUTES: [(&str, &str); 84] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -47,6 +47,15 @@ const EXPECTED_ROUTES: [(&str, &str); 75] = [
     ("post", "/api/v1/livechat/message"),
     ("get", "/api/v1/livechat/messages.history/{rid}"),
     ("post", "/api/v1/livechat/room.close"),
+    ("get", "/api/v1/livechat/message/{_id}"),
+    ("put", "/api/v1/livechat/message/{_id}"),
+    ("delete", "/api/v1/livechat/message/{_id}"),
+    ("post", "/api/v1/livechat/messages"),
+    ("post", "/api/v1/chat.sendMessage"),
+    ("post", "/api/v1/chat.update"),
+    ("post", "/api/v1/chat.delete"),
+    ("get", "/api/v1/chat.getMessage"),
+    ("get", "/api/v1/chat.syncMessages"),
     ("get", "/api/v1/livechat/inquiries.list"),
     ("get", "/api/v1/livechat/inquiries.getOne"),
     ("put", "/api/v1/livechat/inquiry.setSLA"),
@@ -240,6 +249,9 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/message"),
         ("get", "/api/v1/livechat/messages.history/{rid}"),
         ("post", "/api/v1/livechat/room.close"),
+        ("get", "/api/v1/livechat/message/{_id}"),
+        ("put", "/api/v1/livechat/message/{_id}"),
+        ("delete", "/api/v1/livechat/message/{_id}"),
         ("get", "/api/v1/settings.public"),
         ("post", "/api/v1/livechat/page.visited"),
         ("get", "/api/v1/livechat/agent.info/{rid}/{token}"),

@@ -262,6 +262,7 @@ fn wording(schema: &Value, value: &Value, violation: &Violation) -> String {
         Violation::WrongType { expected: "integer" | "number", .. } => NOT_NUMERIC.to_owned(),
         Violation::WrongType { expected, .. } => format!("This value should be of type {expected}."),
         Violation::TooManyItems { limit, .. } => format!("This collection should contain {limit} elements or less."),
+        Violation::TooFewItems { limit, .. } => format!("This collection should contain {limit} elements or more."),
         // An integer beyond 64 bits is no number this server reads, whatever its bounds.
         Violation::TooSmall { .. } | Violation::TooLarge { .. }
             if value_at(value, &location).and_then(Value::as_i64).is_none() =>

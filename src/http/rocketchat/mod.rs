@@ -6,6 +6,7 @@ mod auth;
 mod custom_fields;
 mod departments;
 mod inquiries;
+mod messages;
 mod permissions;
 mod roles;
 mod rooms;
@@ -14,6 +15,7 @@ mod settings;
 mod sla;
 mod users;
 mod visitor;
+mod visitor_messages;
 mod widget;
 mod widget_config;
 mod wire;
@@ -35,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         agents::router(),
         departments::router(),
         visitor::router(),
+        visitor_messages::router(),
+        messages::router(),
         inquiries::router(),
         rooms::router(),
         sla::router(),

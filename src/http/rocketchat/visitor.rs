@@ -296,7 +296,7 @@ pub(super) async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Vi
 }
 
 /// A room the visitor owns; another visitor's room is as unknown as a missing one.
-async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResult<Room> {
+pub(super) async fn own_room(state: &AppState, visitor: &Visitor, room_id: &str) -> ApiResult<Room> {
     match state.store.room_by_id(room_id).await? {
         Some(room) if room.visitor_id == visitor.id => Ok(room),
         _ => Err(invalid_room()),
@@ -400,20 +400,22 @@ async fn send_message(
             let room = own_room(&state, &visitor, &body.rid).await?;
             Err(if room.open { ApiError::internal("open room refused a message") } else { room_closed() })
         }
-        Err(StoreError::Conflict(_)) => {
-            Err(ApiError::coded("error-duplicated-message-id", "A message with this _id already exists"))
-        }
+        Err(StoreError::Conflict(_)) => Err(duplicated_message_id()),
         Err(error) => Err(error.into()),
     }
 }
 
 /// Livechat_enabled is false.
-fn omnichannel_disabled() -> ApiError {
+pub(super) fn omnichannel_disabled() -> ApiError {
     ApiError::code_only("error-omnichannel-is-disabled")
 }
 
-fn room_closed() -> ApiError {
+pub(super) fn room_closed() -> ApiError {
     ApiError::bad_request("room-closed")
+}
+
+pub(super) fn duplicated_message_id() -> ApiError {
+    ApiError::coded("error-duplicated-message-id", "A message with this _id already exists")
 }
 
 /// A page of a visitor's room's messages, newest first.

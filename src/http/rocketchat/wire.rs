@@ -90,6 +90,14 @@ pub struct MessageView {
     u: MessageAuthor,
     #[serde(rename = "_updatedAt")]
     updated_at: Timestamp,
+    /// When the text was last edited; absent on a message never edited.
+    #[serde(rename = "editedAt", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    edited_at: Option<Timestamp>,
+    /// Who last edited the text; present with `editedAt`.
+    #[serde(rename = "editedBy", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    edited_by: Option<MessageEditor>,
     /// Always empty: links are not extracted.
     #[schema(value_type = Vec<Object>)]
     urls: Vec<Value>,
@@ -118,6 +126,15 @@ struct MessageAuthor {
     username: String,
     #[schema(required = true)]
     name: Option<String>,
+}
+
+/// Who edited a message.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MessageEditor {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
 }
 
 /// A paragraph of Rocket.Chat's parsed message text (`md`).
@@ -182,6 +199,11 @@ impl MessageView {
                 name: message.author_name.clone(),
             },
             updated_at: Timestamp(message.updated_at),
+            edited_at: message.edited_at.map(Timestamp),
+            edited_by: match (&message.edited_by_id, &message.edited_by_username) {
+                (Some(id), Some(username)) => Some(MessageEditor { id: id.clone(), username: username.clone() }),
+                _ => None,
+            },
             urls: Vec::new(),
             mentions: Vec::new(),
             channels: Vec::new(),
