@@ -194,6 +194,7 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         Ok((soft, hard)) => tracing::info!(soft, hard, "open-file limit"),
         Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
     }
+    let shutdown = shutdown_signal().shared();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -205,7 +206,6 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
     );
     let grace = std::time::Duration::from_secs(settings.app.shutdown_grace_secs);
     let state = AppState::new(store.clone(), settings.app);
-    let shutdown = shutdown_signal().shared();
     let metrics = match settings.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)
