@@ -39,11 +39,11 @@ pub use departments::{
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use messages::{Message, NewMessage};
-pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use rooms::{Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
-pub use visitors::{Visitor, VisitorDetails};
+pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails};
 pub use widget::{CustomFieldValue, Role};
 
 /// Why a store call failed.
