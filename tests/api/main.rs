@@ -19,6 +19,7 @@ mod login_block;
 mod metrics;
 mod object_access;
 mod openapi;
+mod rc_answers;
 mod seeds;
 mod settings;
 mod widget;
