@@ -178,6 +178,19 @@ both_backends!(department_names_order_bytewise_then_by_id, |app| {
         app.get("/api/v1/livechat/department?text=", Some(&app.admin)).await,
         (StatusCode::OK, page(&["Alpha", "BETA", "_alpha", "alpha", "beta"]))
     );
+    // A negative count asks for that many, as MongoDB's negative limit; a negative
+    // offset is refused in MongoDB's words.
+    assert_eq!(
+        app.get("/api/v1/livechat/department?count=-2", Some(&app.admin)).await,
+        (
+            StatusCode::OK,
+            json!({"departments": [named("Alpha"), named("BETA")], "count": 2, "offset": 0, "total": 5, "success": true})
+        )
+    );
+    assert_eq!(
+        app.get("/api/v1/livechat/department/no-such-id/agents?offset=-4", Some(&app.admin)).await,
+        (StatusCode::BAD_REQUEST, bare("BSON field 'skip' value must be >= 0, actual value '-4'"))
+    );
     let alpha = named("alpha")["_id"].as_str().unwrap().to_owned();
     assert_eq!(
         app.get(
