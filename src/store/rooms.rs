@@ -184,8 +184,8 @@ impl Store {
 
     /// Opens a room with a queued inquiry unless the visitor already has an open room;
     /// returns the open room and whether it was created now, or `None` when the room
-    /// would need an available agent and none serves its department (or, when it has
-    /// none available, the department's fallback department). A visitor has at most
+    /// would need an available agent and none serves its department or the departments
+    /// its fallback chain leads to (`UNION` ends a circular chain). A visitor has at most
     /// one open room (a partial unique index), so concurrent calls open one room; the
     /// agent check is part of the insert.
     pub async fn open_room(&self, new: NewRoom<'_>) -> StoreResult<Option<(Room, bool)>> {
@@ -196,8 +196,10 @@ impl Store {
              WHERE $8 OR EXISTS (SELECT 1 FROM users u \
                JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $9 \
                WHERE u.livechat_status = 'available' AND ($4 IS NULL OR EXISTS (SELECT 1 FROM department_agents da \
-                 WHERE da.agent_id = u.id AND (da.department_id = $4 \
-                   OR da.department_id = (SELECT fallback_forward_department FROM departments WHERE id = $4))))) \
+                 WHERE da.agent_id = u.id AND da.department_id IN ( \
+                   WITH RECURSIVE fallbacks (id) AS (SELECT $4 UNION SELECT d.fallback_forward_department \
+                     FROM departments d JOIN fallbacks f ON d.id = f.id WHERE d.fallback_forward_department IS NOT NULL) \
+                   SELECT id FROM fallbacks)))) \
              ON CONFLICT (visitor_id) WHERE open DO NOTHING";
         if let Some(room) = self.open_room_of_visitor(&new.visitor.id).await? {
             return Ok(Some((room, false)));

@@ -438,18 +438,23 @@ both_backends!(without_accepting_chats_with_no_agents_a_room_needs_an_available_
     let ann = app.user_with_roles("ann", &["user", "livechat-agent"]).await;
     assert_eq!(app.get("/api/v1/livechat/room?token=visitor-token", None).await, no_agent);
 
-    // A department counts only its own agents, and its fallback department's.
+    // A department counts only its own agents and those of the departments its fallback
+    // chain leads to.
     let sales = department(&app, "Sales", &[&ann]).await;
     let bob = available_agent(&app, "bob").await;
     let support = department(&app, "Support", &[&bob]).await;
+    let empty = department(&app, "Empty", &[]).await;
     assert_eq!(app.get(&format!("/api/v1/livechat/room?token=visitor-token&department={sales}"), None).await, no_agent);
-    let (status, _) = app
-        .put(
-            &format!("/api/v1/livechat/department/{sales}"),
-            Some(&app.admin),
-            department_body("Sales", json!({"fallbackForwardDepartment": support})),
-        )
-        .await;
+    // Sales -> Empty -> Sales is a circle without an available agent; Empty -> Support ends it.
+    for (from, to) in [(&sales, &empty), (&empty, &sales)] {
+        let name = if from == &sales { "Sales" } else { "Empty" };
+        let body = department_body(name, json!({"fallbackForwardDepartment": to}));
+        let (status, _) = app.put(&format!("/api/v1/livechat/department/{from}"), Some(&app.admin), body).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(app.get(&format!("/api/v1/livechat/room?token=visitor-token&department={sales}"), None).await, no_agent);
+    let body = department_body("Empty", json!({"fallbackForwardDepartment": support}));
+    let (status, _) = app.put(&format!("/api/v1/livechat/department/{empty}"), Some(&app.admin), body).await;
     assert_eq!(status, StatusCode::OK);
     let (status, opened) =
         app.get(&format!("/api/v1/livechat/room?token=visitor-token&department={sales}"), None).await;
