@@ -59,7 +59,7 @@ pub struct HttpHeaderInfo<'a> {
 
 /// A phone number as visitors are matched by it: without spaces, dashes, dots and
 /// brackets (the same text migration 0011 derived); `None` when nothing is left.
-pub fn phone_key(phone: &str) -> Option<String> {
+fn phone_key(phone: &str) -> Option<String> {
     let key: String = phone.chars().filter(|character| !matches!(character, ' ' | '-' | '.' | '(' | ')')).collect();
     (!key.is_empty()).then_some(key)
 }
@@ -85,20 +85,20 @@ impl Store {
              RETURNING ",
             visitor_columns!()
         );
-        const BY_TOKEN: &str = concat!(
-            "UPDATE visitors SET \
-               name = COALESCE($2, name), email = COALESCE($3, email), \
-               department_id = COALESCE($4, department_id), updated_at = $5 \
-             WHERE token = $1 RETURNING ",
-            visitor_columns!()
-        );
-        const BY_PHONE: &str = concat!(
-            "UPDATE visitors SET \
-               name = COALESCE($2, name), email = COALESCE($3, email), \
-               department_id = COALESCE($4, department_id), updated_at = $5 \
-             WHERE phone_key = $1 RETURNING ",
-            visitor_columns!()
-        );
+        // The fields a registration changes on a visitor found by `$key` = `$1`.
+        macro_rules! update_found_by {
+            ($key:literal) => {
+                concat!(
+                    "UPDATE visitors SET name = COALESCE($2, name), email = COALESCE($3, email), \
+                       department_id = COALESCE($4, department_id), updated_at = $5 WHERE ",
+                    $key,
+                    " = $1 RETURNING ",
+                    visitor_columns!()
+                )
+            };
+        }
+        const BY_TOKEN: &str = update_found_by!("token");
+        const BY_PHONE: &str = update_found_by!("phone_key");
         let key = details.phone.and_then(phone_key);
         let headers = details.headers;
         let inserted = on_pool!(self, |pool| sqlx::query_as(INSERT)
@@ -141,5 +141,16 @@ impl Store {
     pub async fn visitor_by_token(&self, token: &str) -> StoreResult<Option<Visitor>> {
         const SQL: &str = concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE token = $1");
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(token).fetch_optional(pool).await)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_keys_leave_out_spaces_dashes_dots_and_brackets() {
+        assert_eq!(phone_key("+55 (51) 5555-12.34"), Some("+555155551234".to_owned()));
+        assert_eq!(phone_key(" - "), None);
     }
 }
