@@ -18,9 +18,11 @@ ALTER TABLE visitors ADD COLUMN ip TEXT;
 ALTER TABLE visitors ADD COLUMN user_agent TEXT;
 ALTER TABLE visitors ADD COLUMN host TEXT;
 
--- Rocket.Chat's closing tags and fallback department of a department, NULL while never
--- given (Rocket.Chat's document then has no such field). The tags are a JSON array of
--- strings.
+-- Rocket.Chat's closing tags, fallback department and forwarding settings of a
+-- department, NULL while never given (Rocket.Chat's document then has no such field).
+-- The tags and the departments allowed to forward to are JSON arrays of strings.
 ALTER TABLE departments ADD COLUMN request_tag_before_closing_chat BOOLEAN;
 ALTER TABLE departments ADD COLUMN chat_closing_tags TEXT;
 ALTER TABLE departments ADD COLUMN fallback_forward_department TEXT REFERENCES departments (id) ON DELETE SET NULL;
+ALTER TABLE departments ADD COLUMN departments_allowed_to_forward TEXT;
+ALTER TABLE departments ADD COLUMN allow_receive_forward_offline BOOLEAN;

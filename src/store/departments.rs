@@ -26,6 +26,9 @@ pub struct Department {
     pub chat_closing_tags: Option<String>,
     /// The department whose agents serve when none of this one's is available.
     pub fallback_forward_department: Option<String>,
+    /// A JSON array of department ids.
+    pub departments_allowed_to_forward: Option<String>,
+    pub allow_receive_forward_offline: Option<bool>,
     pub created_at: Millis,
     pub updated_at: Millis,
     /// How many agents serve in the department.
@@ -60,6 +63,9 @@ pub struct DepartmentChanges<'a> {
     /// A JSON array of tags.
     pub chat_closing_tags: Option<String>,
     pub fallback_forward_department: Option<&'a str>,
+    /// A JSON array of department ids.
+    pub departments_allowed_to_forward: Option<String>,
+    pub allow_receive_forward_offline: Option<bool>,
 }
 
 /// An agent to add to a department, or whose entry to update; `None` keeps the
@@ -139,7 +145,9 @@ const UPDATE_DEPARTMENT: &str = "UPDATE departments SET name = $2, enabled = $3,
        updated_at = $8, \
        request_tag_before_closing_chat = COALESCE($9, request_tag_before_closing_chat), \
        chat_closing_tags = COALESCE($10, chat_closing_tags), \
-       fallback_forward_department = COALESCE($11, fallback_forward_department) \
+       fallback_forward_department = COALESCE($11, fallback_forward_department), \
+       departments_allowed_to_forward = COALESCE($12, departments_allowed_to_forward), \
+       allow_receive_forward_offline = COALESCE($13, allow_receive_forward_offline) \
      WHERE id = $1";
 
 /// Upserts each agent inside transaction `$tx`; an unknown user aborts the
@@ -201,8 +209,9 @@ impl Store {
     ) -> StoreResult<Department> {
         const INSERT: &str = "INSERT INTO departments (id, name, enabled, email, show_on_registration, \
                show_on_offline_form, description, created_at, updated_at, request_tag_before_closing_chat, \
-               chat_closing_tags, fallback_forward_department) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)";
+               chat_closing_tags, fallback_forward_department, departments_allowed_to_forward, \
+               allow_receive_forward_offline) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13)";
         begin_write!(self, |tx| {
             sqlx::query(INSERT)
                 .bind(id)
@@ -216,6 +225,8 @@ impl Store {
                 .bind(department.request_tag_before_closing_chat)
                 .bind(&department.chat_closing_tags)
                 .bind(department.fallback_forward_department)
+                .bind(&department.departments_allowed_to_forward)
+                .bind(department.allow_receive_forward_offline)
                 .execute(&mut *tx)
                 .await?;
             upsert_agents!(tx, id, agents, now);
@@ -251,6 +262,8 @@ impl Store {
                 .bind(department.request_tag_before_closing_chat)
                 .bind(&department.chat_closing_tags)
                 .bind(department.fallback_forward_department)
+                .bind(&department.departments_allowed_to_forward)
+                .bind(department.allow_receive_forward_offline)
                 .execute(&mut *tx)
                 .await?;
             if updated.rows_affected() == 0 {

@@ -163,7 +163,8 @@ pub(super) use livechat_user_select;
 macro_rules! department_select {
     () => {
         "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
-         request_tag_before_closing_chat, chat_closing_tags, fallback_forward_department, created_at, updated_at, \
+         request_tag_before_closing_chat, chat_closing_tags, fallback_forward_department, \
+         departments_allowed_to_forward, allow_receive_forward_offline, created_at, updated_at, \
          (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
          FROM departments"
     };

@@ -234,7 +234,8 @@ both_backends!(departments_keep_closing_tags_and_a_fallback, |app| {
             department_body(
                 "Sales",
                 json!({"requestTagBeforeClosingChat": true, "chatClosingTags": ["won", "lost"],
-                       "fallbackForwardDepartment": fallback_id}),
+                       "fallbackForwardDepartment": fallback_id, "departmentsAllowedToForward": [fallback_id],
+                       "allowReceiveForwardOffline": false}),
             ),
         )
         .await;
@@ -250,7 +251,8 @@ both_backends!(departments_keep_closing_tags_and_a_fallback, |app| {
                     "email": "desk@example.com", "showOnRegistration": true, "showOnOfflineForm": true,
                     "numAgents": 0, "_updatedAt": updated_at, "type": "d",
                     "requestTagBeforeClosingChat": true, "chatClosingTags": ["won", "lost"],
-                    "fallbackForwardDepartment": fallback_id,
+                    "fallbackForwardDepartment": fallback_id, "departmentsAllowedToForward": [fallback_id],
+                    "allowReceiveForwardOffline": false,
                 },
                 "agents": [],
                 "success": true,

@@ -64,6 +64,12 @@ struct DepartmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     fallback_forward_department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    departments_allowed_to_forward: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    allow_receive_forward_offline: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -87,10 +93,22 @@ impl From<Department> for DepartmentView {
             kind: DepartmentKind::Department,
             request_tag_before_closing_chat: department.request_tag_before_closing_chat,
             // Written by this server from a list of strings only.
-            chat_closing_tags: department.chat_closing_tags.and_then(|tags| serde_json::from_str(&tags).ok()),
+            chat_closing_tags: department.chat_closing_tags.as_deref().and_then(string_list),
             fallback_forward_department: department.fallback_forward_department,
+            departments_allowed_to_forward: department.departments_allowed_to_forward.as_deref().and_then(string_list),
+            allow_receive_forward_offline: department.allow_receive_forward_offline,
         }
     }
+}
+
+/// A list of strings kept as JSON; only this server writes it, from such a list.
+fn string_list(json: &str) -> Option<Vec<String>> {
+    serde_json::from_str(json).ok()
+}
+
+/// A list of strings as it is kept.
+fn string_list_json(list: &[String]) -> String {
+    Value::from(list.to_vec()).to_string()
 }
 
 /// An agent's entry in a department.
@@ -161,6 +179,11 @@ struct DepartmentFields {
     /// Another department's id, whose agents serve when none of this one's is available.
     #[schema(max_length = 256)]
     fallback_forward_department: Option<String>,
+    /// Kept and shown; no route of this server forwards chats.
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    departments_allowed_to_forward: Option<Vec<String>>,
+    /// Kept and shown; no route of this server forwards chats.
+    allow_receive_forward_offline: Option<bool>,
 }
 
 /// An agent of a department body; `username` is accepted and not used.
@@ -211,8 +234,10 @@ impl DepartmentBody {
             show_on_offline_form: fields.show_on_offline_form,
             description: fields.description.as_deref(),
             request_tag_before_closing_chat: fields.request_tag_before_closing_chat,
-            chat_closing_tags: fields.chat_closing_tags.as_ref().map(|tags| Value::from(tags.clone()).to_string()),
+            chat_closing_tags: fields.chat_closing_tags.as_deref().map(string_list_json),
             fallback_forward_department: fields.fallback_forward_department.as_deref().filter(|id| !id.is_empty()),
+            departments_allowed_to_forward: fields.departments_allowed_to_forward.as_deref().map(string_list_json),
+            allow_receive_forward_offline: fields.allow_receive_forward_offline,
         })
     }
 
