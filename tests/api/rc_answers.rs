@@ -142,8 +142,24 @@ both_backends!(agent_status_of_a_non_agent_is_agent_not_found_before_the_permiss
         app.post("/api/v1/livechat/agent.status", Some(&agent), json!({"agentId": other.user_id})).await,
         (StatusCode::FORBIDDEN, bare("unauthorized"))
     );
+    // A status the other agent already has is answered before the permission check.
+    assert_eq!(
+        app.post(
+            "/api/v1/livechat/agent.status",
+            Some(&agent),
+            json!({"agentId": other.user_id, "status": "not-available"})
+        )
+        .await,
+        (StatusCode::OK, json!({"status": "not-available", "success": true}))
+    );
     // The administrator is no agent itself.
     assert_eq!(app.post("/api/v1/livechat/agent.status", Some(&app.admin), json!({})).await, not_found);
+    // A deactivated agent (no route deactivates users yet) keeps its status.
+    app.execute("UPDATE users SET active = FALSE WHERE username = 'other'").await;
+    assert_eq!(
+        app.post("/api/v1/livechat/agent.status", Some(&app.admin), json!({"agentId": other.user_id})).await,
+        (StatusCode::BAD_REQUEST, bare("error-user-deactivated"))
+    );
 });
 
 both_backends!(unknown_visitor_token_is_a_meteor_invalid_token, |app| {
