@@ -10,7 +10,7 @@ use livechat_server::domain::time::iso;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::envelopes::{bare, coded, no_permission};
+use crate::envelopes::{bare, coded, invalid_params, no_permission};
 use crate::harness::{START, TestApp, both_backends, send};
 use crate::lifecycle::{available_agent, department, visitor_with_room};
 use crate::settings::{allow_department_removal, set_setting};
@@ -231,15 +231,16 @@ both_backends!(departments_keep_closing_tags_and_a_fallback, |app| {
             )
         )
     );
+    let no_tags = coded(
+        "error-validating-department-chat-closing-tags",
+        "At least one closing tag is required when the department requires tag(s) on closing conversations.",
+    );
+    let empty_tags = department_body("Sales", json!({"requestTagBeforeClosingChat": true, "chatClosingTags": []}));
+    assert_eq!(app.post(create, Some(&app.admin), empty_tags).await, (StatusCode::BAD_REQUEST, no_tags));
+    let text_tags = department_body("Sales", json!({"requestTagBeforeClosingChat": true, "chatClosingTags": "won"}));
     assert_eq!(
-        app.post(
-            create,
-            Some(&app.admin),
-            department_body("Sales", json!({"requestTagBeforeClosingChat": true, "chatClosingTags": []}))
-        )
-        .await
-        .0,
-        StatusCode::BAD_REQUEST
+        app.post(create, Some(&app.admin), text_tags).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/department/chatClosingTags must be array"))
     );
     let (_, fallback) = app.post(create, Some(&app.admin), department_body("Fallback", json!({}))).await;
     let fallback_id = fallback["department"]["_id"].as_str().unwrap().to_owned();
