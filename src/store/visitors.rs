@@ -85,12 +85,14 @@ impl Store {
              RETURNING ",
             visitor_columns!()
         );
-        // The fields a registration changes on a visitor found by `$key` = `$1`.
+        // The fields a registration changes on a visitor found by `$key` = `$1`; the
+        // number `$6` as given, when there is one.
         macro_rules! update_found_by {
             ($key:literal) => {
                 concat!(
                     "UPDATE visitors SET name = COALESCE($2, name), email = COALESCE($3, email), \
-                       department_id = COALESCE($4, department_id), updated_at = $5 WHERE ",
+                       department_id = COALESCE($4, department_id), updated_at = $5, phone = COALESCE($6, phone) \
+                     WHERE ",
                     $key,
                     " = $1 RETURNING ",
                     visitor_columns!()
@@ -118,14 +120,17 @@ impl Store {
         match inserted.map_err(StoreError::from) {
             Err(error) if error.is_conflict_on("phone_key") => {
                 // Another visitor has the number: the token's own visitor keeps its
-                // number; a new token reaches the visitor of the number.
-                for (sql, found_by) in [(BY_TOKEN, details.token), (BY_PHONE, key.as_deref().unwrap_or_default())] {
+                // number; a new token reaches the visitor of the number, which takes
+                // the number as now written (the key stays the same).
+                let by_phone = key.as_deref().unwrap_or_default();
+                for (sql, found_by, phone) in [(BY_TOKEN, details.token, None), (BY_PHONE, by_phone, details.phone)] {
                     let updated: Option<Visitor> = on_pool!(self, |pool| sqlx::query_as(sql)
                         .bind(found_by)
                         .bind(details.name)
                         .bind(details.email)
                         .bind(details.department_id)
                         .bind(details.now)
+                        .bind(phone)
                         .fetch_optional(pool)
                         .await)?;
                     if let Some(visitor) = updated {
