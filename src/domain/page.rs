@@ -23,12 +23,13 @@ pub enum PageError {
 }
 
 impl Page {
-    /// A page of `count` items after `offset`, both already checked to be non-negative;
-    /// `count` absent or 0 means the default, and counts above the cap are cut to it.
+    /// A page of `count` items after `offset` (already checked to be non-negative);
+    /// `count` absent or 0 means the default, a negative count its size (as MongoDB's
+    /// negative limit under Rocket.Chat), and counts above the cap are cut to it.
     pub fn new(offset: Option<i64>, count: Option<i64>, limits: PageLimits) -> Self {
         let count = match count {
             None | Some(0) => limits.default_count,
-            Some(count) => count.min(limits.max_count),
+            Some(count) => count.saturating_abs().min(limits.max_count),
         };
         Self { offset: offset.unwrap_or(0), count }
     }
@@ -82,6 +83,8 @@ mod tests {
         assert_eq!(Page::new(None, None, LIMITS), Page { offset: 0, count: 50 });
         assert_eq!(Page::new(Some(5), Some(0), LIMITS), Page { offset: 5, count: 50 });
         assert_eq!(Page::new(None, Some(1000), LIMITS), Page { offset: 0, count: 100 });
+        assert_eq!(Page::new(None, Some(-2), LIMITS), Page { offset: 0, count: 2 });
+        assert_eq!(Page::new(None, Some(i64::MIN), LIMITS), Page { offset: 0, count: 100 });
     }
 
     #[test]

@@ -116,6 +116,15 @@ typed_setting!(
     DepartmentRemoval = "Omnichannel_enable_department_removal": bool = false
 );
 typed_setting!(
+    /// When false, a visitor opens a room only while an agent of the room's department
+    /// is available.
+    AcceptChatsWithNoAgents = "Livechat_accept_chats_with_no_agents": bool = false
+);
+typed_setting!(
+    /// Whether a new visitor's IP address, user agent and host are stored.
+    CollectHttpHeaders = "Livechat_Allow_collect_and_store_HTTP_header_informations": bool = false
+);
+typed_setting!(
     /// The order in which agents are offered the queue.
     SortingMechanism = "Omnichannel_sorting_mechanism": QueueSort = QueueSort::Timestamp
 );

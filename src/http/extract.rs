@@ -342,14 +342,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
 #[derive(Deserialize, ToSchema, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Items to skip.
-    #[schema(minimum = 0)]
-    #[param(value_type = Option<u32>)]
+    /// Items to skip; a negative number is refused in MongoDB's words, as Rocket.Chat
+    /// passes them on.
+    #[param(value_type = Option<i64>)]
     offset: Option<f64>,
-    /// Items to return; absent or 0 means the configured default, and more than the
-    /// configured maximum is cut to it.
-    #[schema(minimum = 0)]
-    #[param(value_type = Option<u32>)]
+    /// Items to return; absent or 0 means the configured default, a negative count its
+    /// size, and more than the configured maximum is cut to it.
+    #[param(value_type = Option<i64>)]
     count: Option<f64>,
     /// JSON of field to 1 or -1 in priority order, e.g. `{"name":1}`; the route's
     /// description lists its fields.
@@ -377,6 +376,11 @@ impl<F: DeserializeOwned + ToSchema + 'static> FromRequestParts<AppState> for Pa
         let filter = checked(query_object(resolved_schema::<F>(), filter), ajv_refusal)?;
         let paging: PageParams = checked(query_object(resolved_schema::<PageParams>(), paging), ajv_refusal)?;
         let (offset, count) = (whole_number(paging.offset, "offset")?, whole_number(paging.count, "count")?);
+        if let Some(offset) = offset.filter(|offset| *offset < 0) {
+            return Err(ApiError::bad_request(format!(
+                "BSON field 'skip' value must be >= 0, actual value '{offset}'"
+            )));
+        }
         let page = Page::new(offset, count, state.page_limits());
         Ok(Self { page, sort: paging.sort, filter })
     }

@@ -8,7 +8,6 @@ use sqlx::FromRow;
 use super::sql::{department_agent_select, department_select};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
-use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::time::Millis;
 
 #[derive(Clone, Debug, FromRow)]
@@ -21,6 +20,15 @@ pub struct Department {
     pub show_on_registration: bool,
     pub show_on_offline_form: bool,
     pub description: String,
+    /// Rocket.Chat's closing-tag settings, `None` while never given.
+    pub request_tag_before_closing_chat: Option<bool>,
+    /// A JSON array of tags.
+    pub chat_closing_tags: Option<String>,
+    /// The department whose agents serve when none of this one's is available.
+    pub fallback_forward_department: Option<String>,
+    /// A JSON array of department ids.
+    pub departments_allowed_to_forward: Option<String>,
+    pub allow_receive_forward_offline: Option<bool>,
     pub created_at: Millis,
     pub updated_at: Millis,
     /// How many agents serve in the department.
@@ -43,7 +51,9 @@ pub struct DepartmentAgent {
 }
 
 /// What a department is created or updated with. `description: None` keeps the
-/// current one on update and means "" on create.
+/// current one on update and means "" on create; the other optional fields keep theirs
+/// (none on create). A fallback department that does not exist is a foreign key
+/// violation.
 pub struct DepartmentChanges<'a> {
     pub name: &'a str,
     pub enabled: bool,
@@ -53,6 +63,13 @@ pub struct DepartmentChanges<'a> {
     pub description: Option<&'a str>,
     /// `None` keeps the current limit on update and means 0 (none) on create.
     pub max_chats: Option<i64>,
+    pub request_tag_before_closing_chat: Option<bool>,
+    /// A JSON array of tags.
+    pub chat_closing_tags: Option<String>,
+    pub fallback_forward_department: Option<&'a str>,
+    /// A JSON array of department ids.
+    pub departments_allowed_to_forward: Option<String>,
+    pub allow_receive_forward_offline: Option<bool>,
 }
 
 /// An agent to add to a department, or whose entry to update; `None` keeps the
@@ -117,23 +134,28 @@ const DEPARTMENTS_WHERE: &str = " WHERE ($1 IS NULL OR LOWER(name) LIKE $1 ESCAP
        WHERE m.department_id = departments.id AND m.agent_id = $3)) \
      AND ($4 IS NULL OR id <> $4)";
 
-/// Adds an agent to department `$1` or updates its entry. Only a user with role `$6`
-/// can be added, so nothing is written for anyone else.
+/// Adds a user to department `$1` or updates its entry; nothing is written for an
+/// unknown user. As Rocket.Chat, a user who is no longer an agent is still taken.
 const UPSERT_AGENT: &str = "INSERT INTO department_agents \
        (department_id, agent_id, username, chat_count, sort_order, updated_at) \
      SELECT $1, u.id, u.username, COALESCE($3, 0), COALESCE($4, 0), $5 FROM users u \
-     WHERE u.id = $2 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role = $6) \
+     WHERE u.id = $2 \
      ON CONFLICT (department_id, agent_id) DO UPDATE SET username = excluded.username, \
        chat_count = COALESCE($3, department_agents.chat_count), \
        sort_order = COALESCE($4, department_agents.sort_order), updated_at = $5";
 
 const UPDATE_DEPARTMENT: &str = "UPDATE departments SET name = $2, enabled = $3, email = $4, \
        show_on_registration = $5, show_on_offline_form = $6, description = COALESCE($7, description), \
-       updated_at = $8, max_chats = COALESCE($9, max_chats) \
+       updated_at = $8, max_chats = COALESCE($14, max_chats), \
+       request_tag_before_closing_chat = COALESCE($9, request_tag_before_closing_chat), \
+       chat_closing_tags = COALESCE($10, chat_closing_tags), \
+       fallback_forward_department = COALESCE($11, fallback_forward_department), \
+       departments_allowed_to_forward = COALESCE($12, departments_allowed_to_forward), \
+       allow_receive_forward_offline = COALESCE($13, allow_receive_forward_offline) \
      WHERE id = $1";
 
-/// Upserts each agent inside transaction `$tx`; a user who is not an agent aborts
-/// the transaction with `Conflict("agent")`.
+/// Upserts each agent inside transaction `$tx`; an unknown user aborts the
+/// transaction with `Conflict("agent")`.
 macro_rules! upsert_agents {
     ($tx:ident, $department_id:expr, $agents:expr, $now:expr) => {
         for agent in $agents {
@@ -143,7 +165,6 @@ macro_rules! upsert_agents {
                 .bind(agent.chat_count)
                 .bind(agent.sort_order)
                 .bind($now)
-                .bind(ROLE_AGENT)
                 .execute(&mut *$tx)
                 .await?;
             if written.rows_affected() == 0 {
@@ -182,7 +203,7 @@ macro_rules! hold_membership {
 
 impl Store {
     /// Creates a department with its agents. A taken name is a conflict on
-    /// `departments_name_key`; an agent id that is not an agent is `Conflict("agent")`.
+    /// `departments_name_key`; an unknown user is `Conflict("agent")`.
     pub async fn create_department(
         &self,
         id: &str,
@@ -191,8 +212,10 @@ impl Store {
         now: Millis,
     ) -> StoreResult<Department> {
         const INSERT: &str = "INSERT INTO departments (id, name, enabled, email, show_on_registration, \
-               show_on_offline_form, description, created_at, updated_at, max_chats) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)";
+               show_on_offline_form, description, created_at, updated_at, request_tag_before_closing_chat, \
+               chat_closing_tags, fallback_forward_department, departments_allowed_to_forward, \
+               allow_receive_forward_offline, max_chats) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14)";
         begin_write!(self, |tx| {
             sqlx::query(INSERT)
                 .bind(id)
@@ -203,6 +226,11 @@ impl Store {
                 .bind(department.show_on_offline_form)
                 .bind(department.description.unwrap_or(""))
                 .bind(now)
+                .bind(department.request_tag_before_closing_chat)
+                .bind(&department.chat_closing_tags)
+                .bind(department.fallback_forward_department)
+                .bind(&department.departments_allowed_to_forward)
+                .bind(department.allow_receive_forward_offline)
                 .bind(department.max_chats.unwrap_or(0))
                 .execute(&mut *tx)
                 .await?;
@@ -216,7 +244,7 @@ impl Store {
 
     /// Updates a department; with `agents`, they become its whole agent list (entries
     /// of agents that stay keep their chat count). Unknown id is `NotFound`; a taken
-    /// name and a non-agent are conflicts as in `create_department`.
+    /// name and an unknown user are conflicts as in `create_department`.
     pub async fn update_department(
         &self,
         id: &str,
@@ -236,6 +264,11 @@ impl Store {
                 .bind(department.show_on_offline_form)
                 .bind(department.description)
                 .bind(now)
+                .bind(department.request_tag_before_closing_chat)
+                .bind(&department.chat_closing_tags)
+                .bind(department.fallback_forward_department)
+                .bind(&department.departments_allowed_to_forward)
+                .bind(department.allow_receive_forward_offline)
                 .bind(department.max_chats)
                 .execute(&mut *tx)
                 .await?;
@@ -267,7 +300,7 @@ impl Store {
     }
 
     /// Adds or updates the `upsert` agents and removes the `remove` ones, all or
-    /// nothing. Unknown department is `NotFound`; a non-agent is `Conflict("agent")`.
+    /// nothing. Unknown department is `NotFound`; an unknown user is `Conflict("agent")`.
     pub async fn change_department_agents(
         &self,
         department_id: &str,

@@ -45,12 +45,12 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{Message, NewMessage};
-pub use rooms::{Closer, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use rooms::{Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
-pub use visitors::{Visitor, VisitorDetails};
+pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails};
 pub use widget::{CustomFieldValue, Role};
 pub use widget_config::{NewOfflineMessage, SenderSlot, WidgetDepartment};
 

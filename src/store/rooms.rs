@@ -8,9 +8,12 @@ use sqlx::FromRow;
 
 use super::messages::{LastMessageColumns, Message, NewMessage, insert_message};
 use super::sql::{room_guard, room_select, within_reach};
-use super::{Backend, SortColumn, Store, StoreError, StoreResult, Visitor, begin_write, on_pool, order_by};
+use super::{
+    Backend, SortColumn, Store, StoreError, StoreResult, Visitor, begin_write, contains_pattern, on_pool, order_by,
+};
 use crate::domain::chat::{CLOSED_BY_AGENT, CLOSED_BY_CUSTOMER};
 use crate::domain::page::{Page, SortKey};
+use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::time::Millis;
 
 /// A room with what both faces show of it: visitor, department, assignee, last message.
@@ -74,6 +77,9 @@ pub struct NewRoom<'a> {
     pub visitor: &'a Visitor,
     pub department_id: Option<&'a str>,
     pub source_type: &'a str,
+    /// Whether the room may open when no agent is available to serve it
+    /// (`Livechat_accept_chats_with_no_agents`).
+    pub without_agents: bool,
     pub now: Millis,
 }
 
@@ -109,6 +115,10 @@ pub enum RoomSortField {
     Fname,
     LastMessageAt,
     ClosedAt,
+    Id,
+    Open,
+    DepartmentId,
+    ServedBy,
 }
 
 impl SortColumn for RoomSortField {
@@ -119,6 +129,10 @@ impl SortColumn for RoomSortField {
             Self::Fname => "r.fname",
             Self::LastMessageAt => "r.last_message_at",
             Self::ClosedAt => "r.closed_at",
+            Self::Id => r#"r.id COLLATE "BINARY""#,
+            Self::Open => "r.open",
+            Self::DepartmentId => r#"r.department_id COLLATE "BINARY""#,
+            Self::ServedBy => r#"r.served_by COLLATE "BINARY""#,
         }
     }
 }
@@ -131,6 +145,24 @@ pub struct RoomFilter<'a> {
     pub department_id: Option<&'a str>,
     /// Only rooms the caller serves or within reach of this user's departments.
     pub bound: Option<&'a str>,
+    /// Case-insensitive part of the room's name.
+    pub room_name: Option<&'a str>,
+    /// Opened within these instants (each bound included, `None`: open-ended).
+    pub created: InstantRange,
+    /// Closed within these instants; rooms not closed never match.
+    pub closed: Option<InstantRange>,
+    /// Only open rooms no agent serves yet.
+    pub queued: bool,
+    /// A filter no room here can meet (tags, custom fields, units, on hold: rooms carry
+    /// none of them), so the list is empty.
+    pub unmatchable: bool,
+}
+
+/// The bounds of a date filter, both included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InstantRange {
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
 }
 
 impl Store {
@@ -151,16 +183,26 @@ impl Store {
     }
 
     /// Opens a room with a queued inquiry unless the visitor already has an open room;
-    /// returns the open room and whether it was created now. A visitor has at most one
-    /// open room (a partial unique index), so concurrent calls open one room.
-    pub async fn open_room(&self, new: NewRoom<'_>) -> StoreResult<(Room, bool)> {
+    /// returns the open room and whether it was created now, or `None` when the room
+    /// would need an available agent and none serves its department or the departments
+    /// its fallback chain leads to (`UNION` ends a circular chain). A visitor has at most
+    /// one open room (a partial unique index), so concurrent calls open one room; the
+    /// agent check is part of the insert.
+    pub async fn open_room(&self, new: NewRoom<'_>) -> StoreResult<Option<(Room, bool)>> {
         const INSERT: &str = "INSERT INTO rooms \
                (id, visitor_id, fname, department_id, source_type, open, chat_status, inquiry_id, inquiry_status, \
                 queued_at, ts, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, 'new', $6, 'queued', $7, $7, $7) \
+             SELECT $1, $2, $3, $4, $5, TRUE, 'new', $6, 'queued', $7, $7, $7 \
+             WHERE $8 OR EXISTS (SELECT 1 FROM users u \
+               JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $9 \
+               WHERE u.livechat_status = 'available' AND ($4 IS NULL OR EXISTS (SELECT 1 FROM department_agents da \
+                 WHERE da.agent_id = u.id AND da.department_id IN ( \
+                   WITH RECURSIVE fallbacks (id) AS (SELECT $4 UNION SELECT d.fallback_forward_department \
+                     FROM departments d JOIN fallbacks f ON d.id = f.id WHERE d.fallback_forward_department IS NOT NULL) \
+                   SELECT id FROM fallbacks)))) \
              ON CONFLICT (visitor_id) WHERE open DO NOTHING";
         if let Some(room) = self.open_room_of_visitor(&new.visitor.id).await? {
-            return Ok((room, false));
+            return Ok(Some((room, false)));
         }
         let inserted = on_pool!(self, |pool| sqlx::query(INSERT)
             .bind(new.id)
@@ -170,11 +212,13 @@ impl Store {
             .bind(new.source_type)
             .bind(new.inquiry_id)
             .bind(new.now)
+            .bind(new.without_agents)
+            .bind(ROLE_AGENT)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
-        let room = self.open_room_of_visitor(&new.visitor.id).await?.ok_or(StoreError::NotFound)?;
-        Ok((room, inserted == 1))
+        // Nothing inserted and no open room: no agent was available.
+        Ok(self.open_room_of_visitor(&new.visitor.id).await?.map(|room| (room, inserted == 1)))
     }
 
     /// Closes an open room and records the closing message. Rooms and messages stay as
@@ -242,46 +286,60 @@ impl Store {
         page: Page,
     ) -> StoreResult<(Vec<Room>, i64)> {
         // Agent ids travel as one JSON array parameter so that the SQL stays static.
-        const WHERE_POSTGRES: &str = concat!(
-            "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
-             AND ($3 = '[]' OR r.served_by IN (SELECT jsonb_array_elements_text($3::jsonb))) \
-             AND (r.served_by = $4 OR ",
-            within_reach!("r.", "$4"),
-            ") "
-        );
-        const WHERE_SQLITE: &str = concat!(
-            "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
-             AND ($3 = '[]' OR r.served_by IN (SELECT value FROM json_each($3))) \
-             AND (r.served_by = $4 OR ",
-            within_reach!("r.", "$4"),
-            ") "
-        );
+        macro_rules! room_list_where {
+            ($served_by_agents:literal) => {
+                concat!(
+                    "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
+                     AND ($3 = '[]' OR r.served_by IN (",
+                    $served_by_agents,
+                    ")) AND (r.served_by = $4 OR ",
+                    within_reach!("r.", "$4"),
+                    ") AND ($5 IS NULL OR LOWER(r.fname) LIKE $5 ESCAPE '\\') \
+                     AND ($6 IS NULL OR r.ts >= $6) AND ($7 IS NULL OR r.ts <= $7) \
+                     AND (NOT $8 OR (r.closed_at IS NOT NULL AND ($9 IS NULL OR r.closed_at >= $9) \
+                       AND ($10 IS NULL OR r.closed_at <= $10))) \
+                     AND (NOT $11 OR (r.open AND r.served_by IS NULL)) AND NOT $12 "
+                )
+            };
+        }
+        const WHERE_POSTGRES: &str = room_list_where!("SELECT jsonb_array_elements_text($3::jsonb)");
+        const WHERE_SQLITE: &str = room_list_where!("SELECT value FROM json_each($3)");
         let agents = serde_json::to_string(filter.agent_ids).expect("strings serialize");
+        let room_name = filter.room_name.map(contains_pattern);
+        let closed = filter.closed.unwrap_or_default();
         let order = order_by(sort, "r.ts DESC, r.num_id DESC");
         let where_clause = match self.backend {
             Backend::Postgres(_) => WHERE_POSTGRES,
             Backend::Sqlite(_) => WHERE_SQLITE,
         };
         // Built only from the static fragments above and whitelisted sort columns.
-        let list = format!("{}{where_clause}{order} LIMIT $5 OFFSET $6", room_select!());
+        let list = format!("{}{where_clause}{order} LIMIT $13 OFFSET $14", room_select!());
         let count = format!("SELECT COUNT(*) FROM rooms r {where_clause}");
+        macro_rules! bind_filter {
+            ($query:expr) => {
+                $query
+                    .bind(filter.open)
+                    .bind(filter.department_id)
+                    .bind(&agents)
+                    .bind(filter.bound)
+                    .bind(&room_name)
+                    .bind(filter.created.start)
+                    .bind(filter.created.end)
+                    .bind(filter.closed.is_some())
+                    .bind(closed.start)
+                    .bind(closed.end)
+                    .bind(filter.queued)
+                    .bind(filter.unmatchable)
+            };
+        }
         on_pool!(self, |pool| {
-            let rooms = sqlx::query_as(sqlx::AssertSqlSafe(list.clone()))
-                .bind(filter.open)
-                .bind(filter.department_id)
-                .bind(&agents)
-                .bind(filter.bound)
+            let rooms = bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(list.clone())))
                 .bind(page.count)
                 .bind(page.offset)
                 .fetch_all(pool)
                 .await?;
-            let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count.clone()))
-                .bind(filter.open)
-                .bind(filter.department_id)
-                .bind(&agents)
-                .bind(filter.bound)
-                .fetch_one(pool)
-                .await?;
+            let (total,): (i64,) =
+                bind_filter!(sqlx::query_as(sqlx::AssertSqlSafe(count.clone()))).fetch_one(pool).await?;
             Ok((rooms, total))
         })
     }

@@ -9,7 +9,7 @@
 /// The columns of a `Visitor`, unqualified.
 macro_rules! visitor_columns {
     () => {
-        "id, num_id, token, name, email, phone, department_id, status, created_at, updated_at"
+        "id, num_id, token, name, email, phone, department_id, status, ip, user_agent, host, created_at, updated_at"
     };
 }
 pub(super) use visitor_columns;
@@ -165,7 +165,8 @@ pub(super) use livechat_user_select;
 macro_rules! department_select {
     () => {
         "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
-         created_at, updated_at, max_chats, \
+         request_tag_before_closing_chat, chat_closing_tags, fallback_forward_department, \
+         departments_allowed_to_forward, allow_receive_forward_offline, created_at, updated_at, max_chats, \
          (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
          FROM departments"
     };

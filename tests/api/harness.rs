@@ -15,6 +15,9 @@
 //! `routing_method`, the setting `Livechat_Routing_Method` is stored as
 //! `Manual_Selection` at spawn (Rocket.Chat's default, Auto_Selection, would assign
 //! inquiries the tests mean to take). Routing tests name their method.
+//!
+//! Every server starts with the setting `Livechat_accept_chats_with_no_agents` on, so
+//! that visitors open rooms without an available agent; tests of the refusal turn it off.
 
 use std::net::SocketAddr;
 use std::ops::Deref;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use livechat_server::accounts::{BootstrapAdmin, ensure_admin};
 use livechat_server::config::{AppSettings, DatabaseUrl};
 use livechat_server::domain::routing::RoutingMethod;
+use livechat_server::domain::settings::{AcceptChatsWithNoAgents, TypedSetting};
 use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
@@ -219,6 +223,13 @@ impl TestApp {
         .await
         .expect("bootstrap admin");
         store.apply_setting_defaults(&settings.setting_defaults(), server_clock.now()).await.expect("setting defaults");
+        // Rocket.Chat opens no room while no agent is available, unless
+        // Livechat_accept_chats_with_no_agents; most tests open rooms without agents, so
+        // every test starts with it on, and the tests of the refusal turn it off.
+        store
+            .update_setting_value(AcceptChatsWithNoAgents::ID, "boolean", "true", server_clock.now())
+            .await
+            .expect("accept chats with no agents");
         let state = AppState::with_clock(store, settings, server_clock.clone());
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown) = serve_state(state).await;

@@ -336,18 +336,20 @@ async fn set_status(
     Body(body): Body<AgentStatusBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<AgentStatus>> {
     let agent_id = body.agent_id.as_deref().unwrap_or(&caller.id);
-    // As Rocket.Chat: an unknown agent is 404 before another agent's status is refused.
-    if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {
-        return Err(match state.store.livechat_user(LivechatRole::Agent.role(), agent_id).await? {
-            Some(_) => ApiError::unauthorized_object(),
-            None => agent_not_found(),
-        });
+    let status = body.status.map(LivechatStatus::from);
+    // As Rocket.Chat: an unknown agent is 404, a deactivated one 400, and a status the
+    // agent already has is answered, all before another agent's status is refused.
+    let agent = state.store.livechat_user(LivechatRole::Agent.role(), agent_id).await?.ok_or_else(agent_not_found)?;
+    if !agent.user.active {
+        return Err(ApiError::bad_request("error-user-deactivated"));
     }
-    let status = state
-        .store
-        .set_livechat_status(agent_id, body.status.map(LivechatStatus::from), state.now())
-        .await?
-        .ok_or_else(agent_not_found)?;
+    if let Some(status) = status.filter(|status| status.as_str() == agent.user.livechat_status) {
+        return Ok(Json(AgentStatus { status: status.as_str().to_owned(), success: Success }));
+    }
+    if agent_id != caller.id && !caller.holds(MANAGE_LIVECHAT_AGENTS) {
+        return Err(ApiError::unauthorized_object());
+    }
+    let status = state.store.set_livechat_status(agent_id, status, state.now()).await?.ok_or_else(agent_not_found)?;
     if status == LivechatStatus::Available.as_str() {
         state.route_queue().await;
     }

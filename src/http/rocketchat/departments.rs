@@ -1,9 +1,7 @@
 //! /api/v1/livechat/department: departments and their agents.
 //!
-//! Deviations from Rocket.Chat: an unknown department id is 404 `Department not found`
-//! on PUT and POST .../agents (GET, DELETE and GET .../agents answer as Rocket.Chat);
-//! `showArchived` and `onlyMyDepartments` are accepted and change nothing (no archived
-//! departments, no units); callers reading through
+//! Deviations from Rocket.Chat: `showArchived` and `onlyMyDepartments` are accepted and
+//! change nothing (no archived departments, no units); callers reading through
 //! view-l-room alone see only the departments they serve in.
 
 use axum::Json;
@@ -20,8 +18,8 @@ use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_
 use crate::domain::settings::DepartmentRemoval;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, NoFilter, PageParams, Paged, Path, Query, permission_set};
-use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
+use crate::http::extract::{Body, Caller, KeyText, NoFilter, PageParams, Paged, Path, Query, permission_set};
+use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
     Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
@@ -60,6 +58,22 @@ struct DepartmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, minimum = 1)]
     max_number_simultaneous_chat: Option<i64>,
+    /// As last given; absent while never given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    request_tag_before_closing_chat: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    chat_closing_tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    fallback_forward_department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    departments_allowed_to_forward: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    allow_receive_forward_offline: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,8 +96,24 @@ impl From<Department> for DepartmentView {
             updated_at: Timestamp(department.updated_at),
             kind: DepartmentKind::Department,
             max_number_simultaneous_chat: (department.max_chats > 0).then_some(department.max_chats),
+            request_tag_before_closing_chat: department.request_tag_before_closing_chat,
+            // Written by this server from a list of strings only.
+            chat_closing_tags: department.chat_closing_tags.as_deref().and_then(string_list),
+            fallback_forward_department: department.fallback_forward_department,
+            departments_allowed_to_forward: department.departments_allowed_to_forward.as_deref().and_then(string_list),
+            allow_receive_forward_offline: department.allow_receive_forward_offline,
         }
     }
+}
+
+/// A list of strings kept as JSON; only this server writes it, from such a list.
+fn string_list(json: &str) -> Option<Vec<String>> {
+    serde_json::from_str(json).ok()
+}
+
+/// A list of strings as it is kept.
+fn string_list_json(list: &[String]) -> String {
+    Value::from(list.to_vec()).to_string()
 }
 
 /// An agent's entry in a department.
@@ -150,6 +180,18 @@ struct DepartmentFields {
     /// The most chats an agent serves at once in this department; 0: no limit.
     #[schema(minimum = 0)]
     max_number_simultaneous_chat: Option<i64>,
+    /// Whether closing a chat of the department asks for a tag; true needs `chatClosingTags`.
+    request_tag_before_closing_chat: Option<bool>,
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    chat_closing_tags: Option<Vec<String>>,
+    /// Another department's id, whose agents serve when none of this one's is available.
+    #[schema(max_length = 256)]
+    fallback_forward_department: Option<String>,
+    /// Kept and shown; no route of this server forwards chats.
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    departments_allowed_to_forward: Option<Vec<String>>,
+    /// Kept and shown; no route of this server forwards chats.
+    allow_receive_forward_offline: Option<bool>,
 }
 
 /// An agent of a department body; `username` is accepted and not used.
@@ -172,10 +214,25 @@ impl AgentEntry {
 }
 
 impl DepartmentBody {
-    fn changes(&self) -> ApiResult<DepartmentChanges<'_>> {
+    /// The changes of the department `id` (`None` when it is being created), refused
+    /// in Rocket.Chat's order and words.
+    fn changes(&self, id: Option<&str>) -> ApiResult<DepartmentChanges<'_>> {
         let fields = &self.department;
         if fields.name.trim().is_empty() {
             return Err(ApiError::invalid_params("/department/name must NOT have fewer than 1 characters"));
+        }
+        let no_tags = fields.chat_closing_tags.as_ref().is_none_or(Vec::is_empty);
+        if fields.request_tag_before_closing_chat == Some(true) && no_tags {
+            return Err(ApiError::coded(
+                "error-validating-department-chat-closing-tags",
+                "At least one closing tag is required when the department requires tag(s) on closing conversations.",
+            ));
+        }
+        if id.is_some() && fields.fallback_forward_department.as_deref() == id {
+            return Err(ApiError::coded(
+                "error-fallback-department-circular",
+                "Cannot save department. Circular reference between fallback department and department",
+            ));
         }
         Ok(DepartmentChanges {
             enabled: fields.enabled,
@@ -185,6 +242,11 @@ impl DepartmentBody {
             show_on_offline_form: fields.show_on_offline_form,
             description: fields.description.as_deref(),
             max_chats: fields.max_number_simultaneous_chat,
+            request_tag_before_closing_chat: fields.request_tag_before_closing_chat,
+            chat_closing_tags: fields.chat_closing_tags.as_deref().map(string_list_json),
+            fallback_forward_department: fields.fallback_forward_department.as_deref().filter(|id| !id.is_empty()),
+            departments_allowed_to_forward: fields.departments_allowed_to_forward.as_deref().map(string_list_json),
+            allow_receive_forward_offline: fields.allow_receive_forward_offline,
         })
     }
 
@@ -302,14 +364,14 @@ const SORT_FIELDS: [(&str, DepartmentSort); 4] = [
 const AGENT_SORT_FIELDS: [(&str, DepartmentAgentSort); 2] =
     [("username", DepartmentAgentSort::Username), ("order", DepartmentAgentSort::Order)];
 
-fn department_not_found() -> ApiError {
-    ApiError::not_found("Department not found")
-}
-
 /// Maps what a department change can refuse to Rocket.Chat's errors.
 fn change_refused(error: StoreError) -> ApiError {
     match error {
-        StoreError::NotFound => department_not_found(),
+        StoreError::NotFound => ApiError::coded("error-department-not-found", "Department not found"),
+        // The only reference a department change writes is its fallback department.
+        StoreError::Database(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => {
+            ApiError::coded("error-fallback-department-not-found", "Fallback department not found")
+        }
         error if error.is_conflict_on("agent") => ApiError::coded("error-invalid-agent", "Invalid agent"),
         error if error.is_conflict_on("name") => {
             ApiError::coded("error-duplicated-department-name", "Department name already exists")
@@ -325,7 +387,7 @@ fn reader_scope(caller: &Caller<ReadDepartments>) -> Option<&str> {
     if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) && !caller.is_confined_monitor() { None } else { Some(&caller.id) }
 }
 
-/// A confined monitor changes only departments it belongs to (403 otherwise, 404 when
+/// A confined monitor changes only departments it belongs to (403 otherwise, 400 when
 /// unknown), checked inside the change's transaction; other managers change any.
 fn confined_to(caller: &Caller<ManageDepartments>) -> Option<&str> {
     caller.is_confined_monitor().then_some(caller.id.as_str())
@@ -376,7 +438,7 @@ async fn create(
     _: Caller<ManageDepartments>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<CreatedDepartment>> {
-    let changes = body.changes()?;
+    let changes = body.changes(None)?;
     let new_agents = body.new_agents().unwrap_or_default();
     let department = state
         .store
@@ -429,7 +491,6 @@ async fn one(
         (status = 200, description = "The department and its agents", body = UpdatedDepartment),
         RcPermitted,
         RcJsonBody,
-        (status = 404, response = RcNotFound),
     ))]
 async fn update(
     State(state): State<AppState>,
@@ -437,7 +498,7 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<UpdatedDepartment>> {
-    let changes = body.changes()?;
+    let changes = body.changes(Some(&id))?;
     let department = state
         .store
         .update_department(&id, &changes, body.new_agents().as_deref(), confined_to(&caller), state.now())
@@ -505,7 +566,6 @@ async fn agents(
         (status = 200, description = "Changed", body = Done),
         RcPermitted,
         RcJsonBody,
-        (status = 404, response = RcNotFound),
     ))]
 async fn change_agents(
     State(state): State<AppState>,

@@ -20,7 +20,7 @@ use crate::domain::permissions::{
     VIEW_LIVECHAT_ROOM_CLOSED_SAME_DEPARTMENT, VIEW_LIVECHAT_ROOMS,
 };
 use crate::domain::settings::{MessageAllowDeleting, MessageAllowEditing, MessageMaxAllowedSize};
-use crate::domain::time::parse_iso;
+use crate::domain::time::parse_instant;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::whole_number;
@@ -402,7 +402,7 @@ async fn sync_messages(
             "The \"type\" or \"lastUpdate\" parameters must be provided",
         ));
     };
-    let since = parse_iso(&last_update).ok_or_else(|| {
+    let since = parse_instant(&last_update).ok_or_else(|| {
         ApiError::coded("error-lastUpdate-param-invalid", "The \"lastUpdate\" query parameter must be a valid date")
     })?;
     // Rocket.Chat answers a room the caller may not see with a bare failure.

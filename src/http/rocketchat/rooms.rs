@@ -12,19 +12,24 @@ use super::wire::RoomView;
 use crate::domain::ids::meteor_id;
 use crate::domain::page::parse_sort;
 use crate::domain::permissions::{CLOSE_LIVECHAT_ROOM, CLOSE_OTHERS_LIVECHAT_ROOM, VIEW_L_ROOM, VIEW_LIVECHAT_ROOMS};
+use crate::domain::time::parse_instant;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, LoggedIn, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, rc_page};
-use crate::store::{Closer, RoomFilter, RoomGuard, RoomSortField, StoreError};
+use crate::store::{Closer, InstantRange, RoomFilter, RoomGuard, RoomSortField, StoreError};
 
-const ROOM_SORT_FIELDS: [(&str, RoomSortField); 5] = [
+const ROOM_SORT_FIELDS: [(&str, RoomSortField); 9] = [
+    ("_id", RoomSortField::Id),
     ("ts", RoomSortField::Ts),
     ("_updatedAt", RoomSortField::UpdatedAt),
     ("fname", RoomSortField::Fname),
     ("lm", RoomSortField::LastMessageAt),
     ("closedAt", RoomSortField::ClosedAt),
+    ("open", RoomSortField::Open),
+    ("departmentId", RoomSortField::DepartmentId),
+    ("servedBy._id", RoomSortField::ServedBy),
 ];
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -72,6 +77,99 @@ struct RoomListFilter {
     #[schema(max_length = 256)]
     #[param(max_length = 256)]
     department_id: Option<String>,
+    /// Part of the room's name, in any case
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
+    room_name: Option<String>,
+    /// JSON `{"start": <date>, "end": <date>}`, each optional: rooms opened within
+    #[schema(max_length = 1024)]
+    #[param(max_length = 1024)]
+    created_at: Option<String>,
+    /// JSON `{"start": <date>, "end": <date>}`, each optional: rooms closed within
+    #[schema(max_length = 1024)]
+    #[param(max_length = 1024)]
+    closed_at: Option<String>,
+    /// `t`, `true` or `1`: only open rooms no agent serves yet
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
+    queued: Option<String>,
+    /// `t`, `true` or `1`: only rooms on hold (no room is put on hold here)
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
+    onhold: Option<String>,
+    /// Rooms with any of these tags (rooms carry no tags here); also sent as tags[]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(value_type = Option<Vec<KeyText>>, inline)]
+    tags: Option<Vec<String>>,
+    #[serde(rename = "tags[]")]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(ignore)]
+    bracketed_tags: Option<Vec<String>>,
+    /// Rooms of these monitor units (there are no units here); also sent as units[]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(value_type = Option<Vec<KeyText>>, inline)]
+    units: Option<Vec<String>>,
+    #[serde(rename = "units[]")]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(ignore)]
+    bracketed_units: Option<Vec<String>>,
+    /// JSON object of room custom field to value (rooms carry no custom fields here)
+    #[schema(max_length = 1024)]
+    #[param(max_length = 1024)]
+    custom_fields: Option<String>,
+    /// JSON of field to 0 or 1, checked as Rocket.Chat checks it; as Rocket.Chat's room
+    /// query, the rooms are shown whole
+    #[schema(max_length = 1024)]
+    #[param(max_length = 1024)]
+    fields: Option<String>,
+}
+
+/// Rocket.Chat's truthy spellings of `queued` and `onhold`.
+fn truthy(flag: Option<&str>) -> bool {
+    matches!(flag, Some("t" | "true" | "1"))
+}
+
+/// A `{"start", "end"}` date filter named `property`, refused in Rocket.Chat's words
+/// when a bound is not a date.
+fn instant_range(property: &str, raw: Option<&str>) -> ApiResult<Option<InstantRange>> {
+    let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    let Ok(Value::Object(bounds)) = serde_json::from_str::<Value>(raw) else {
+        return Err(ApiError::bad_request(format!("The \"{property}\" query parameter must be a valid JSON.")));
+    };
+    let bound = |name: &str| {
+        match bounds.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
+            Some(Value::String(text)) => parse_instant(text).map(Some).ok_or(()),
+            Some(_) => Err(()),
+        }
+        .map_err(|()| ApiError::bad_request(format!("The \"{property}.{name}\" query parameter must be a valid date.")))
+    };
+    Ok(Some(InstantRange { start: bound("start")?, end: bound("end")? }))
+}
+
+/// Whether `fields` is JSON of field to 0 or 1, as Rocket.Chat's parseJsonQuery checks.
+fn check_fields(raw: Option<&str>) -> ApiResult<()> {
+    let Some(raw) = raw else { return Ok(()) };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(fields))
+            if fields.values().all(|value| value.as_i64().is_some_and(|flag| flag == 0 || flag == 1)) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::coded("error-invalid-fields", format!("Invalid fields parameter provided: \"{raw}\""))),
+    }
+}
+
+/// Whether `customFields` asks for any field; refused unless it is a JSON object.
+fn asks_custom_fields(raw: Option<&str>) -> ApiResult<bool> {
+    let Some(raw) = raw.filter(|raw| !raw.is_empty()) else { return Ok(false) };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(fields)) => Ok(!fields.is_empty()),
+        _ => Err(ApiError::bad_request("The \"customFields\" query parameter must be a valid JSON.")),
+    }
 }
 
 rc_page!(RoomPage { rooms: RoomView });
@@ -112,7 +210,9 @@ async fn close_by_user(
 /// only when `agents` names the caller and no one else. A confined monitor sees those
 /// it serves and those of its departments and of none.
 ///
-/// Sort fields: ts, _updatedAt, fname, lm, closedAt (e.g. `{"ts":-1}`).
+/// Rooms carry no tags, custom fields or units and are never on hold here, so asking
+/// for any of them lists none. Sort fields: _id, ts, _updatedAt, fname, lm, closedAt,
+/// open, departmentId, servedBy._id (default `{"ts":-1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/rooms", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
     params(RoomListFilter, PageParams),
@@ -127,6 +227,9 @@ async fn list_rooms(
         None => Vec::new(),
     };
     let filter = query.filter;
+    check_fields(filter.fields.as_deref())?;
+    let created = instant_range("createdAt", filter.created_at.as_deref())?;
+    let closed = instant_range("closedAt", filter.closed_at.as_deref())?;
     let agent_ids: Vec<String> =
         filter.agents.into_iter().flatten().chain(filter.bracketed_agents.into_iter().flatten()).collect();
     // Rocket.Chat checks this after the query is read, and answers a bare `unauthorized`.
@@ -134,11 +237,22 @@ async fn list_rooms(
     if !caller.holds(VIEW_LIVECHAT_ROOMS) && !own_rooms_only {
         return Err(ApiError::unauthorized_object());
     }
+    let asks_tags = filter.tags.iter().chain(&filter.bracketed_tags).any(|tags| !tags.is_empty());
+    let asks_units = filter.units.iter().chain(&filter.bracketed_units).any(|units| !units.is_empty());
+    let unmatchable = asks_custom_fields(filter.custom_fields.as_deref())?
+        || asks_tags
+        || asks_units
+        || truthy(filter.onhold.as_deref());
     let room_filter = RoomFilter {
         open: filter.open,
         agent_ids: &agent_ids,
         department_id: filter.department_id.as_deref(),
         bound: caller.department_bound(),
+        room_name: filter.room_name.as_deref().filter(|name| !name.is_empty()),
+        created: created.unwrap_or_default(),
+        closed,
+        queued: truthy(filter.queued.as_deref()),
+        unmatchable,
     };
     let (rooms, total) = state.store.list_rooms(room_filter, &sort, query.page).await?;
     Ok(Json(RoomPage::new(rooms.iter().map(RoomView::from).collect(), query.page, total)))

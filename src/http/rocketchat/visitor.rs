@@ -5,7 +5,7 @@
 //! are ignored, and the other routes refuse unknown keys in ajv's wording.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,15 +16,15 @@ use utoipa_axum::routes;
 use super::wire::{MessageView, RoomView, VisitorView};
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::page::Page;
-use crate::domain::settings::LivechatEnabled;
-use crate::http::AppState;
+use crate::domain::settings::{AcceptChatsWithNoAgents, CollectHttpHeaders, LivechatEnabled};
 use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcSmallJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
-use crate::store::{Closer, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
+use crate::http::{AppState, ClientAddress};
+use crate::store::{Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -254,6 +254,8 @@ async fn department_id(state: &AppState, department: &str) -> ApiResult<String> 
     ))]
 async fn register_visitor(
     State(state): State<AppState>,
+    ConnectInfo(peer): ClientAddress,
+    headers: HeaderMap,
     WordedBody(body): WordedBody<VisitorBody>,
 ) -> ApiResult<Json<OneVisitor>> {
     let visitor = body.visitor;
@@ -262,6 +264,9 @@ async fn register_visitor(
         None => None,
     };
     let id = meteor_id();
+    let peer = peer.ip().to_canonical().to_string();
+    let collect_headers = state.store.setting::<CollectHttpHeaders>().await?;
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(bounded_header);
     let visitor = state
         .store
         .upsert_visitor(VisitorDetails {
@@ -271,10 +276,24 @@ async fn register_visitor(
             email: visitor.email.as_deref(),
             phone: visitor.phone.as_deref(),
             department_id: department_id.as_deref(),
+            // As Rocket.Chat: the proxy's headers first, taken as they come.
+            headers: collect_headers.then(|| HttpHeaderInfo {
+                ip: header("x-real-ip").or_else(|| header("x-forwarded-for")).or(Some(&peer)),
+                user_agent: header("user-agent"),
+                host: header("host"),
+            }),
             now: state.now(),
         })
         .await?;
     Ok(OneVisitor::of(&visitor))
+}
+
+/// The most characters of a header value a visitor keeps.
+const MAX_HEADER_CHARS: usize = 1024;
+
+/// A header's value as stored: at most [`MAX_HEADER_CHARS`] characters.
+fn bounded_header(value: &str) -> &str {
+    value.char_indices().nth(MAX_HEADER_CHARS).map_or(value, |(end, _)| &value[..end])
 }
 
 /// The visitor of a token.
@@ -348,9 +367,11 @@ async fn open_room(
             visitor: &visitor,
             department_id: department_id.as_deref(),
             source_type: super::widget::room_source(&headers),
+            without_agents: state.store.setting::<AcceptChatsWithNoAgents>().await?,
             now: state.now(),
         })
-        .await?;
+        .await?
+        .ok_or_else(no_agent_online)?;
     if !created {
         return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
     }
@@ -358,6 +379,11 @@ async fn open_room(
     state.route_queue().await;
     let room = state.store.room_by_id(&room.id).await?.unwrap_or(room);
     Ok(Json(OpenedRoom { room: (&room).into(), new_room: true, success: Success }))
+}
+
+/// A room refused under `Livechat_accept_chats_with_no_agents` = false.
+pub(super) fn no_agent_online() -> ApiError {
+    ApiError::coded("no-agent-online", "Sorry, no online agents")
 }
 
 /// A visitor's message in its open room.

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::visitor::{invalid_room, known_visitor, omnichannel_disabled, own_room, room_closed};
+use super::visitor::{invalid_room, known_visitor, no_agent_online, omnichannel_disabled, own_room, room_closed};
 use super::wire::MessageView;
 use crate::domain::ids::{meteor_id, object_id};
-use crate::domain::settings::{LivechatEnabled, MessageAllowDeleting, MessageAllowEditing};
+use crate::domain::settings::{AcceptChatsWithNoAgents, LivechatEnabled, MessageAllowDeleting, MessageAllowEditing};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, LoggedIn, Path, Query};
@@ -274,9 +274,13 @@ async fn send_messages(
                 visitor: &visitor,
                 department_id: visitor.department_id.as_deref(),
                 source_type: super::widget::room_source(&headers),
+                without_agents: state.store.setting::<AcceptChatsWithNoAgents>().await?,
                 now: state.now(),
             };
-            state.store.open_room(new_room).await?.0
+            let (room, _) = state.store.open_room(new_room).await?.ok_or_else(no_agent_online)?;
+            // Its inquiry may go to an agent at once, as a room the widget opens.
+            state.route_queue().await;
+            room
         }
     };
     let name = visitor.display_name();

@@ -33,6 +33,16 @@ pub struct VisitorView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     department: Option<String>,
+    /// Of the registration, when Livechat_Allow_collect_and_store_HTTP_header_informations was on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    ip: Option<String>,
+    #[serde(rename = "userAgent", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    user_agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    host: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -61,6 +71,9 @@ impl From<&Visitor> for VisitorView {
             phone: visitor.phone.clone().map(|phone_number| [VisitorPhone { phone_number }]),
             visitor_emails: visitor.email.clone().map(|address| [VisitorEmail { address }]),
             department: visitor.department_id.clone(),
+            ip: visitor.ip.clone(),
+            user_agent: visitor.user_agent.clone(),
+            host: visitor.host.clone(),
         }
     }
 }
