@@ -18,6 +18,8 @@ use axum::http::header::CONTENT_LENGTH;
 use futures::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::json_guard::JsonGuard;
+
 /// Largest request body any route accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -72,6 +74,8 @@ pub enum Unread {
     Busy,
     /// The connection failed while it was read.
     Failed,
+    /// Past the JSON guard's limits: refused without reading the rest.
+    TooComplex,
 }
 
 /// The error a body stream gives once its read timeout has passed.
@@ -98,8 +102,9 @@ pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Reads `request`'s body, of at most `limit` bytes, within the budget the server put in
-/// the request's extensions (none in unit tests).
-pub async fn read(request: Request, limit: usize) -> Result<ReadBody, Unread> {
+/// the request's extensions (none in unit tests). With a `guard`, each piece is counted
+/// as it arrives, and a body past the guard's limits is refused there.
+pub async fn read(request: Request, limit: usize, mut guard: Option<JsonGuard>) -> Result<ReadBody, Unread> {
     let declared = declared_length(request.headers());
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(Unread::TooLarge);
@@ -118,6 +123,7 @@ pub async fn read(request: Request, limit: usize) -> Result<ReadBody, Unread> {
     while let Some(chunk) = data.next().await {
         match chunk {
             Ok(chunk) if received.len() + chunk.len() > limit => return Err(Unread::TooLarge),
+            Ok(chunk) if guard.as_mut().is_some_and(|guard| !guard.feed(&chunk)) => return Err(Unread::TooComplex),
             Ok(chunk) => received.extend_from_slice(&chunk),
             Err(error) if is_late(&error) => return Err(Unread::Late),
             Err(_) => return Err(Unread::Failed),

@@ -25,7 +25,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use super::AppState;
 use super::body::{self, MAX_BODY_BYTES, ReadBody, Unread};
 use super::error::{ApiError, ApiResult};
-use super::json_guard;
+use super::json_guard::{self, JsonGuard};
 use super::schema_check::{Report, Violation, check, query_object, resolved_schema};
 use crate::domain::ids::token_digest;
 use crate::domain::page::Page;
@@ -150,20 +150,20 @@ pub struct JsonObject {
 /// envelope `E`. An empty body is an empty object, so missing fields are reported by name.
 pub async fn read_json_object<E: BodyRefusal>(request: Request, limit: usize) -> Result<JsonObject, E> {
     let is_json = has_json_content_type(request.headers());
-    let ReadBody { bytes, reservation } = body::read(request, limit).await.map_err(|unread| match unread {
+    // A body that is not declared JSON is read whole, to be refused as such.
+    let guard = is_json.then(JsonGuard::default);
+    let ReadBody { bytes, reservation } = body::read(request, limit, guard).await.map_err(|unread| match unread {
         Unread::TooLarge => E::too_large(limit),
         Unread::Late => E::late(),
         Unread::Busy => E::busy(),
         Unread::Failed => E::unreadable(),
+        Unread::TooComplex => E::too_complex(),
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(JsonObject { object: Map::new(), _reservation: reservation });
     }
     if !is_json {
         return Err(E::not_json());
-    }
-    if !json_guard::within_limits(&bytes) {
-        return Err(E::too_complex());
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) if json_guard::object_has_nul(&object) => Err(E::holds_nul()),

@@ -1,5 +1,5 @@
-//! A pass over a JSON body's bytes, before any parsing, that bounds what parsing it can
-//! cost. A 1 MiB body of `[0],[0],...` builds hundreds of thousands of values; parsed
+//! A pass over a JSON body's bytes as they arrive, before any parsing, that bounds what
+//! parsing it can cost. A 1 MiB body of `[0],[0],...` builds hundreds of thousands of values; parsed
 //! into a tree that costs tens of megabytes, so such a body is refused by its shape.
 //! And a check, after parsing, that no string holds a NUL character.
 
@@ -11,57 +11,72 @@ pub const MAX_DEPTH: usize = 32;
 /// Most values (numbers, strings, literals, arrays and objects) a body may hold.
 pub const MAX_VALUES: usize = 20_000;
 
-/// Whether `bytes` stays within [`MAX_DEPTH`] and [`MAX_VALUES`]. It only counts, and
-/// does not check the syntax: what it lets through is parsed, and refused there if bad.
-pub fn within_limits(bytes: &[u8]) -> bool {
-    let (mut depth, mut values) = (0usize, 0usize);
-    let mut in_string = false;
-    let mut escaped = false;
-    // A value starts at an opening bracket, a quote, or the first byte of a literal or
-    // number: a byte that is not a separator, after a separator.
-    let mut after_separator = true;
-    for &byte in bytes {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'[' | b'{' => {
-                depth += 1;
-                values += 1;
-                after_separator = true;
-                if depth > MAX_DEPTH {
-                    return false;
-                }
-            }
-            b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                after_separator = false;
-            }
-            b',' | b':' => after_separator = true,
-            b'"' => {
-                in_string = true;
-                values += 1;
-                after_separator = false;
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            _ => {
-                if after_separator {
-                    values += 1;
-                }
-                after_separator = false;
-            }
-        }
-        if values > MAX_VALUES {
-            return false;
-        }
+/// Counts a JSON body's nesting and values as its bytes arrive, so that a body over
+/// [`MAX_DEPTH`] or [`MAX_VALUES`] is refused at the first byte past them, without
+/// reading the rest. It only counts, and does not check the syntax: what it lets
+/// through is parsed, and refused there if bad.
+pub struct JsonGuard {
+    depth: usize,
+    values: usize,
+    in_string: bool,
+    escaped: bool,
+    /// A value starts at an opening bracket, a quote, or the first byte of a literal or
+    /// number: a byte that is not a separator, after a separator.
+    after_separator: bool,
+}
+
+impl Default for JsonGuard {
+    fn default() -> Self {
+        Self { depth: 0, values: 0, in_string: false, escaped: false, after_separator: true }
     }
-    true
+}
+
+impl JsonGuard {
+    /// Counts the next bytes of the body; false once the body is past a limit.
+    pub fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &byte in bytes {
+            if self.in_string {
+                match (self.escaped, byte) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    self.values += 1;
+                    self.after_separator = true;
+                    if self.depth > MAX_DEPTH {
+                        return false;
+                    }
+                }
+                b']' | b'}' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.after_separator = false;
+                }
+                b',' | b':' => self.after_separator = true,
+                b'"' => {
+                    self.in_string = true;
+                    self.values += 1;
+                    self.after_separator = false;
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                _ => {
+                    if self.after_separator {
+                        self.values += 1;
+                    }
+                    self.after_separator = false;
+                }
+            }
+            if self.values > MAX_VALUES {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// Whether any string or key of `value` holds a NUL character. PostgreSQL cannot store
@@ -93,6 +108,11 @@ mod tests {
         assert!(has_nul(&json!({"a\0": 1})));
     }
 
+    /// Whether `bytes`, fed whole, stay within the limits.
+    fn within_limits(bytes: &[u8]) -> bool {
+        JsonGuard::default().feed(bytes)
+    }
+
     #[test]
     fn ordinary_bodies_pass() {
         assert!(within_limits(br#"{"user":"ann","password":"p\"[[[[","list":[1,2,{"a":null}]}"#));
@@ -120,5 +140,14 @@ mod tests {
     fn brackets_inside_strings_do_not_count() {
         let text = format!(r#"{{"a":"{}"}}"#, "[".repeat(10_000));
         assert!(within_limits(text.as_bytes()));
+    }
+
+    #[test]
+    fn counts_carry_across_pieces() {
+        let mut guard = JsonGuard::default();
+        assert!(guard.feed(br#"{"a":"[[[\"#));
+        assert!(guard.feed(br#"" ]]]","b":"#));
+        assert!(guard.feed(b"[".repeat(MAX_DEPTH - 1).as_slice()));
+        assert!(!guard.feed(b"["));
     }
 }

@@ -682,3 +682,21 @@ both_backends!(
         assert_eq!((answer.status, &answer.body), (400, &empty_visitor));
     }
 );
+
+// A JSON body is counted as it arrives: one past the nesting limit is answered at that
+// byte, while its sender has sent 43 bytes of the 1 MiB it declared. Read whole first,
+// it would wait for the rest (and its body read timeout).
+both_backends!(a_body_past_the_json_limits_is_refused_before_the_rest_arrives, |app| {
+    let mut stream = connect(&app.base).await;
+    let head = "POST /api/v1/livechat/visitor HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                Content-Length: 1048576\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(format!(r#"{{"visitor":{}"#, "[".repeat(32)).as_bytes()).await.unwrap();
+    let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+    let too_complex = json!({
+        "success": false,
+        "error": "Request body nests deeper than 32 levels or holds more than 20000 values [error-body-too-complex]",
+        "errorType": "error-body-too-complex",
+    });
+    assert_eq!((answer.status, answer.body), (400, too_complex));
+});
