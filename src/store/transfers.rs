@@ -272,8 +272,11 @@ impl Store {
         sort: &[SortKey<TransferSortField>],
         page: Page,
     ) -> StoreResult<(Vec<Message>, i64)> {
-        const SELECT: &str =
-            concat!("SELECT ", message_columns!(), " FROM messages WHERE room_id = $1 AND kind = 'livechat_transfer_history'");
+        const SELECT: &str = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE room_id = $1 AND kind = 'livechat_transfer_history'"
+        );
         const COUNT: &str = "SELECT COUNT(*) FROM messages WHERE room_id = $1 AND kind = 'livechat_transfer_history'";
         // Built from the static query and whitelisted sort columns only.
         let list = format!("{SELECT}{} LIMIT $2 OFFSET $3", order_by(sort, "ts, num_id"));

@@ -106,7 +106,10 @@ both_backends!(forwarding_to_an_agent_hands_the_room_over_with_its_history, cloc
 
     let body = json!({"roomId": room_id, "userId": bob.user_id, "comment": "over to you"});
     assert_eq!(forward(&app, &manager, body).await, done());
-    assert_eq!(snapshot(&app).await, (lines(&["alice 0", "bob 1", "manager 0"]), lines(&["Visitor v1 open bob - taken"])));
+    assert_eq!(
+        snapshot(&app).await,
+        (lines(&["alice 0", "bob 1", "manager 0"]), lines(&["Visitor v1 open bob - taken"]))
+    );
     assert_eq!(
         history(&app, &manager, &room_id).await,
         history_page(vec![json!({"transferredBy": by(&manager, "manager", "user"), "ts": AT_START,
@@ -124,7 +127,10 @@ both_backends!(forwarding_to_an_agent_hands_the_room_over_with_its_history, cloc
     assert_eq!(forward(&app, &manager, json!({"roomId": queued, "userId": alice.user_id})).await, done());
     assert_eq!(
         snapshot(&app).await,
-        (lines(&["alice 1", "bob 1", "manager 0"]), lines(&["Visitor v1 open bob - taken", "Visitor v2 open alice - taken"]))
+        (
+            lines(&["alice 1", "bob 1", "manager 0"]),
+            lines(&["Visitor v1 open bob - taken", "Visitor v2 open alice - taken"])
+        )
     );
 });
 
@@ -180,7 +186,10 @@ both_backends!(forward_refuses_bad_input_unknown_rooms_and_callers, clock = STAR
         (StatusCode::FORBIDDEN, no_permission())
     );
     let bad = |message: &str| (StatusCode::BAD_REQUEST, invalid_params(message));
-    assert_eq!(forward(&app, &manager, json!({"userId": bob.user_id})).await, bad("must have required property 'roomId'"));
+    assert_eq!(
+        forward(&app, &manager, json!({"userId": bob.user_id})).await,
+        bad("must have required property 'roomId'")
+    );
     assert_eq!(forward(&app, &manager, json!({"roomId": 5})).await, bad("/roomId must be string"));
     assert_eq!(
         forward(&app, &manager, json!({"roomId": room_id, "clientAction": "yes"})).await,
@@ -201,7 +210,10 @@ both_backends!(forward_refuses_bad_input_unknown_rooms_and_callers, clock = STAR
     let (status, body) = app.send_raw_json(Method::POST, FORWARD, &manager, "{\"roomId\":").await;
     assert_eq!((status, &body["errorType"]), (StatusCode::BAD_REQUEST, &json!("error-invalid-json")));
     assert_eq!(body["success"], json!(false));
-    assert_eq!(forward(&app, &manager, json!({"roomId": "nope", "userId": bob.user_id})).await, refused("error-invalid-room"));
+    assert_eq!(
+        forward(&app, &manager, json!({"roomId": "nope", "userId": bob.user_id})).await,
+        refused("error-invalid-room")
+    );
     assert_eq!(
         forward(&app, &manager, json!({"roomId": room_id, "departmentId": "nope"})).await,
         refused("error-invalid-department")
@@ -360,7 +372,10 @@ both_backends!(department_forwards_follow_the_departments_rules_and_fallback_cha
         forward(&app, &manager, to(&elsewhere)).await,
         (
             StatusCode::BAD_REQUEST,
-            coded("error-forwarding-department-target-not-allowed", "The forwarding to the target department is not allowed.")
+            coded(
+                "error-forwarding-department-target-not-allowed",
+                "The forwarding to the target department is not allowed."
+            )
         )
     );
     // LoopA and LoopB fall back on each other and no one there is available.
@@ -481,8 +496,7 @@ both_backends!(a_helpcrunch_department_change_forwards_the_chat, clock = START, 
     department(&app, "Support", &[]).await;
     let (_, room_id) = visitor_with_room(&app, "v1", Some(&sales)).await;
     take(&app, &alice, &room_id).await;
-    let (status, key) =
-        app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "crm"})).await;
+    let (status, key) = app.post("/api/v1/livechat/api-keys", Some(&app.admin), json!({"name": "crm"})).await;
     assert_eq!(status, StatusCode::OK, "{key}");
     let bearer = format!("Bearer {}", key["key"].as_str().unwrap());
     let hc = |method: Method, path: &str, body: Value| {
@@ -490,12 +504,16 @@ both_backends!(a_helpcrunch_department_change_forwards_the_chat, clock = START, 
     };
     let (status, departments) = hc(Method::GET, "/v1/departments", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{departments}");
-    let support = departments["data"].as_array().unwrap().iter().find(|d| d["name"] == "Support").unwrap()["id"].clone();
+    let support =
+        departments["data"].as_array().unwrap().iter().find(|d| d["name"] == "Support").unwrap()["id"].clone();
     let chat = app.column_strings("SELECT CAST(num_id AS TEXT) FROM rooms").await[0].parse::<i64>().unwrap();
 
     let (status, body) = hc(Method::PUT, "/v1/chats/department", json!({"id": chat, "department": support})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((&body["status"], &body["assignee"], &body["department"]["name"]), (&json!("new"), &Value::Null, &json!("Support")));
+    assert_eq!(
+        (&body["status"], &body["assignee"], &body["department"]["name"]),
+        (&json!("new"), &Value::Null, &json!("Support"))
+    );
     assert_eq!(snapshot(&app).await, (lines(&["alice 0"]), lines(&["Visitor v1 open - Support queued"])));
     let key_id = app.column_strings("SELECT 'api-key-' || CAST(num_id AS TEXT) FROM api_keys").await[0].clone();
     let (_, body) = history(&app, &app.admin, &room_id).await;

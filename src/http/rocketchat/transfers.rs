@@ -21,7 +21,7 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, rc_page};
 use crate::store::{
     AuthUser, Department, DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, Room, RoomGuard,
-    TransferSortField,
+    TransferSortField, User,
 };
 
 const TRANSFER_SORT_FIELDS: [(&str, TransferSortField); 1] = [("ts", TransferSortField::Ts)];
@@ -140,7 +140,8 @@ async fn forward(
     caller: Caller<TransferGuests>,
     Body(body): Body<ForwardBody>,
 ) -> ApiResult<Json<Done>> {
-    let room = state.store.room_by_id(&body.room_id).await?.ok_or_else(|| ApiError::bad_request("error-invalid-room"))?;
+    let room =
+        state.store.room_by_id(&body.room_id).await?.ok_or_else(|| ApiError::bad_request("error-invalid-room"))?;
     if !room.open {
         return Err(closed());
     }
@@ -152,37 +153,35 @@ async fn forward(
     let department_id = body.department_id.as_deref().filter(|id| !id.is_empty());
     let by = Party { id: &caller.id, username: &caller.username, name: Some(&caller.name) };
     let department = match department_id {
-        Some(id) => {
-            Some(state.store.department_by_id(id).await?.ok_or_else(|| ApiError::bad_request("error-invalid-department"))?)
-        }
+        Some(id) => Some(
+            state.store.department_by_id(id).await?.ok_or_else(|| ApiError::bad_request("error-invalid-department"))?,
+        ),
         None => None,
     };
-    let agent = match user_id {
-        Some(id) => Some(online_agent(&state, id).await?),
-        None => None,
-    };
-    let target = match (&department, &agent) {
+    let target = match (department, user_id) {
         (None, None) => return Err(failed()),
-        (None, Some(agent)) => {
+        (None, Some(user_id)) => {
+            let agent = online_agent(&state, user_id).await?;
             if room.served_by.as_deref() == Some(agent.id.as_str()) {
                 return Err(ApiError::bad_request("error-selected-agent-room-agent-are-same"));
             }
             Target::Agent(agent, None)
         }
-        (Some(department), agent) => {
+        (Some(department), user_id) => {
             let source = match room.department_id.as_deref() {
                 Some(id) => state.store.department_by_id(id).await?,
                 None => None,
             };
-            check_department(&room, source.as_ref(), department)?;
-            match agent {
-                Some(agent) => {
+            check_department(&room, source.as_ref(), &department)?;
+            match user_id {
+                Some(user_id) => {
+                    let agent = online_agent(&state, user_id).await?;
                     if !state.store.is_department_agent(&department.id, &agent.id).await? {
                         return Err(ApiError::bad_request("error-user-not-belong-to-department"));
                     }
-                    Target::Agent(agent, Some(department.clone()))
+                    Target::Agent(agent, Some(department))
                 }
-                None => Target::Department(receiving_department(&state, &room, source.as_ref(), department).await?),
+                None => Target::Department(receiving_department(&state, &room, source.as_ref(), &department).await?),
             }
         }
     };
@@ -226,8 +225,8 @@ async fn forward(
 }
 
 /// Where a forward sends the room, as resolved before the change.
-enum Target<'a> {
-    Agent(&'a crate::store::User, Option<Department>),
+enum Target {
+    Agent(User, Option<Department>),
     Department(Department),
 }
 
@@ -241,7 +240,7 @@ fn closed() -> ApiError {
 
 /// The agent `id` when it is an active livechat agent available for chats; Rocket.Chat
 /// refuses an unknown user, a user who is not an agent and an unavailable agent alike.
-async fn online_agent(state: &AppState, id: &str) -> ApiResult<crate::store::User> {
+async fn online_agent(state: &AppState, id: &str) -> ApiResult<User> {
     match state.store.livechat_user(ROLE_AGENT, id).await? {
         Some(agent) if agent.user.active && agent.user.livechat_status == "available" => Ok(agent.user),
         _ => Err(agent_offline()),
@@ -290,7 +289,10 @@ async fn receiving_department(
             return Ok(candidate);
         }
         tried.push(candidate.id.clone());
-        let next = candidate.fallback_forward_department.as_deref().filter(|id| !id.is_empty() && !tried.iter().any(|tried| tried == id));
+        let next = candidate
+            .fallback_forward_department
+            .as_deref()
+            .filter(|id| !id.is_empty() && !tried.iter().any(|tried| tried == id));
         let Some(next) = next else { return Err(no_agents_online()) };
         let Some(fallback) = state.store.department_by_id(next).await? else { return Err(no_agents_online()) };
         check_department(room, source, &fallback)?;
