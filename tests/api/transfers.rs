@@ -393,10 +393,24 @@ both_backends!(department_forwards_follow_the_departments_rules_and_fallback_cha
     assert_eq!(snapshot(&app).await.1, lines(&["Visitor v1 open - OfflineOk queued"]));
     // With chats accepted without agents, any department receives.
     set_setting(&app, "Livechat_accept_chats_with_no_agents", json!(true)).await;
+    app.clock.advance(1_000);
     assert_eq!(forward(&app, &manager, to(&empty)).await, done());
     assert_eq!(snapshot(&app).await.1, lines(&["Visitor v1 open - Empty queued"]));
-    let (_, body) = history(&app, &manager, &room_id).await;
-    assert_eq!(body["total"], json!(3));
+    // Paged, oldest first unless sorted otherwise.
+    let page = |query: &str| format!("/api/v1/livechat/transfer.history/{room_id}?{query}");
+    let (status, body) = app.get(&page("offset=1&count=1"), Some(&manager)).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"history": [{"transferredBy": by(&manager, "manager", "user"), "ts": AT_START,
+                "scope": "department", "previousDepartment": online,
+                "nextDepartment": {"_id": offline_ok, "name": "OfflineOk"}}],
+                "count": 1, "offset": 1, "total": 3, "success": true})
+        )
+    );
+    let (status, body) = app.get(&page("count=1&sort={\"ts\":-1}"), Some(&manager)).await;
+    assert_eq!((status, &body["history"][0]["nextDepartment"]["name"]), (StatusCode::OK, &json!("Empty")));
 });
 
 both_backends!(a_forward_racing_a_close_has_one_outcome, |app| {
