@@ -208,19 +208,6 @@ impl Store {
         })
     }
 
-    /// Moves a chat to a department, or out of any; false when there is no such chat.
-    pub async fn move_chat_department(&self, chat: i64, department_id: Option<&str>, now: Millis) -> StoreResult<bool> {
-        const MOVE: &str = "UPDATE rooms SET department_id = $2, updated_at = $3 WHERE num_id = $1";
-        let moved = on_pool!(self, |pool| sqlx::query(MOVE)
-            .bind(chat)
-            .bind(department_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-        Ok(moved == 1)
-    }
-
     /// The string id of the livechat agent with this integer id.
     pub async fn agent_id_by_num_id(&self, num_id: i64) -> StoreResult<Option<String>> {
         const SQL: &str = "SELECT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $2 \

@@ -22,6 +22,7 @@ mod settings;
 mod sla;
 mod sql;
 mod sqlite;
+mod transfers;
 mod users;
 mod visitors;
 mod widget;
@@ -49,6 +50,9 @@ pub use rooms::{Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, Room
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
+pub use transfers::{
+    DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, TRANSFER_HISTORY, TransferSortField,
+};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails};
 pub use widget::{CustomFieldValue, Role};

@@ -24,5 +24,6 @@ mod rc_answers;
 mod routing;
 mod seeds;
 mod settings;
+mod transfers;
 mod widget;
 mod widget_config;

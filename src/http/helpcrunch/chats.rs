@@ -11,6 +11,10 @@
 //! - The agent need not be available: the API key acts as a manager.
 //! - A chat closed through this face is closed by "agent", and its closing message is
 //!   authored by the API key (`api-key-<id>`, the key's name).
+//! - Moving a chat to another department is Rocket.Chat's forward to a department: the
+//!   chat loses its assignee and waits in that department's queue (routing may assign
+//!   it at once), with a `livechat_transfer_history` message by the API key. A closed
+//!   chat is not moved (400 `id` "Chat is closed").
 //! - Ids may be sent as integers or numeric strings.
 //! - A change that keeps losing to concurrent changes of the same chat is given up:
 //!   409 `{"code":"conflict","message":"The chat changed while it was being updated, try again"}`.
@@ -38,7 +42,10 @@ use crate::domain::page::Direction;
 use crate::http::AppState;
 use crate::http::SMALL_BODY_BYTES;
 use crate::http::openapi::{HcBadRequest, HcConflict, HcJsonBody, HcKeyed, HcNotFound, HcSmallJsonBody};
-use crate::store::{AssigneeOutcome, Closer, StatusChange, StatusOutcome};
+use crate::store::{
+    AssigneeOutcome, Closer, DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, RoomGuard, StatusChange,
+    StatusOutcome,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -371,34 +378,66 @@ async fn set_assignee(
     }
 }
 
-/// Moves a chat to a department, or out of any (`null`).
+/// Moves a chat to a department, or out of any (`null`), as Rocket.Chat forwards a room
+/// to a department: it goes back to that department's queue without an assignee, with a
+/// transfer history message authored by the API key. Moving it to the department it is
+/// in changes nothing.
 #[utoipa::path(put, path = "/v1/chats/department", tag = "helpcrunch",
     security(("bearerApiKey" = [])),
     request_body = ChatDepartmentChange,
     responses(
         (status = 200, description = "The updated chat", body = Chat),
         (status = 404, response = HcNotFound),
+        (status = 409, response = HcConflict),
         HcSmallJsonBody,
         HcKeyed,
     ))]
 async fn set_department(
     State(state): State<AppState>,
+    AuthenticatedApiKey(key): AuthenticatedApiKey,
     HcBody(ChatDepartmentChange { id: ChatId(chat), department }): HcBody<ChatDepartmentChange, SMALL_BODY_BYTES>,
 ) -> HelpCrunchResult<Json<Chat>> {
-    let department_id = match department {
-        Some(NumericId(department)) => Some(
-            state
-                .store
-                .department_id_by_num_id(department)
-                .await?
-                .ok_or_else(|| HelpCrunchError::entity_not_found("Department not found"))?,
-        ),
+    let department_not_found = || HelpCrunchError::entity_not_found("Department not found");
+    let department = match department {
+        Some(NumericId(department)) => {
+            let id = state.store.department_id_by_num_id(department).await?.ok_or_else(department_not_found)?;
+            Some(state.store.department_by_id(&id).await?.ok_or_else(department_not_found)?)
+        }
         None => None,
     };
-    if !state.store.move_chat_department(chat, department_id.as_deref(), state.now()).await? {
-        return Err(HelpCrunchError::chat_not_found());
+    let room = state.store.room_by_num_id(chat).await?.ok_or_else(HelpCrunchError::chat_not_found)?;
+    if !room.open {
+        return Err(HelpCrunchError::invalid_field("id", "Chat is closed"));
     }
-    // A queued chat in another department may reach that department's agents.
-    state.route_queue().await;
-    chat_answer(&state, chat).await
+    let target_id = department.as_ref().map(|department| department.id.as_str());
+    if room.department_id.as_deref() == target_id {
+        return chat_answer(&state, chat).await;
+    }
+    let by_id = format!("api-key-{}", key.num_id);
+    let message_id = meteor_id();
+    let forward = Forward {
+        room_id: &room.id,
+        seen_served_by: room.served_by.as_deref(),
+        seen_department: room.department_id.as_deref(),
+        target: ForwardTarget::Department(
+            department.as_ref().map(|department| DepartmentRef { id: &department.id, name: &department.name }),
+        ),
+        by: Party { id: &by_id, username: &key.name, name: Some(&key.name) },
+        guard: RoomGuard::ANYONE,
+        comment: None,
+        message_id: &message_id,
+        now: state.now(),
+    };
+    match state.store.forward_room(&forward).await? {
+        ForwardOutcome::Forwarded => {
+            // Back in a queue: that department's agents may be given it now.
+            state.route_queue().await;
+            chat_answer(&state, chat).await
+        }
+        // Only agent forwards hold an agent; a department forward loses only to a
+        // concurrent change of the same chat.
+        ForwardOutcome::RoomChanged | ForwardOutcome::AgentUnavailable | ForwardOutcome::OverLimit => {
+            Err(HelpCrunchError::conflict())
+        }
+    }
 }

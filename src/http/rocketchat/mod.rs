@@ -13,6 +13,7 @@ mod rooms;
 mod routing;
 mod settings;
 mod sla;
+mod transfers;
 mod users;
 mod visitor;
 mod visitor_messages;
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         custom_fields::router(),
         roles::router(),
         routing::router(),
+        transfers::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)
