@@ -3,6 +3,7 @@
 mod agents;
 mod api_keys;
 mod auth;
+mod contacts;
 mod custom_fields;
 mod departments;
 mod inquiries;
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         custom_fields::router(),
         roles::router(),
         routing::router(),
+        contacts::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)
