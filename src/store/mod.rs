@@ -50,7 +50,7 @@ pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
-pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails, email_key};
+pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails};
 pub use widget::{CustomFieldValue, Role};
 pub use widget_config::{NewOfflineMessage, SenderSlot, WidgetDepartment};
 

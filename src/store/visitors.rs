@@ -74,7 +74,7 @@ fn phone_key(phone: &str) -> Option<String> {
 
 /// An email address as contacts are matched by it: trimmed and lowercased; `None`
 /// when nothing is left.
-pub fn email_key(email: &str) -> Option<String> {
+fn email_key(email: &str) -> Option<String> {
     let key = email.trim().to_lowercase();
     (!key.is_empty()).then_some(key)
 }
