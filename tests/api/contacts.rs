@@ -194,14 +194,21 @@ both_backends!(contact_routes_refuse_bad_input_and_callers, |app| {
 });
 
 both_backends!(concurrent_registrations_with_one_email_yield_one_contact, |app| {
+    // Half register a contact, half a widget visitor; all with new tokens.
     let app = Arc::new(app);
     let registrations = (0..8).map(|n| {
         let app = Arc::clone(&app);
         tokio::spawn(async move {
-            let body = json!({"token": format!("t-{n}"), "name": "Ada", "email": "ada@example.com"});
-            let (status, answer) = app.post(CONTACT, Some(&app.admin), body).await;
+            let token = format!("t-{n}");
+            let (status, answer) = if n % 2 == 0 {
+                let body = json!({"token": token, "name": "Ada", "email": "ada@example.com"});
+                app.post(CONTACT, Some(&app.admin), body).await
+            } else {
+                let body = json!({"visitor": {"token": token, "email": "ADA@example.com"}});
+                app.post("/api/v1/livechat/visitor", None, body).await
+            };
             assert_eq!(status, StatusCode::OK, "{answer}");
-            answer["contact"].as_str().unwrap().to_owned()
+            answer.get("contact").unwrap_or(&answer["visitor"]["_id"]).as_str().unwrap().to_owned()
         })
     });
     let mut ids = Vec::new();
@@ -213,8 +220,9 @@ both_backends!(concurrent_registrations_with_one_email_yield_one_contact, |app| 
     assert_eq!(app.column_strings("SELECT id FROM visitors").await, ids);
 });
 
-/// Registers a contact managed by `manager` and opens its room; returns the room's
-/// `servedBy` username (null while queued).
+/// Registers a contact managed by `manager`, opens its room (in `department`, an id,
+/// when given) and checks the whole answer; returns the room's serving username (null
+/// while queued).
 async fn open_managed_room(app: &TestApp, token: &str, manager: &str, department: Option<&str>) -> Value {
     register(app, json!({"token": token, "name": "Ada", "contactManager": {"username": manager}})).await;
     let query = match department {
@@ -222,15 +230,29 @@ async fn open_managed_room(app: &TestApp, token: &str, manager: &str, department
         None => format!("/api/v1/livechat/room?token={token}"),
     };
     let (status, body) = app.get(&query, None).await;
-    assert_eq!((status, &body["newRoom"]), (StatusCode::OK, &json!(true)), "{body}");
-    body["room"]["servedBy"]["username"].clone()
+    let room = &body["room"];
+    let served_by = &room["servedBy"];
+    let mut expected = json!({
+        "_id": room["_id"], "fname": "Ada", "t": "l", "v": room["v"], "cl": false, "open": true, "msgs": 0,
+        "usersCount": 1, "ts": AT_START, "_updatedAt": AT_START, "source": {"type": "api"},
+    });
+    if let Some(department) = department {
+        expected["departmentId"] = json!(department);
+    }
+    if !served_by.is_null() {
+        expected["usersCount"] = json!(2);
+        expected["servedBy"] = json!({"_id": served_by["_id"], "username": served_by["username"], "ts": AT_START});
+    }
+    assert_eq!((status, &body), (StatusCode::OK, &json!({"room": expected, "newRoom": true, "success": true})));
+    assert_eq!(room["v"]["token"], json!(token));
+    served_by["username"].clone()
 }
 
 fn routed_by(method: RoutingMethod) -> AppSettings {
     AppSettings { routing_method: Some(method), ..AppSettings::default() }
 }
 
-both_backends!(a_new_room_goes_to_the_available_contact_manager_whatever_the_method, |app| {
+both_backends!(a_new_room_goes_to_the_available_contact_manager_whatever_the_method, clock = START, |app| {
     // Manual_Selection assigns nothing by itself, yet the manager gets the room.
     available_agent(&app, "manager").await;
     assert_eq!(open_managed_room(&app, "t-1", "manager", None).await, json!("manager"));
@@ -239,8 +261,9 @@ both_backends!(a_new_room_goes_to_the_available_contact_manager_whatever_the_met
 both_backends!(
     contact_manager_routing_goes_before_the_routing_method,
     settings = routed_by(RoutingMethod::AutoSelection),
+    clock = START,
     |app| {
-        // The least loaded agent would be `idle`; the manager has a chat already.
+        // The method would pick `idle` each time: first by name, then by load.
         let manager = available_agent(&app, "manager").await;
         available_agent(&app, "idle").await;
         let sales = department(&app, "Sales", &[&manager]).await;
@@ -252,11 +275,13 @@ both_backends!(
 both_backends!(
     without_the_setting_or_a_free_manager_the_method_routes,
     settings = routed_by(RoutingMethod::AutoSelection),
+    clock = START,
     |app| {
         let manager = available_agent(&app, "manager").await;
         let other = available_agent(&app, "other").await;
         let support = department(&app, "Support", &[&other]).await;
-        // Setting off: the method picks (the manager is the first of equals, so give it a chat).
+        // Setting off: the method picks, first `manager` (the first of equals), then
+        // `other` for the manager's own contact.
         set_setting(&app, "Omnichannel_contact_manager_routing", json!(false)).await;
         assert_eq!(open_managed_room(&app, "t-0", "other", None).await, json!("manager"));
         assert_eq!(open_managed_room(&app, "t-1", "manager", None).await, json!("other"));
@@ -265,12 +290,12 @@ both_backends!(
         // Not of the room's department: the department's agent gets it.
         assert_eq!(open_managed_room(&app, "t-2", "manager", Some(&support)).await, json!("other"));
 
-        // At its limit (one chat each now... the manager has one): another agent gets it.
+        // The manager at its limit of one chat: the least loaded agent gets it.
         set_setting(&app, "Livechat_maximum_chats_per_agent", json!(1)).await;
         let third = available_agent(&app, "third").await;
         assert_eq!(open_managed_room(&app, "t-3", "manager", None).await, json!("third"));
 
-        // Not available: the room waits for the method (every other agent is at its limit).
+        // The manager not available: the method's pick gets it.
         unavailable(&app, &manager).await;
         set_setting(&app, "Livechat_maximum_chats_per_agent", json!(0)).await;
         unavailable(&app, &third).await;
@@ -284,7 +309,7 @@ async fn unavailable(app: &TestApp, agent: &Session) {
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "not-available", "success": true})));
 }
 
-both_backends!(an_unavailable_manager_leaves_the_room_queued, |app| {
+both_backends!(an_unavailable_manager_leaves_the_room_queued, clock = START, |app| {
     let manager = available_agent(&app, "manager").await;
     unavailable(&app, &manager).await;
     assert_eq!(open_managed_room(&app, "t-1", "manager", None).await, Value::Null);
