@@ -319,3 +319,30 @@ both_backends!(an_unavailable_manager_leaves_the_room_queued, clock = START, |ap
     assert_eq!(open_managed_room(&app, "t-2", "second", None).await, json!("second"));
     assert_eq!(open_managed_room(&app, "t-3", "second", None).await, Value::Null);
 });
+
+both_backends!(a_room_opened_by_an_integration_message_goes_to_the_contact_manager, clock = START, |app| {
+    let manager = available_agent(&app, "manager").await;
+    register(&app, json!({"token": "t-1", "name": "Ada", "contactManager": {"username": "manager"}})).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/livechat/messages",
+            Some(&app.admin),
+            json!({"visitor": {"token": "t-1"}, "messages": [{"msg": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.get("/api/v1/livechat/room?token=t-1", None).await;
+    let room = &body["room"];
+    assert_eq!(
+        (status, &body),
+        (
+            StatusCode::OK,
+            &json!({"room": {
+                "_id": room["_id"], "fname": "Ada", "t": "l", "v": room["v"], "cl": false, "open": true,
+                "msgs": 1, "usersCount": 2, "ts": AT_START, "_updatedAt": AT_START, "source": {"type": "api"},
+                "servedBy": {"_id": manager.user_id, "username": "manager", "ts": AT_START},
+                "lm": AT_START, "lastMessage": room["lastMessage"],
+            }, "newRoom": false, "success": true})
+        )
+    );
+});
