@@ -76,6 +76,10 @@ both_backends!(a_contact_is_registered_read_and_updated_by_token, clock = START,
             app.post("/api/v1/livechat/visitor", None, json!({"visitor": {"token": token, field: value}})).await;
         assert_eq!((status, body["visitor"]["_id"].clone()), (StatusCode::OK, json!(id)), "{body}");
     }
+    // Meteor's `Match.Maybe` takes null for the optional fields.
+    let nulls = json!({"token": "t-5", "name": "Bo", "email": null, "phone": null, "username": null,
+                       "customFields": null, "contactManager": null, "_id": null});
+    assert_ne!(register(&app, nulls).await, id);
     // An unknown id is no contact.
     assert_eq!(contact(&app, "nobody").await, (StatusCode::OK, json!({"contact": null, "success": true})));
 });
