@@ -8,9 +8,10 @@
 //! so two instances choosing the same inquiry or the same last free place of an agent
 //! cannot both win: the loser chooses again.
 
-use crate::domain::settings::{RoutingMethodSetting, SortingMechanism};
+use crate::domain::permissions::ROLE_AGENT;
+use crate::domain::settings::{ContactManagerRouting, RoutingMethodSetting, SortingMechanism};
 use crate::domain::time::Millis;
-use crate::store::{Store, StoreResult, TakeOutcome};
+use crate::store::{Store, StoreResult, TakeOutcome, Visitor};
 
 /// Assignments one pass may lose to concurrent changes before it stops. Every loss
 /// is another instance's (or request's) win, and that one goes on routing, so the
@@ -34,4 +35,28 @@ pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
         }
     }
     Ok(assigned)
+}
+
+/// Under Omnichannel_contact_manager_routing, whatever the routing method, a new
+/// inquiry of a visitor whose contact has a manager goes to that manager when it is
+/// an active agent that `take_inquiry` lets take it: available, under its chat limit,
+/// and of the room's department if it has one. Returns whether it did; otherwise the
+/// inquiry stays queued for the routing method.
+pub async fn offer_to_contact_manager(
+    store: &Store,
+    visitor: &Visitor,
+    inquiry_id: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let Some(username) = visitor.contact_manager.as_deref() else { return Ok(false) };
+    if !store.setting::<ContactManagerRouting>().await? {
+        return Ok(false);
+    }
+    let Some(manager) = store.user_by_username(username).await?.filter(|user| user.active) else {
+        return Ok(false);
+    };
+    if !store.user_has_role(&manager.id, ROLE_AGENT).await? {
+        return Ok(false);
+    }
+    Ok(store.take_inquiry(inquiry_id, &manager.id, None, now).await? == TakeOutcome::Taken)
 }

@@ -149,6 +149,10 @@ typed_setting!(
     OfflineEmail = "Livechat_offline_email": String = String::new()
 );
 typed_setting!(
+    /// Whether a visitor's new inquiry goes first to its contact's manager.
+    ContactManagerRouting = "Omnichannel_contact_manager_routing": bool = true
+);
+typed_setting!(
     /// How queued inquiries reach agents.
     RoutingMethodSetting = "Livechat_Routing_Method": RoutingMethod = RoutingMethod::AutoSelection
 );

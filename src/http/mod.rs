@@ -80,6 +80,17 @@ impl AppState {
         }
     }
 
+    /// Routes a visitor's new inquiry: to its contact's manager when it may take it
+    /// (see [`crate::routing::offer_to_contact_manager`]), then the queue. Failures
+    /// are logged as in [`Self::route_queue`].
+    pub async fn route_new_inquiry(&self, visitor: &crate::store::Visitor, inquiry_id: &str) {
+        let offered = crate::routing::offer_to_contact_manager(&self.store, visitor, inquiry_id, self.now()).await;
+        if let Err(error) = offered {
+            tracing::warn!(%error, "offering an inquiry to the contact manager failed");
+        }
+        self.route_queue().await;
+    }
+
     pub fn page_limits(&self) -> PageLimits {
         PageLimits { default_count: self.settings.default_count, max_count: self.settings.max_count }
     }

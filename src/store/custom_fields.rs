@@ -120,6 +120,13 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
     }
 
+    /// The ids of the visitor-scoped definitions: the custom fields a contact keeps.
+    pub async fn visitor_custom_field_ids(&self) -> StoreResult<Vec<String>> {
+        const SQL: &str = "SELECT id FROM livechat_custom_fields WHERE scope = 'visitor'";
+        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Creates a definition; `Conflict` when the id is taken (the primary key decides,
     /// so of two concurrent creations one wins).
     pub async fn create_custom_field(

@@ -9,7 +9,8 @@
 /// The columns of a `Visitor`, unqualified.
 macro_rules! visitor_columns {
     () => {
-        "id, num_id, token, name, email, phone, department_id, status, ip, user_agent, host, created_at, updated_at"
+        "id, num_id, token, name, email, phone, department_id, status, ip, user_agent, host, livechat_data, contact_manager, \
+         created_at, updated_at"
     };
 }
 pub(super) use visitor_columns;

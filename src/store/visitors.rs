@@ -20,6 +20,10 @@ pub struct Visitor {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub host: Option<String>,
+    /// The contact's custom fields: a JSON object, Rocket.Chat's `livechatData`.
+    pub livechat_data: Option<String>,
+    /// The username of the agent who manages the contact.
+    pub contact_manager: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -46,6 +50,10 @@ pub struct VisitorDetails<'a> {
     pub department_id: Option<&'a str>,
     /// The registration's HTTP headers, stored only for a new visitor.
     pub headers: Option<HttpHeaderInfo<'a>>,
+    /// The contact's custom fields, a JSON object replacing the stored one.
+    pub livechat_data: Option<&'a str>,
+    /// The username of the contact's manager.
+    pub contact_manager: Option<&'a str>,
     pub now: Millis,
 }
 
@@ -64,44 +72,61 @@ fn phone_key(phone: &str) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
+/// An email address as contacts are matched by it: trimmed and lowercased; `None`
+/// when nothing is left.
+fn email_key(email: &str) -> Option<String> {
+    let key = email.trim().to_lowercase();
+    (!key.is_empty()).then_some(key)
+}
+
 impl Store {
-    /// Registers a visitor as Rocket.Chat does: the visitor of `token` is updated with
-    /// the fields given; failing that, the visitor who has the phone number is (and
-    /// keeps its own token); failing that, a visitor is created. The phone key is
-    /// unique, so concurrent registrations with one number reach one visitor. A
-    /// visitor whose new number another visitor has keeps its own number.
+    /// Registers a visitor (a contact) as Rocket.Chat does: the visitor of `token` is
+    /// updated with the fields given; failing that, the visitor who has the phone
+    /// number or the email address is (and keeps its own token); failing that, a
+    /// visitor is created. Phone and email keys are unique, so concurrent
+    /// registrations with one number or address reach one visitor. A visitor whose new
+    /// number or address another visitor has keeps its own number and address.
     pub async fn upsert_visitor(&self, details: VisitorDetails<'_>) -> StoreResult<Visitor> {
         const INSERT: &str = concat!(
             "INSERT INTO visitors (id, token, name, email, phone, phone_key, department_id, ip, user_agent, host, \
-               created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+               created_at, updated_at, email_key, livechat_data, contact_manager) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) \
              ON CONFLICT (token) DO UPDATE SET \
                name = COALESCE(excluded.name, visitors.name), \
                email = COALESCE(excluded.email, visitors.email), \
+               email_key = COALESCE(excluded.email_key, visitors.email_key), \
                phone = COALESCE(excluded.phone, visitors.phone), \
                phone_key = COALESCE(excluded.phone_key, visitors.phone_key), \
                department_id = COALESCE(excluded.department_id, visitors.department_id), \
+               livechat_data = COALESCE(excluded.livechat_data, visitors.livechat_data), \
+               contact_manager = COALESCE(excluded.contact_manager, visitors.contact_manager), \
                updated_at = excluded.updated_at \
              RETURNING ",
             visitor_columns!()
         );
-        // The fields a registration changes on a visitor found by `$key` = `$1`; the
-        // number `$6` as given, when there is one.
+        // The fields a registration changes on a visitor found by `$key` = `$1`, with
+        // `$field` (the one it was found by) as given in `$7`, when there is one.
         macro_rules! update_found_by {
-            ($key:literal) => {
+            ($key:literal, $field:literal) => {
                 concat!(
-                    "UPDATE visitors SET name = COALESCE($2, name), email = COALESCE($3, email), \
-                       department_id = COALESCE($4, department_id), updated_at = $5, phone = COALESCE($6, phone) \
-                     WHERE ",
+                    "UPDATE visitors SET name = COALESCE($2, name), department_id = COALESCE($3, department_id), \
+                       updated_at = $4, livechat_data = COALESCE($5, livechat_data), \
+                       contact_manager = COALESCE($6, contact_manager), ",
+                    $field,
+                    " = COALESCE($7, ",
+                    $field,
+                    ") WHERE ",
                     $key,
                     " = $1 RETURNING ",
                     visitor_columns!()
                 )
             };
         }
-        const BY_TOKEN: &str = update_found_by!("token");
-        const BY_PHONE: &str = update_found_by!("phone_key");
-        let key = details.phone.and_then(phone_key);
+        const BY_TOKEN: &str = update_found_by!("token", "phone");
+        const BY_PHONE: &str = update_found_by!("phone_key", "phone");
+        const BY_EMAIL: &str = update_found_by!("email_key", "email");
+        let phone = details.phone.and_then(phone_key);
+        let email = details.email.and_then(email_key);
         let headers = details.headers;
         let inserted = on_pool!(self, |pool| sqlx::query_as(INSERT)
             .bind(details.id)
@@ -109,38 +134,76 @@ impl Store {
             .bind(details.name)
             .bind(details.email)
             .bind(details.phone)
-            .bind(&key)
+            .bind(&phone)
             .bind(details.department_id)
             .bind(headers.and_then(|headers| headers.ip))
             .bind(headers.and_then(|headers| headers.user_agent))
             .bind(headers.and_then(|headers| headers.host))
             .bind(details.now)
+            .bind(&email)
+            .bind(details.livechat_data)
+            .bind(details.contact_manager)
             .fetch_one(pool)
             .await);
-        match inserted.map_err(StoreError::from) {
-            Err(error) if error.is_conflict_on("phone_key") => {
-                // Another visitor has the number: the token's own visitor keeps its
-                // number; a new token reaches the visitor of the number, which takes
-                // the number as now written (the key stays the same).
-                let by_phone = key.as_deref().unwrap_or_default();
-                for (sql, found_by, phone) in [(BY_TOKEN, details.token, None), (BY_PHONE, by_phone, details.phone)] {
-                    let updated: Option<Visitor> = on_pool!(self, |pool| sqlx::query_as(sql)
-                        .bind(found_by)
-                        .bind(details.name)
-                        .bind(details.email)
-                        .bind(details.department_id)
-                        .bind(details.now)
-                        .bind(phone)
-                        .fetch_optional(pool)
-                        .await)?;
-                    if let Some(visitor) = updated {
-                        return Ok(visitor);
-                    }
-                }
-                Err(StoreError::Contention)
+        let (by_key, key, value) = match inserted.map_err(StoreError::from) {
+            Err(error) if error.is_conflict_on("phone_key") => (BY_PHONE, phone, details.phone),
+            Err(error) if error.is_conflict_on("email_key") => (BY_EMAIL, email, details.email),
+            other => return other,
+        };
+        // Another visitor has the number or address: the token's own visitor keeps
+        // its own; a new token reaches the visitor of the key, which takes the number
+        // or address as now written (the key stays the same).
+        let key = key.unwrap_or_default();
+        for (sql, found_by, value) in [(BY_TOKEN, details.token, None), (by_key, key.as_str(), value)] {
+            let updated: Option<Visitor> = on_pool!(self, |pool| sqlx::query_as(sql)
+                .bind(found_by)
+                .bind(details.name)
+                .bind(details.department_id)
+                .bind(details.now)
+                .bind(details.livechat_data)
+                .bind(details.contact_manager)
+                .bind(value)
+                .fetch_optional(pool)
+                .await)?;
+            if let Some(visitor) = updated {
+                return Ok(visitor);
             }
-            other => other,
         }
+        Err(StoreError::Contention)
+    }
+
+    /// The visitor of an id.
+    pub async fn visitor_by_id(&self, id: &str) -> StoreResult<Option<Visitor>> {
+        const SQL: &str = concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?)
+    }
+
+    /// The first registered visitor with both this email address and this phone
+    /// number, each matched by its key; a field not given matches any visitor, and
+    /// none is found when neither is given.
+    pub async fn visitor_by_email_and_phone(
+        &self,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> StoreResult<Option<Visitor>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            visitor_columns!(),
+            " FROM visitors WHERE ($1 IS NULL OR email_key = $1) AND ($2 IS NULL OR phone_key = $2) \
+             ORDER BY num_id LIMIT 1"
+        );
+        // A field given with nothing left of it matches no visitor.
+        let (Some(email), Some(phone)) =
+            (email.map(email_key).unwrap_or(Some(String::new())), phone.map(phone_key).unwrap_or(Some(String::new())))
+        else {
+            return Ok(None);
+        };
+        let email = (!email.is_empty()).then_some(email);
+        let phone = (!phone.is_empty()).then_some(phone);
+        if email.is_none() && phone.is_none() {
+            return Ok(None);
+        }
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(&email).bind(&phone).fetch_optional(pool).await)?)
     }
 
     pub async fn visitor_by_token(&self, token: &str) -> StoreResult<Option<Visitor>> {

@@ -10,6 +10,7 @@ mod bench_smoke;
 mod chats;
 mod cli;
 mod connections;
+mod contacts;
 mod departments;
 mod foundation;
 mod hardening;

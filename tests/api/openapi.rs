@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 86] = [
+const EXPECTED_ROUTES: [(&str, &str); 89] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -42,6 +42,9 @@ const EXPECTED_ROUTES: [(&str, &str); 86] = [
     ("get", "/api/v1/livechat/department/{id}/agents"),
     ("post", "/api/v1/livechat/department/{id}/agents"),
     ("post", "/api/v1/livechat/visitor"),
+    ("post", "/api/v1/omnichannel/contact"),
+    ("get", "/api/v1/omnichannel/contact"),
+    ("get", "/api/v1/omnichannel/contact.search"),
     ("get", "/api/v1/livechat/visitor/{token}"),
     ("get", "/api/v1/livechat/room"),
     ("post", "/api/v1/livechat/message"),

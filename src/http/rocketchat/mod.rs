@@ -3,6 +3,7 @@
 mod agents;
 mod api_keys;
 mod auth;
+mod contacts;
 mod custom_fields;
 mod departments;
 mod inquiries;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         roles::router(),
         routing::router(),
         transfers::router(),
+        contacts::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

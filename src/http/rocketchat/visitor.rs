@@ -86,7 +86,7 @@ impl Wording for VisitorBody {
 }
 
 /// Meteor's ` in field visitor.name` for the place `/visitor/name`; nothing for the root.
-fn in_field(at: &str) -> String {
+pub(super) fn in_field(at: &str) -> String {
     let path: Vec<&str> = at.split('/').filter(|part| !part.is_empty()).collect();
     if path.is_empty() { String::new() } else { format!(" in field {}", path.join(".")) }
 }
@@ -226,7 +226,7 @@ struct VisitorClosedRoom {
 }
 
 /// Rocket.Chat's visitor routes still answer with Meteor `check()` messages.
-fn match_error(message: String) -> ApiError {
+pub(super) fn match_error(message: String) -> ApiError {
     ApiError::bad_request(format!("Match error: {message}"))
 }
 
@@ -282,6 +282,8 @@ async fn register_visitor(
                 user_agent: header("user-agent"),
                 host: header("host"),
             }),
+            livechat_data: None,
+            contact_manager: None,
             now: state.now(),
         })
         .await?;
@@ -376,7 +378,9 @@ async fn open_room(
         return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
     }
     // A new inquiry may go to an agent at once; answer the room as routing left it.
-    state.route_queue().await;
+    if let Some(inquiry_id) = &room.inquiry_id {
+        state.route_new_inquiry(&visitor, inquiry_id).await;
+    }
     let room = state.store.room_by_id(&room.id).await?.unwrap_or(room);
     Ok(Json(OpenedRoom { room: (&room).into(), new_room: true, success: Success }))
 }

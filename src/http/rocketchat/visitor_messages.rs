@@ -268,9 +268,10 @@ async fn send_messages(
         Some(room) => room,
         None if !state.store.setting::<LivechatEnabled>().await? => return Err(omnichannel_disabled()),
         None => {
+            let inquiry_id = object_id();
             let new_room = NewRoom {
                 id: &meteor_id(),
-                inquiry_id: &object_id(),
+                inquiry_id: &inquiry_id,
                 visitor: &visitor,
                 department_id: visitor.department_id.as_deref(),
                 source_type: super::widget::room_source(&headers),
@@ -279,7 +280,7 @@ async fn send_messages(
             };
             let (room, _) = state.store.open_room(new_room).await?.ok_or_else(no_agent_online)?;
             // Its inquiry may go to an agent at once, as a room the widget opens.
-            state.route_queue().await;
+            state.route_new_inquiry(&visitor, &inquiry_id).await;
             room
         }
     };

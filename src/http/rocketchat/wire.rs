@@ -43,6 +43,20 @@ pub struct VisitorView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     host: Option<String>,
+    /// The contact's custom fields, once registered as a contact.
+    #[serde(rename = "livechatData", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Object>)]
+    livechat_data: Option<Value>,
+    #[serde(rename = "contactManager", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    contact_manager: Option<ContactManager>,
+}
+
+/// The agent who manages a contact.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ContactManager {
+    username: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -74,6 +88,8 @@ impl From<&Visitor> for VisitorView {
             ip: visitor.ip.clone(),
             user_agent: visitor.user_agent.clone(),
             host: visitor.host.clone(),
+            livechat_data: visitor.livechat_data.as_deref().and_then(|data| serde_json::from_str(data).ok()),
+            contact_manager: visitor.contact_manager.clone().map(|username| ContactManager { username }),
         }
     }
 }
