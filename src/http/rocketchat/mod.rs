@@ -9,6 +9,7 @@ mod inquiries;
 mod messages;
 mod permissions;
 mod roles;
+mod room_work;
 mod rooms;
 mod routing;
 mod settings;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         messages::router(),
         inquiries::router(),
         rooms::router(),
+        room_work::router(),
         sla::router(),
         settings::router(),
         widget::router(),
