@@ -6,6 +6,7 @@
 use sqlx::FromRow;
 
 use super::messages::{NewMessage, insert_message};
+use super::rooms::LOCK_ROOM;
 use super::sql::{room_access, room_guard, room_member, under_chat_limit};
 use super::visitors::phone_key;
 use super::{RoomAccess, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
@@ -40,7 +41,13 @@ pub struct SystemNote<'a> {
 }
 
 impl SystemNote<'_> {
-    fn message<'a>(&'a self, room_id: &'a str, kind: &'static str, msg: &'a str, extra: Option<&'a str>) -> NewMessage<'a> {
+    fn message<'a>(
+        &'a self,
+        room_id: &'a str,
+        kind: &'static str,
+        msg: &'a str,
+        extra: Option<&'a str>,
+    ) -> NewMessage<'a> {
         NewMessage {
             id: self.message_id,
             room_id,
@@ -117,6 +124,8 @@ impl Store {
         );
         let message = note.message(room_id, "uj", note.username, None);
         begin_write!(self, |tx| {
+            // A close committed meanwhile is seen, so no one joins a closed room.
+            sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let joined = sqlx::query(JOIN)
                 .bind(room_id)
                 .bind(access.user_id)
@@ -201,6 +210,8 @@ impl Store {
         let extra = note.comment_extra();
         let message = note.message(room_id, "omnichannel_placed_chat_on_hold", "", extra.as_deref());
         begin_write!(self, |tx| {
+            // A visitor's message committed meanwhile is seen as the last message.
+            sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let held = sqlx::query(HOLD)
                 .bind(room_id)
                 .bind(guard.user_id)
@@ -277,7 +288,8 @@ impl Store {
     /// Whether a visitor has this id.
     pub async fn visitor_exists(&self, visitor_id: &str) -> StoreResult<bool> {
         const SQL: &str = "SELECT 1 FROM visitors WHERE id = $1";
-        let found: Option<(i32,)> = on_pool!(self, |pool| sqlx::query_as(SQL).bind(visitor_id).fetch_optional(pool).await)?;
+        let found: Option<(i32,)> =
+            on_pool!(self, |pool| sqlx::query_as(SQL).bind(visitor_id).fetch_optional(pool).await)?;
         Ok(found.is_some())
     }
 }

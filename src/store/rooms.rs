@@ -111,6 +111,12 @@ impl RoomGuard<'static> {
     pub const ANYONE: Self = Self { user_id: None, others: true, bound: None };
 }
 
+/// Holds room `$1`'s row for the rest of the transaction: on PostgreSQL, each statement
+/// after it sees what others committed before (a condition on other tables in a single
+/// statement would be judged on the snapshot it started with). Touches no column a
+/// trigger watches.
+pub(super) const LOCK_ROOM: &str = "UPDATE rooms SET tags = tags WHERE id = $1";
+
 /// A close of a room: who closes it, within which guard, with what.
 pub struct CloseRoom<'a> {
     pub room_id: &'a str,
@@ -274,8 +280,7 @@ impl Store {
     /// acts from its client, the department asks for tags before closing, and neither the
     /// room nor the closer gives any.
     pub async fn close_room(&self, close: CloseRoom<'_>) -> StoreResult<()> {
-        // Takes the room's row lock first, so the tags read below are those the close keeps.
-        const LOCK_ROOM: &str = "UPDATE rooms SET tags = tags WHERE id = $1";
+        // The tags read below are those the close keeps: the room's row is held.
         const TAG_RULE: &str = "SELECT r.tags, d.request_tag_before_closing_chat, d.chat_closing_tags \
              FROM rooms r LEFT JOIN departments d ON d.id = r.department_id WHERE r.id = $1";
         const CLOSE: &str = concat!(

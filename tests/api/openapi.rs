@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 84] = [
+const EXPECTED_ROUTES: [(&str, &str); 88] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -63,6 +63,10 @@ const EXPECTED_ROUTES: [(&str, &str); 84] = [
     ("get", "/api/v1/livechat/inquiries.queuedForUser"),
     ("post", "/api/v1/livechat/inquiries.returnAsInquiry"),
     ("post", "/api/v1/livechat/room.closeByUser"),
+    ("get", "/api/v1/livechat/room.join"),
+    ("post", "/api/v1/livechat/room.saveInfo"),
+    ("post", "/api/v1/livechat/room.onHold"),
+    ("post", "/api/v1/livechat/room.resumeOnHold"),
     ("get", "/api/v1/livechat/rooms"),
     ("get", "/api/v1/livechat/sla"),
     ("post", "/api/v1/livechat/sla"),

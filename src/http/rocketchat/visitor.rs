@@ -24,7 +24,9 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcSmallJsonBody, RcUnavaila
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
 use crate::http::{AppState, ClientAddress};
-use crate::store::{CloseRoom, Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
+use crate::store::{
+    CloseRoom, Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
