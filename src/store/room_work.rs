@@ -7,7 +7,7 @@ use sqlx::FromRow;
 
 use super::messages::{NewMessage, insert_message};
 use super::rooms::LOCK_ROOM;
-use super::sql::{room_access, room_guard, room_member, under_chat_limit};
+use super::sql::{room_access, room_guard, under_chat_limit};
 use super::visitors::phone_key;
 use super::{RoomAccess, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::time::Millis;
@@ -143,14 +143,6 @@ impl Store {
             tx.commit().await?;
             Ok(true)
         })
-    }
-
-    /// Whether the user joined the room.
-    pub async fn is_room_member(&self, room_id: &str, user_id: &str) -> StoreResult<bool> {
-        const SQL: &str = concat!("SELECT ", room_member!("rooms.", "$2"), " FROM rooms WHERE rooms.id = $1");
-        let member: Option<(bool,)> =
-            on_pool!(self, |pool| sqlx::query_as(SQL).bind(room_id).bind(user_id).fetch_optional(pool).await)?;
-        Ok(member.is_some_and(|(member,)| member))
     }
 
     /// Saves the room's topic and tags and its visitor's name, email and phone in one

@@ -518,3 +518,57 @@ both_backends!(a_department_asking_for_tags_gets_them_before_closing, |app| {
     assert_eq!(listed_room(&app, &third).await.get("tags"), None);
     assert_eq!(listed(&app, "tags[]=won").await.len(), 2);
 });
+
+both_backends!(supervisors_and_monitors_of_the_department_work_others_rooms, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    let agent = available_agent(&app, "agent").await;
+    let manager = app.user_with_roles("manager", &["user", "livechat-manager"]).await;
+    let monitor = app.user_with_roles("monitor", &["user", "livechat-monitor"]).await;
+    let outsider = app.user_with_roles("outsider", &["user", "livechat-monitor"]).await;
+    let sales = department(&app, "Sales", &[&agent, &monitor]).await;
+    department(&app, "Support", &[&outsider]).await;
+    let room_id = answered_room(&app, &agent, "tok-1", Some(&sales)).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+
+    for (session, topic) in [(&manager, "by manager"), (&monitor, "by monitor")] {
+        let body = json!({"guestData": {"_id": visitor_id}, "roomData": {"_id": room_id, "topic": topic}});
+        assert_eq!(save_info(&app, Some(session), body).await, done());
+        assert_eq!(listed_room(&app, &room_id).await["topic"], json!(topic));
+    }
+    assert_eq!(on_hold(&app, &monitor, &room_id).await, done());
+    assert_eq!(resume(&app, &outsider, &room_id).await, refused("Not_authorized"));
+    assert_eq!(resume(&app, &manager, &room_id).await, done());
+    // A confined monitor sees, and so joins, only rooms of its departments.
+    assert_eq!(join(&app, Some(&outsider), &room_id).await, refused("error-not-allowed"));
+    assert_eq!(join(&app, Some(&monitor), &room_id).await, done());
+    assert_eq!(
+        system_messages(&app)
+            .await
+            .iter()
+            .map(|line| line.split('|').take(2).collect::<Vec<_>>().join("|"))
+            .collect::<Vec<_>>(),
+        vec!["omnichannel_placed_chat_on_hold|monitor", "omnichannel_on_hold_chat_resumed|manager", "uj|monitor"]
+    );
+});
+
+both_backends!(a_join_racing_the_close_never_leaves_a_member_in_a_closed_room, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let manager = app.user_with_roles("manager", &["user", "livechat-manager"]).await;
+    let app = Arc::new(app);
+    let (agent, manager) = (Arc::new(agent), Arc::new(manager));
+    for round in 0..6 {
+        let room_id = served_room(&app, &agent, &format!("tok-{round}"), None).await;
+        let joined = tokio::spawn({
+            let (app, manager, room_id) = (app.clone(), manager.clone(), room_id.clone());
+            async move { join(&app, Some(&manager), &room_id).await }
+        });
+        let closed = tokio::spawn({
+            let (app, agent, room_id) = (app.clone(), agent.clone(), room_id.clone());
+            async move { close(&app, &agent, json!({"rid": room_id})).await }
+        });
+        let joined = joined.await.unwrap();
+        assert_eq!(closed.await.unwrap(), done());
+        assert!(joined == done() || joined == refused("room-closed"), "{joined:?}");
+        assert_eq!(app.column_strings("SELECT user_id FROM room_members").await, Vec::<String>::new());
+    }
+});
