@@ -17,6 +17,7 @@ use crate::domain::permissions::{
     ON_HOLD_LIVECHAT_ROOM, ON_HOLD_OTHERS_LIVECHAT_ROOM, SAVE_OTHERS_LIVECHAT_ROOM_INFO, VIEW_L_ROOM,
 };
 use crate::domain::settings::AllowManualOnHold;
+use crate::domain::time::Millis;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, Query, permission_set};
@@ -110,7 +111,7 @@ struct RoomIdBody {
 }
 
 /// The system message of a change by `caller`, with `comment`.
-fn note<'a>(caller: &'a AuthUser, message_id: &'a str, comment: Option<&'a str>, now: i64) -> SystemNote<'a> {
+fn note<'a>(caller: &'a AuthUser, message_id: &'a str, comment: Option<&'a str>, now: Millis) -> SystemNote<'a> {
     SystemNote { message_id, user_id: &caller.id, username: &caller.username, name: &caller.name, comment, now }
 }
 
