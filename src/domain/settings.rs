@@ -121,6 +121,10 @@ typed_setting!(
     AcceptChatsWithNoAgents = "Livechat_accept_chats_with_no_agents": bool = false
 );
 typed_setting!(
+    /// Whether agents may put chats on hold (room.onHold).
+    AllowManualOnHold = "Livechat_allow_manual_on_hold": bool = false
+);
+typed_setting!(
     /// Whether a new visitor's IP address, user agent and host are stored.
     CollectHttpHeaders = "Livechat_Allow_collect_and_store_HTTP_header_informations": bool = false
 );

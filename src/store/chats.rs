@@ -7,7 +7,7 @@
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
 use super::sql::{from_chat, hold_agent_under_limit, room_select};
-use super::{Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
+use super::{CloseRoom, Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatCondition, ChatField, ChatOperator, ChatSearch, ChatSortField, ChatValue, Comparison,
@@ -101,17 +101,17 @@ impl Store {
         for _ in 0..ATTEMPTS {
             let changed: StoreResult<bool> = match change.status {
                 ChatStatus::Closed => {
-                    match self
-                        .close_room(
-                            &room_id,
-                            change.closer,
-                            RoomGuard::ANYONE,
-                            None,
-                            change.close_message_id,
-                            change.now,
-                        )
-                        .await
-                    {
+                    let close = CloseRoom {
+                        room_id: &room_id,
+                        closer: change.closer,
+                        guard: RoomGuard::ANYONE,
+                        comment: None,
+                        tags: &[],
+                        client_action: false,
+                        message_id: change.close_message_id,
+                        now: change.now,
+                    };
+                    match self.close_room(close).await {
                         Ok(()) => Ok(true),
                         Err(StoreError::NotFound) => Ok(false),
                         Err(error) => Err(error),

@@ -3,6 +3,7 @@
 //! the room's state, the caller's access to it and the caller's right to the message.
 
 use super::messages::{Message, NewMessage, insert_message};
+use super::rooms::LOCK_ROOM;
 use super::sql::{message_columns, room_access};
 use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
@@ -219,7 +220,6 @@ impl Store {
              ON CONFLICT (id) DO UPDATE SET room_id = $2, deleted_at = $3";
         // Takes the room's row lock before anything else, so that concurrent deletions in
         // one room run one after the other and each finds the last message the others left.
-        const LOCK_ROOM: &str = "UPDATE rooms SET message_count = message_count WHERE id = $1";
         begin_write!(self, |tx| {
             sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let deleted: Option<Message> = match actor {

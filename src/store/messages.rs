@@ -113,15 +113,16 @@ pub(super) use insert_message;
 
 impl Store {
     /// Adds a visitor's message to its open room and updates the room's last message.
-    /// The first visitor message becomes the inquiry's message; a "pending" or "no
-    /// communication" chat becomes "opened". `NotFound` when the room is not open or
+    /// The first visitor message becomes the inquiry's message; a "pending", "no
+    /// communication" or "on hold" chat becomes "opened" (Rocket.Chat resumes a chat on
+    /// hold when the visitor writes). `NotFound` when the room is not open or
     /// not the visitor's; `Conflict` when the message id is taken.
     pub async fn add_visitor_message(&self, visitor_id: &str, message: NewMessage<'_>) -> StoreResult<Message> {
         const UPDATE: &str = "UPDATE rooms SET \
                last_message_id = $3, last_message_at = $4, last_customer_message_at = $4, \
                message_count = message_count + 1, \
                inquiry_message = CASE WHEN last_customer_message_at IS NULL THEN $5 ELSE inquiry_message END, \
-               chat_status = CASE WHEN chat_status IN ('pending', 'no communication') THEN 'opened' ELSE chat_status END, \
+               chat_status = CASE WHEN chat_status IN ('pending', 'no communication', 'on hold') THEN 'opened' ELSE chat_status END, \
                updated_at = $4 \
              WHERE id = $1 AND visitor_id = $2 AND open";
         begin_write!(self, |tx| {

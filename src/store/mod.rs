@@ -16,6 +16,7 @@ mod inquiries;
 mod message_changes;
 mod messages;
 mod postgres;
+mod room_work;
 mod rooms;
 mod routing;
 mod settings;
@@ -46,7 +47,8 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{Message, NewMessage};
-pub use rooms::{Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SystemNote};
+pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
@@ -69,6 +71,9 @@ pub enum StoreError {
     /// The object is outside the caller's reach (not of its departments).
     #[error("outside the caller's reach")]
     OutOfReach,
+    /// The room's department asks for tags before closing and the close gives none.
+    #[error("tags must be assigned before closing")]
+    TagsRequired,
     /// A conditional change kept finding its row changed by others and was given up;
     /// trying it again may succeed.
     #[error("the row kept changing concurrently")]

@@ -11,7 +11,7 @@ use super::sql::{room_guard, room_select, within_reach};
 use super::{
     Backend, SortColumn, Store, StoreError, StoreResult, Visitor, begin_write, contains_pattern, on_pool, order_by,
 };
-use crate::domain::chat::{CLOSED_BY_AGENT, CLOSED_BY_CUSTOMER};
+use crate::domain::chat::{CLOSED_BY_AGENT, CLOSED_BY_CUSTOMER, ChatStatus};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::time::Millis;
@@ -54,6 +54,9 @@ pub struct Room {
     pub message_count: i64,
     pub last_message_at: Option<Millis>,
     pub last_customer_message_at: Option<Millis>,
+    pub topic: Option<String>,
+    /// A JSON array of strings.
+    tags: Option<String>,
     pub ts: Millis,
     pub updated_at: Millis,
     #[sqlx(flatten)]
@@ -67,6 +70,15 @@ impl Room {
 
     pub fn last_message(&self) -> Option<Message> {
         self.last_message_columns.message(&self.id)
+    }
+
+    /// The room's tags, in the order they were given; empty when none.
+    pub fn tags(&self) -> Vec<String> {
+        json_strings(self.tags.as_deref())
+    }
+
+    pub fn on_hold(&self) -> bool {
+        self.chat_status == ChatStatus::OnHold.as_str()
     }
 }
 
@@ -97,6 +109,41 @@ pub struct RoomGuard<'a> {
 impl RoomGuard<'static> {
     /// No restriction: the visitor (bound by its own condition) and the HelpCrunch face.
     pub const ANYONE: Self = Self { user_id: None, others: true, bound: None };
+}
+
+/// Holds room `$1`'s row for the rest of the transaction: on PostgreSQL, each statement
+/// after it sees what others committed before (a condition on other tables in a single
+/// statement would be judged on the snapshot it started with). Touches no column a
+/// trigger watches.
+pub(super) const LOCK_ROOM: &str = "UPDATE rooms SET tags = tags WHERE id = $1";
+
+/// A close of a room: who closes it, within which guard, with what.
+pub struct CloseRoom<'a> {
+    pub room_id: &'a str,
+    pub closer: Closer<'a>,
+    pub guard: RoomGuard<'a>,
+    pub comment: Option<&'a str>,
+    /// Tags the closer gives the room.
+    pub tags: &'a [String],
+    /// Rocket.Chat's `clientAction`: an agent closing from its client, held to its
+    /// department's "tags before closing" rule.
+    pub client_action: bool,
+    pub message_id: &'a str,
+    pub now: Millis,
+}
+
+/// The strings of a stored JSON array; none when NULL or not an array of strings.
+pub(super) fn json_strings(raw: Option<&str>) -> Vec<String> {
+    raw.and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or_default()
+}
+
+/// Appends to `list` the `more` it does not hold yet, in order.
+fn add_unique(list: &mut Vec<String>, more: Vec<String>) {
+    for item in more {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+    }
 }
 
 /// Who closes a room.
@@ -153,8 +200,12 @@ pub struct RoomFilter<'a> {
     pub closed: Option<InstantRange>,
     /// Only open rooms no agent serves yet.
     pub queued: bool,
-    /// A filter no room here can meet (tags, custom fields, units, on hold: rooms carry
-    /// none of them), so the list is empty.
+    /// Only rooms on hold.
+    pub on_hold: bool,
+    /// Only rooms carrying any of these tags; none asked when empty.
+    pub tags: &'a [String],
+    /// A filter no room here can meet (custom fields, units: rooms carry none of
+    /// them), so the list is empty.
     pub unmatchable: bool,
 }
 
@@ -222,56 +273,69 @@ impl Store {
     }
 
     /// Closes an open room and records the closing message. Rooms and messages stay as
-    /// history; the inquiry leaves the queue. `NotFound` when the room is not open (or,
-    /// for a visitor, not its own, or not one the guard lets the closer act on).
-    pub async fn close_room(
-        &self,
-        room_id: &str,
-        closer: Closer<'_>,
-        guard: RoomGuard<'_>,
-        comment: Option<&str>,
-        message_id: &str,
-        now: Millis,
-    ) -> StoreResult<()> {
+    /// history; the inquiry leaves the queue and the users who joined the room leave it.
+    /// The room keeps its tags, the closer's and its department's closing tags (Rocket.Chat's
+    /// order, each once). `NotFound` when the room is not open (or, for a visitor, not its
+    /// own, or not one the guard lets the closer act on); `TagsRequired` when the closer
+    /// acts from its client, the department asks for tags before closing, and neither the
+    /// room nor the closer gives any.
+    pub async fn close_room(&self, close: CloseRoom<'_>) -> StoreResult<()> {
+        // The tags read below are those the close keeps: the room's row is held.
+        const TAG_RULE: &str = "SELECT r.tags, d.request_tag_before_closing_chat, d.chat_closing_tags \
+             FROM rooms r LEFT JOIN departments d ON d.id = r.department_id WHERE r.id = $1";
         const CLOSE: &str = concat!(
             "UPDATE rooms SET open = FALSE, chat_status = 'closed', inquiry_status = NULL, \
-               closed_at = $3, closed_by = $4, closer_id = $5, close_comment = $6, updated_at = $3 \
+               closed_at = $3, closed_by = $4, closer_id = $5, close_comment = $6, tags = $10, updated_at = $3 \
              WHERE id = $1 AND open AND ($2 IS NULL OR visitor_id = $2) AND ",
             room_guard!("$7", "$8", "$9")
         );
-        let (owner, closed_by, closer_id, username, name) = match closer {
+        const LEAVE: &str = "DELETE FROM room_members WHERE room_id = $1";
+        let (owner, closed_by, closer_id, username, name) = match close.closer {
             Closer::Visitor { visitor_id, username, name } => {
                 (Some(visitor_id), CLOSED_BY_CUSTOMER, visitor_id, username, name)
             }
             Closer::Agent { user_id, username, name } => (None, CLOSED_BY_AGENT, user_id, username, name),
         };
         let message = NewMessage {
-            id: message_id,
-            room_id,
-            msg: comment.unwrap_or(""),
+            id: close.message_id,
+            room_id: close.room_id,
+            msg: close.comment.unwrap_or(""),
             kind: Some("livechat-close"),
             author_id: closer_id,
             author_username: username,
             author_name: Some(name),
             extra: None,
-            now,
+            now: close.now,
         };
         begin_write!(self, |tx| {
+            sqlx::query(LOCK_ROOM).bind(close.room_id).execute(&mut *tx).await?;
+            let rule: Option<(Option<String>, Option<bool>, Option<String>)> =
+                sqlx::query_as(TAG_RULE).bind(close.room_id).fetch_optional(&mut *tx).await?;
+            let (room_tags, required, closing_tags) = rule.unwrap_or_default();
+            let mut tags = close.tags.to_vec();
+            add_unique(&mut tags, json_strings(room_tags.as_deref()));
+            if close.client_action && required == Some(true) && tags.is_empty() {
+                return Err(StoreError::TagsRequired);
+            }
+            add_unique(&mut tags, json_strings(closing_tags.as_deref()));
+            let tags = (!tags.is_empty()).then(|| serde_json::to_string(&tags).expect("strings serialize"));
             let closed = sqlx::query(CLOSE)
-                .bind(room_id)
+                .bind(close.room_id)
                 .bind(owner)
-                .bind(now)
+                .bind(close.now)
                 .bind(closed_by)
                 .bind(closer_id)
-                .bind(comment)
-                .bind(guard.user_id)
-                .bind(guard.others)
-                .bind(guard.bound)
+                .bind(close.comment)
+                .bind(close.guard.user_id)
+                .bind(close.guard.others)
+                .bind(close.guard.bound)
+                .bind(tags)
                 .execute(&mut *tx)
                 .await?;
             if closed.rows_affected() == 0 {
                 return Err(StoreError::NotFound);
             }
+            sqlx::query(LEAVE).bind(close.room_id).execute(&mut *tx).await?;
             insert_message!(&mut *tx, &message, owner.is_some());
             tx.commit().await?;
             Ok(())
@@ -287,7 +351,7 @@ impl Store {
     ) -> StoreResult<(Vec<Room>, i64)> {
         // Agent ids travel as one JSON array parameter so that the SQL stays static.
         macro_rules! room_list_where {
-            ($served_by_agents:literal) => {
+            ($served_by_agents:literal, $asked_tags:literal, $room_tags:literal) => {
                 concat!(
                     "WHERE ($1 IS NULL OR r.open = $1) AND ($2 IS NULL OR r.department_id = $2) \
                      AND ($3 = '[]' OR r.served_by IN (",
@@ -298,13 +362,28 @@ impl Store {
                      AND ($6 IS NULL OR r.ts >= $6) AND ($7 IS NULL OR r.ts <= $7) \
                      AND (NOT $8 OR (r.closed_at IS NOT NULL AND ($9 IS NULL OR r.closed_at >= $9) \
                        AND ($10 IS NULL OR r.closed_at <= $10))) \
-                     AND (NOT $11 OR (r.open AND r.served_by IS NULL)) AND NOT $12 "
+                     AND (NOT $11 OR (r.open AND r.served_by IS NULL)) AND NOT $12 \
+                     AND (NOT $13 OR r.chat_status = 'on hold') \
+                     AND ($14 = '[]' OR EXISTS (",
+                    $room_tags,
+                    " IN (",
+                    $asked_tags,
+                    "))) "
                 )
             };
         }
-        const WHERE_POSTGRES: &str = room_list_where!("SELECT jsonb_array_elements_text($3::jsonb)");
-        const WHERE_SQLITE: &str = room_list_where!("SELECT value FROM json_each($3)");
+        const WHERE_POSTGRES: &str = room_list_where!(
+            "SELECT jsonb_array_elements_text($3::jsonb)",
+            "SELECT jsonb_array_elements_text($14::jsonb)",
+            "SELECT 1 FROM jsonb_array_elements_text(r.tags::jsonb) AS room_tag(tag) WHERE room_tag.tag"
+        );
+        const WHERE_SQLITE: &str = room_list_where!(
+            "SELECT value FROM json_each($3)",
+            "SELECT value FROM json_each($14)",
+            "SELECT 1 FROM json_each(r.tags) AS room_tag WHERE room_tag.value"
+        );
         let agents = serde_json::to_string(filter.agent_ids).expect("strings serialize");
+        let tags = serde_json::to_string(filter.tags).expect("strings serialize");
         let room_name = filter.room_name.map(contains_pattern);
         let closed = filter.closed.unwrap_or_default();
         let order = order_by(sort, "r.ts DESC, r.num_id DESC");
@@ -313,7 +392,7 @@ impl Store {
             Backend::Sqlite(_) => WHERE_SQLITE,
         };
         // Built only from the static fragments above and whitelisted sort columns.
-        let list = format!("{}{where_clause}{order} LIMIT $13 OFFSET $14", room_select!());
+        let list = format!("{}{where_clause}{order} LIMIT $15 OFFSET $16", room_select!());
         let count = format!("SELECT COUNT(*) FROM rooms r {where_clause}");
         macro_rules! bind_filter {
             ($query:expr) => {
@@ -330,6 +409,8 @@ impl Store {
                     .bind(closed.end)
                     .bind(filter.queued)
                     .bind(filter.unmatchable)
+                    .bind(filter.on_hold)
+                    .bind(&tags)
             };
         }
         on_pool!(self, |pool| {

@@ -76,7 +76,7 @@ macro_rules! room_select {
              u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
              r.close_comment, r.sla_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
              r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
-             r.last_customer_message_at, r.ts, r.updated_at, ",
+             r.last_customer_message_at, r.topic, r.tags, r.ts, r.updated_at, ",
             $crate::store::sql::last_message_columns!(),
             $crate::store::sql::from_chat!(),
             $crate::store::sql::join_last_message!()
@@ -130,12 +130,37 @@ macro_rules! within_reach {
 }
 pub(super) use within_reach;
 
-/// Whether user `$user` may act on the room (unprefixed columns): it serves the room,
-/// or `$others` is true and the room is within reach of `$bound` (see `within_reach`).
+/// Whether user `$user` joined the room (id column prefixed by `$prefix`) with
+/// room.join: Rocket.Chat's subscription of a user who does not serve the room.
+macro_rules! room_member {
+    ($prefix:literal, $user:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = ",
+            $prefix,
+            "id AND rm.user_id = ",
+            $user,
+            ")"
+        )
+    };
+}
+pub(super) use room_member;
+
+/// Whether user `$user` may act on the room (unprefixed columns of `rooms`): it serves
+/// or joined the room, or `$others` is true and the room is within reach of `$bound` (see `within_reach`).
 /// A NULL `$user` with `$others` true and a NULL `$bound` allows every room.
 macro_rules! room_guard {
     ($user:literal, $others:literal, $bound:literal) => {
-        concat!("(served_by = ", $user, " OR (", $others, " AND ", $crate::store::sql::within_reach!("", $bound), "))")
+        concat!(
+            "(served_by = ",
+            $user,
+            " OR ",
+            $crate::store::sql::room_member!("rooms.", $user),
+            " OR (",
+            $others,
+            " AND ",
+            $crate::store::sql::within_reach!("", $bound),
+            "))"
+        )
     };
 }
 pub(super) use room_guard;
@@ -281,7 +306,7 @@ macro_rules! hold_agent_under_limit {
 pub(super) use hold_agent_under_limit;
 
 /// Whether user `$user` may see the livechat room (columns prefixed by `$prefix`), as
-/// Rocket.Chat's livechat room access validators decide: it serves the room; or
+/// Rocket.Chat's livechat room access validators decide: it serves or joined the room; or
 /// `$any` (view-livechat-rooms), or `$closed` (view-livechat-room-closed-by-another-agent)
 /// on a closed room, and the room is within reach of `$bound` (see `within_reach`); or
 /// `$same` (view-livechat-room-closed-same-department) on a closed room of one of its
@@ -293,6 +318,8 @@ macro_rules! room_access {
             $prefix,
             "served_by = ",
             $user,
+            " OR ",
+            $crate::store::sql::room_member!($prefix, $user),
             " OR ((",
             $any,
             " OR (",

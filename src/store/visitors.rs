@@ -67,7 +67,7 @@ pub struct HttpHeaderInfo<'a> {
 
 /// A phone number as visitors are matched by it: without spaces, dashes, dots and
 /// brackets (the same text migration 0011 derived); `None` when nothing is left.
-fn phone_key(phone: &str) -> Option<String> {
+pub(super) fn phone_key(phone: &str) -> Option<String> {
     let key: String = phone.chars().filter(|character| !matches!(character, ' ' | '-' | '.' | '(' | ')')).collect();
     (!key.is_empty()).then_some(key)
 }

@@ -45,7 +45,7 @@ async fn visitor_author(app: &TestApp, token: &str) -> Value {
 }
 
 /// A room of `token` served by `agent`, with one visitor message `{token}-hello`.
-async fn served_room(app: &TestApp, agent: &Session, token: &str, department: Option<&str>) -> String {
+pub async fn served_room(app: &TestApp, agent: &Session, token: &str, department: Option<&str>) -> String {
     let (_, room_id) = visitor_with_room(app, token, department).await;
     let (status, body) = app
         .post(
@@ -62,18 +62,18 @@ async fn served_room(app: &TestApp, agent: &Session, token: &str, department: Op
     room_id
 }
 
-async fn send(app: &TestApp, session: &Session, room_id: &str, id: &str, msg: &str) -> (StatusCode, Value) {
+pub async fn send(app: &TestApp, session: &Session, room_id: &str, id: &str, msg: &str) -> (StatusCode, Value) {
     app.post("/api/v1/chat.sendMessage", Some(session), json!({"message": {"rid": room_id, "msg": msg, "_id": id}}))
         .await
 }
 
-async fn set_setting(app: &TestApp, id: &str, value: Value) {
+pub async fn set_setting(app: &TestApp, id: &str, value: Value) {
     let answer = app.post(&format!("/api/v1/settings/{id}"), Some(&app.admin), json!({"value": value})).await;
     assert_eq!(answer, (StatusCode::OK, json!({"success": true})));
 }
 
 /// The room as the visitor's widget reads it.
-async fn room_of(app: &TestApp, token: &str, room_id: &str) -> Value {
+pub async fn room_of(app: &TestApp, token: &str, room_id: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/livechat/room?token={token}&rid={room_id}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["room"].clone()

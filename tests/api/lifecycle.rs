@@ -448,7 +448,7 @@ both_backends!(agent_routes_check_auth_permission_and_input, |app| {
     );
     assert_eq!(
         app.post("/api/v1/livechat/room.closeByUser", Some(&agent), json!({"rid": room_id})).await,
-        (StatusCode::FORBIDDEN, bare("unauthorized"))
+        (StatusCode::BAD_REQUEST, bare("error-not-authorized"))
     );
 
     let sales = department(&app, "Sales", &[&other]).await;

@@ -22,6 +22,7 @@ mod metrics;
 mod object_access;
 mod openapi;
 mod rc_answers;
+mod room_work;
 mod routing;
 mod seeds;
 mod settings;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 89] = [
+const EXPECTED_ROUTES: [(&str, &str); 93] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -68,6 +68,10 @@ const EXPECTED_ROUTES: [(&str, &str); 89] = [
     ("post", "/api/v1/livechat/room.closeByUser"),
     ("post", "/api/v1/livechat/room.forward"),
     ("get", "/api/v1/livechat/transfer.history/{rid}"),
+    ("get", "/api/v1/livechat/room.join"),
+    ("post", "/api/v1/livechat/room.saveInfo"),
+    ("post", "/api/v1/livechat/room.onHold"),
+    ("post", "/api/v1/livechat/room.resumeOnHold"),
     ("get", "/api/v1/livechat/rooms"),
     ("get", "/api/v1/livechat/sla"),
     ("post", "/api/v1/livechat/sla"),

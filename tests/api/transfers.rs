@@ -444,7 +444,7 @@ both_backends!(a_forward_racing_a_close_has_one_outcome, |app| {
         let (counters, _) = snapshot(&app).await;
         if forwarded == done() {
             // Alice no longer serves the room: her close is refused.
-            assert_eq!(closed, (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"})));
+            assert_eq!(closed, (StatusCode::BAD_REQUEST, json!({"success": false, "error": "error-not-authorized"})));
             assert_eq!(counters, lines(&["alice 0", "bob 1", "manager 0"]));
             let close = app.post("/api/v1/livechat/room.closeByUser", Some(&bob), json!({"rid": room_id})).await;
             assert_eq!(close, done());

@@ -10,6 +10,7 @@ mod inquiries;
 mod messages;
 mod permissions;
 mod roles;
+mod room_work;
 mod rooms;
 mod routing;
 mod settings;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         messages::router(),
         inquiries::router(),
         rooms::router(),
+        room_work::router(),
         sla::router(),
         settings::router(),
         widget::router(),

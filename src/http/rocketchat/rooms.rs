@@ -18,7 +18,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, LoggedIn, PageParams, Paged, permission_set};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::shapes::{Done, rc_page};
-use crate::store::{Closer, InstantRange, RoomFilter, RoomGuard, RoomSortField, StoreError};
+use crate::store::{CloseRoom, Closer, InstantRange, RoomFilter, RoomGuard, RoomSortField, StoreError};
 
 const ROOM_SORT_FIELDS: [(&str, RoomSortField); 9] = [
     ("_id", RoomSortField::Id),
@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 permission_set!(CloseRooms = [CLOSE_LIVECHAT_ROOM]);
 
-/// `tags`, `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
+/// `generateTranscriptPdf` and `transcriptEmail` are accepted and ignored.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CloseByUserBody {
@@ -49,9 +49,9 @@ struct CloseByUserBody {
     /// Accepted and ignored.
     #[allow(dead_code)]
     force_close: Option<bool>,
-    /// Accepted and ignored.
-    #[allow(dead_code)]
-    tags: Option<Value>,
+    /// Tags the room keeps, besides its own and its department's closing tags.
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    tags: Option<Vec<String>>,
     /// Accepted and ignored.
     #[allow(dead_code)]
     generate_transcript_pdf: Option<Value>,
@@ -93,11 +93,11 @@ struct RoomListFilter {
     #[schema(max_length = 256)]
     #[param(max_length = 256)]
     queued: Option<String>,
-    /// `t`, `true` or `1`: only rooms on hold (no room is put on hold here)
+    /// `t`, `true` or `1`: only rooms on hold
     #[schema(max_length = 256)]
     #[param(max_length = 256)]
     onhold: Option<String>,
-    /// Rooms with any of these tags (rooms carry no tags here); also sent as tags[]
+    /// Rooms with any of these tags; also sent as tags[]
     #[schema(value_type = Option<Vec<KeyText>>, inline)]
     #[param(value_type = Option<Vec<KeyText>>, inline)]
     tags: Option<Vec<String>>,
@@ -174,8 +174,9 @@ fn asks_custom_fields(raw: Option<&str>) -> ApiResult<bool> {
 
 rc_page!(RoomPage { rooms: RoomView });
 
-/// An agent closes a room it serves; closing another's takes close-others-livechat-room
-/// (within its departments for a confined monitor).
+/// An agent closes a room it serves or joined; closing another's takes
+/// close-others-livechat-room (within its departments for a confined monitor). A room
+/// of a department that asks for tags before closing needs tags, its own or given.
 #[utoipa::path(post, path = "/api/v1/livechat/room.closeByUser", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
     request_body = CloseByUserBody,
@@ -185,23 +186,36 @@ async fn close_by_user(
     caller: Caller<CloseRooms>,
     Body(body): Body<CloseByUserBody>,
 ) -> ApiResult<Json<Done>> {
-    let closer = Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name };
     let guard = RoomGuard {
         user_id: Some(&caller.id),
         others: caller.holds(CLOSE_OTHERS_LIVECHAT_ROOM),
         bound: caller.department_bound(),
     };
-    match state.store.close_room(&body.rid, closer, guard, body.comment.as_deref(), &meteor_id(), state.now()).await {
+    let close = CloseRoom {
+        room_id: &body.rid,
+        closer: Closer::Agent { user_id: &caller.id, username: &caller.username, name: &caller.name },
+        guard,
+        comment: body.comment.as_deref(),
+        tags: body.tags.as_deref().unwrap_or_default(),
+        client_action: true,
+        message_id: &meteor_id(),
+        now: state.now(),
+    };
+    match state.store.close_room(close).await {
         Ok(()) => {
             state.route_queue().await;
             Ok(Done::ANSWER)
         }
-        // Nothing closed: say why from the room as it is now.
+        // Nothing closed: say why from the room as it is now, in Rocket.Chat's order.
         Err(StoreError::NotFound) => Err(match state.store.room_by_id(&body.rid).await? {
             None => ApiError::coded("error-invalid-room", "Invalid room"),
-            Some(room) if room.open => ApiError::unauthorized_object(),
-            Some(_) => ApiError::bad_request("error-room-already-closed"),
+            Some(room) if !room.open => ApiError::bad_request("error-room-already-closed"),
+            Some(_) => ApiError::bad_request("error-not-authorized"),
         }),
+        Err(StoreError::TagsRequired) => Err(ApiError::coded(
+            "error-tags-must-be-assigned-before-closing-chat",
+            "Tag(s) must be assigned before closing the chat",
+        )),
         Err(error) => Err(error.into()),
     }
 }
@@ -210,8 +224,7 @@ async fn close_by_user(
 /// only when `agents` names the caller and no one else. A confined monitor sees those
 /// it serves and those of its departments and of none.
 ///
-/// Rooms carry no tags, custom fields or units and are never on hold here, so asking
-/// for any of them lists none. Sort fields: _id, ts, _updatedAt, fname, lm, closedAt,
+/// Rooms carry no custom fields or units here, so asking for any of them lists none. Sort fields: _id, ts, _updatedAt, fname, lm, closedAt,
 /// open, departmentId, servedBy._id (default `{"ts":-1}`).
 #[utoipa::path(get, path = "/api/v1/livechat/rooms", tag = "rooms",
     security(("userId" = [], "authToken" = [])),
@@ -237,12 +250,10 @@ async fn list_rooms(
     if !caller.holds(VIEW_LIVECHAT_ROOMS) && !own_rooms_only {
         return Err(ApiError::unauthorized_object());
     }
-    let asks_tags = filter.tags.iter().chain(&filter.bracketed_tags).any(|tags| !tags.is_empty());
+    let tags: Vec<String> =
+        filter.tags.into_iter().flatten().chain(filter.bracketed_tags.into_iter().flatten()).collect();
     let asks_units = filter.units.iter().chain(&filter.bracketed_units).any(|units| !units.is_empty());
-    let unmatchable = asks_custom_fields(filter.custom_fields.as_deref())?
-        || asks_tags
-        || asks_units
-        || truthy(filter.onhold.as_deref());
+    let unmatchable = asks_custom_fields(filter.custom_fields.as_deref())? || asks_units;
     let room_filter = RoomFilter {
         open: filter.open,
         agent_ids: &agent_ids,
@@ -252,6 +263,8 @@ async fn list_rooms(
         created: created.unwrap_or_default(),
         closed,
         queued: truthy(filter.queued.as_deref()),
+        on_hold: truthy(filter.onhold.as_deref()),
+        tags: &tags,
         unmatchable,
     };
     let (rooms, total) = state.store.list_rooms(room_filter, &sort, query.page).await?;

@@ -24,7 +24,9 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcSmallJsonBody, RcUnavaila
 use crate::http::schema_check::Violation;
 use crate::http::shapes::Success;
 use crate::http::{AppState, ClientAddress};
-use crate::store::{Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails};
+use crate::store::{
+    CloseRoom, Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -498,7 +500,17 @@ async fn close_room(
     let username = visitor.username();
     let name = visitor.display_name();
     let closer = Closer::Visitor { visitor_id: &visitor.id, username: &username, name: &name };
-    match state.store.close_room(&body.rid, closer, RoomGuard::ANYONE, Some(COMMENT), &meteor_id(), state.now()).await {
+    let close = CloseRoom {
+        room_id: &body.rid,
+        closer,
+        guard: RoomGuard::ANYONE,
+        comment: Some(COMMENT),
+        tags: &[],
+        client_action: false,
+        message_id: &meteor_id(),
+        now: state.now(),
+    };
+    match state.store.close_room(close).await {
         Ok(()) => {
             state.route_queue().await;
             Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success }))

@@ -375,6 +375,12 @@ pub struct RoomView {
     on_hold: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
+    topic: Option<String>,
+    /// Present while the room has tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     sla_id: Option<String>,
     /// Present with `slaId`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -442,7 +448,9 @@ impl From<&Room> for RoomView {
             last_message: room.last_message().map(|message| MessageView::new(&message, Some(&room.visitor_token))),
             served_by,
             source: RoomSource { kind: room.source_type.clone() },
-            on_hold: (room.chat_status == "on hold").then_some(true),
+            on_hold: room.on_hold().then_some(true),
+            topic: room.topic.clone(),
+            tags: room.tags(),
             sla_id: room.sla_id.clone(),
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
             closed_at: room.closed_at.map(Timestamp),
