@@ -226,7 +226,7 @@ struct VisitorClosedRoom {
 }
 
 /// Rocket.Chat's visitor routes still answer with Meteor `check()` messages.
-fn match_error(message: String) -> ApiError {
+pub(super) fn match_error(message: String) -> ApiError {
     ApiError::bad_request(format!("Match error: {message}"))
 }
 
