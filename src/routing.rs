@@ -4,9 +4,16 @@
 //! the agents the routing method picks, as long as one may take them.
 //!
 //! Every instance routes after its own changes; they share nothing but the database.
+//! Within an instance one pass runs at a time (`PassGate`): concurrent passes would all
+//! choose the same inquiry and agent and queue on that agent's row, each losing in
+//! turn, so under a burst of changes they would spend their time losing races.
 //! Each assignment is `Store::take_inquiry`, the same statements a manual take runs,
 //! so two instances choosing the same inquiry or the same last free place of an agent
 //! cannot both win: the loser chooses again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Mutex;
 
 use crate::domain::settings::{RoutingMethodSetting, SortingMechanism};
 use crate::domain::time::Millis;
@@ -34,4 +41,31 @@ pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
         }
     }
     Ok(assigned)
+}
+
+/// One routing pass at a time on this instance, and none for a change that a pass
+/// started after it has already seen: a burst of changes waits for a few passes
+/// instead of running one each.
+#[derive(Default)]
+pub struct PassGate {
+    running: Mutex<()>,
+    /// Changes announced so far; each caller's number is its ticket.
+    changes: AtomicU64,
+    /// The changes announced when the latest pass started, all stored before it read.
+    covered: AtomicU64,
+}
+
+impl PassGate {
+    /// Routes after a change already stored: returns once a pass that started after
+    /// the change has finished, this caller's or another's; `now` is read when its
+    /// own pass starts.
+    pub async fn route_after_change(&self, store: &Store, now: impl FnOnce() -> Millis) -> StoreResult<usize> {
+        let ticket = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
+        let _running = self.running.lock().await;
+        if self.covered.load(Ordering::SeqCst) >= ticket {
+            return Ok(0);
+        }
+        self.covered.store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
+        route_queue(store, now()).await
+    }
 }
