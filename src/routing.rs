@@ -25,8 +25,10 @@ use crate::store::{Store, StoreResult, TakeOutcome};
 const LOST_RACES_BEFORE_GIVING_UP: usize = 8;
 
 /// Assigns queued inquiries until none can be; returns how many this pass assigned.
-/// Does nothing under Manual_Selection (and External).
-pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
+/// Does nothing under Manual_Selection (and External). Each assignment is stamped
+/// with `now()` read as it is made: a long pass must not date its last assignments
+/// back to its start, before the closes that made room for them.
+pub async fn route_queue(store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
     let method = store.setting::<RoutingMethodSetting>().await?;
     if !method.assigns_automatically() {
         return Ok(0);
@@ -35,7 +37,7 @@ pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
     let (mut assigned, mut lost) = (0, 0);
     while lost < LOST_RACES_BEFORE_GIVING_UP {
         let Some((inquiry_id, agent_id)) = store.next_assignment(method, sort).await? else { break };
-        match store.take_inquiry(&inquiry_id, &agent_id, None, now).await? {
+        match store.take_inquiry(&inquiry_id, &agent_id, None, now()).await? {
             TakeOutcome::Taken => assigned += 1,
             _ => lost += 1,
         }
@@ -57,15 +59,14 @@ pub struct PassGate {
 
 impl PassGate {
     /// Routes after a change already stored: returns once a pass that started after
-    /// the change has finished, this caller's or another's; `now` is read when its
-    /// own pass starts.
-    pub async fn route_after_change(&self, store: &Store, now: impl FnOnce() -> Millis) -> StoreResult<usize> {
+    /// the change has finished, this caller's or another's.
+    pub async fn route_after_change(&self, store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
         let ticket = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
         let _running = self.running.lock().await;
         if self.covered.load(Ordering::SeqCst) >= ticket {
             return Ok(0);
         }
         self.covered.store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
-        route_queue(store, now()).await
+        route_queue(store, now).await
     }
 }

@@ -4,8 +4,8 @@
 //! `auto-routing` parks the seeded queue and lets a closer close each served chat
 //! after a hold, so capacity frees; it measures how long a room waits from its open
 //! request to its assignment (the times the server stored), the assignments per second,
-//! and checks from the rows that no agent ever held more chats than its limit and that
-//! no room changed agents. `routing-full-queue` keeps the seeded queue and gives every
+//! and checks from the rows, every 20 ms, that no agent holds more chats than its
+//! limit, and at the end that no room changed agents. `routing-full-queue` keeps the seeded queue and gives every
 //! agent its limit first: each open then runs a routing pass that assigns nothing,
 //! over the whole queue, and the open requests' latency shows what that pass costs.
 
@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 
 use crate::load::{Outcome, Tally};
 use crate::scenarios::{Fixture, Session};
-use crate::seed::{self, Database, RoutedRoom};
+use crate::seed::{self, Database};
 
 /// How the routing scenarios load the server.
 #[derive(Clone, Copy)]
@@ -68,8 +68,7 @@ pub async fn auto_routing(fixture: &Arc<Fixture>, database: &Database, plan: Pla
         }
     }
     waits.elapsed = plan.duration;
-    let most_held = most_chats_held(&rooms);
-    let over_limit = most_held.values().filter(|&&held| held > plan.chat_limit as usize).count();
+    let over_limit = closer.most_held.values().filter(|&&held| held > plan.chat_limit as usize).count();
     let final_agent: HashMap<&str, Option<&str>> =
         rooms.iter().map(|room| (room.id.as_str(), room.served_by.as_deref())).collect();
     let reassigned = closer
@@ -78,7 +77,7 @@ pub async fn auto_routing(fixture: &Arc<Fixture>, database: &Database, plan: Pla
         .filter(|(room, agent)| final_agent.get(room.as_str()).is_some_and(|last| *last != Some(agent.as_str())))
         .count();
     let served = waits.requests();
-    let peak = most_held.values().copied().max().unwrap_or(0);
+    let peak = closer.most_held.values().copied().max().unwrap_or(0);
     let mut notes = vec![
         format!(
             "open loop at {}/s for {:.0?}; {} agents with a limit of {}; chats closed {:.0?} after their assignment",
@@ -93,7 +92,10 @@ pub async fn auto_routing(fixture: &Arc<Fixture>, database: &Database, plan: Pla
             closer.closed
         ),
         if over_limit == 0 && reassigned == 0 {
-            format!("limits held: at most {peak} chats per agent at once; 0 rooms changed agents")
+            format!(
+                "limits held: at most {peak} chats per agent in {} snapshots of the open rooms; 0 rooms changed agents",
+                closer.snapshots
+            )
         } else {
             format!(
                 "LIMIT BROKEN: {over_limit} agents over their limit (peak {peak}), {reassigned} rooms changed agents"
@@ -228,16 +230,22 @@ async fn open_room(request: reqwest::RequestBuilder) -> (Outcome, bool) {
     }
 }
 
-/// What the closer did.
+/// What the closer did and saw.
 struct Closed {
     closed: usize,
+    /// Snapshots of the open served rooms taken (one statement each).
+    snapshots: usize,
+    /// The most open rooms each agent served in one snapshot.
+    most_held: HashMap<String, usize>,
     /// The agent each room was first seen served by.
     first_agent: HashMap<String, String>,
     first_error: Option<String>,
 }
 
-/// Every 20 ms, closes (as its agent, `room.closeByUser`) each routing room served for
-/// at least `hold`, until `stop`; closing lets the server route the next inquiry.
+/// Every 20 ms, reads the routing rooms agents serve (one statement, so one moment:
+/// no agent may hold more than its limit in it) and closes (as its agent,
+/// `room.closeByUser`) each served for at least `hold`, until `stop`; closing lets
+/// the server route the next inquiry.
 async fn close_served_rooms(
     fixture: Arc<Fixture>,
     database: Database,
@@ -248,13 +256,24 @@ async fn close_served_rooms(
         fixture.agents.iter().map(|agent| (agent.user_id.as_str(), agent)).collect();
     let client = reqwest::Client::builder().tcp_nodelay(true).build().expect("the HTTP client builds");
     let url = format!("{}/api/v1/livechat/room.closeByUser", fixture.base_url);
-    let mut closed = Closed { closed: 0, first_agent: HashMap::new(), first_error: None };
+    let mut closed =
+        Closed { closed: 0, snapshots: 0, most_held: HashMap::new(), first_agent: HashMap::new(), first_error: None };
     let mut closing = JoinSet::new();
     let mut requested = HashSet::new();
     let hold_ms = hold.as_millis() as i64;
     while !stop.load(Ordering::Relaxed) {
         let now = now_millis();
-        for (room_id, agent_id, served_at) in database.served_routing_rooms().await? {
+        let served = database.served_routing_rooms().await?;
+        closed.snapshots += 1;
+        let mut held: HashMap<&str, usize> = HashMap::new();
+        for (_, agent_id, _) in &served {
+            *held.entry(agent_id.as_str()).or_default() += 1;
+        }
+        for (agent_id, count) in held {
+            let most = closed.most_held.entry(agent_id.to_owned()).or_default();
+            *most = (*most).max(count);
+        }
+        for (room_id, agent_id, served_at) in served {
             closed.first_agent.entry(room_id.clone()).or_insert_with(|| agent_id.clone());
             // A room still listed while its close is in flight is closed once.
             if served_at + hold_ms > now || !requested.insert(room_id.clone()) {
@@ -294,31 +313,4 @@ fn record_close(closed: &mut Closed, error: Option<String>) {
             closed.first_error.get_or_insert(error);
         }
     }
-}
-
-/// The most chats each agent held at once, from the rooms' assignment and close times;
-/// a close and an assignment in the same millisecond count the close first.
-fn most_chats_held(rooms: &[RoutedRoom]) -> HashMap<&str, usize> {
-    let mut events: HashMap<&str, Vec<(i64, i8)>> = HashMap::new();
-    for room in rooms {
-        if let (Some(agent), Some(served_at)) = (room.served_by.as_deref(), room.served_at) {
-            let agent_events = events.entry(agent).or_default();
-            agent_events.push((served_at, 1));
-            if let Some(closed_at) = room.closed_at {
-                agent_events.push((closed_at, -1));
-            }
-        }
-    }
-    events
-        .into_iter()
-        .map(|(agent, mut agent_events)| {
-            agent_events.sort_unstable();
-            let (mut held, mut most) = (0_i64, 0_i64);
-            for (_, change) in agent_events {
-                held += i64::from(change);
-                most = most.max(held);
-            }
-            (agent, most as usize)
-        })
-        .collect()
 }

@@ -68,7 +68,6 @@ pub struct RoutedRoom {
     pub ts: i64,
     pub served_at: Option<i64>,
     pub served_by: Option<String>,
-    pub closed_at: Option<i64>,
 }
 
 /// The bench process's own connection to the database, for seeding and resets.
@@ -490,11 +489,11 @@ impl Database {
         .await
     }
 
-    /// The rooms the routing visitors opened: id, opened at, served at, serving agent
-    /// and closed at (milliseconds, as the server stored them).
+    /// The rooms the routing visitors opened: id, opened at, served at and serving
+    /// agent (milliseconds, as the server stored them).
     pub async fn routing_rooms(&self) -> anyhow::Result<Vec<RoutedRoom>> {
         const SQL: &str = concat!(
-            "SELECT r.id, r.ts, r.served_at, r.served_by, r.closed_at FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
+            "SELECT r.id, r.ts, r.served_at, r.served_by FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
              WHERE v.id LIKE '",
             routing_visitor_prefix!(),
             "%' ORDER BY r.ts"
