@@ -4,9 +4,16 @@
 //! the agents the routing method picks, as long as one may take them.
 //!
 //! Every instance routes after its own changes; they share nothing but the database.
+//! Within an instance one pass runs at a time (`PassGate`): concurrent passes would all
+//! choose the same inquiry and agent and queue on that agent's row, each losing in
+//! turn, so under a burst of changes they would spend their time losing races.
 //! Each assignment is `Store::take_inquiry`, the same statements a manual take runs,
 //! so two instances choosing the same inquiry or the same last free place of an agent
 //! cannot both win: the loser chooses again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Mutex;
 
 use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::settings::{ContactManagerRouting, RoutingMethodSetting, SortingMechanism};
@@ -19,8 +26,10 @@ use crate::store::{Store, StoreResult, TakeOutcome, Visitor};
 const LOST_RACES_BEFORE_GIVING_UP: usize = 8;
 
 /// Assigns queued inquiries until none can be; returns how many this pass assigned.
-/// Does nothing under Manual_Selection (and External).
-pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
+/// Does nothing under Manual_Selection (and External). Each assignment is stamped
+/// with `now()` read as it is made: a long pass must not date its last assignments
+/// back to its start, before the closes that made room for them.
+pub async fn route_queue(store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
     let method = store.setting::<RoutingMethodSetting>().await?;
     if !method.assigns_automatically() {
         return Ok(0);
@@ -29,7 +38,7 @@ pub async fn route_queue(store: &Store, now: Millis) -> StoreResult<usize> {
     let (mut assigned, mut lost) = (0, 0);
     while lost < LOST_RACES_BEFORE_GIVING_UP {
         let Some((inquiry_id, agent_id)) = store.next_assignment(method, sort).await? else { break };
-        match store.take_inquiry(&inquiry_id, &agent_id, None, now).await? {
+        match store.take_inquiry(&inquiry_id, &agent_id, None, now()).await? {
             TakeOutcome::Taken => assigned += 1,
             _ => lost += 1,
         }
@@ -59,4 +68,30 @@ pub async fn offer_to_contact_manager(
         return Ok(false);
     }
     Ok(store.take_inquiry(inquiry_id, &manager.id, None, now).await? == TakeOutcome::Taken)
+}
+
+/// One routing pass at a time on this instance, and none for a change that a pass
+/// started after it has already seen: a burst of changes waits for a few passes
+/// instead of running one each.
+#[derive(Default)]
+pub struct PassGate {
+    running: Mutex<()>,
+    /// Changes announced so far; each caller's number is its ticket.
+    changes: AtomicU64,
+    /// The changes announced when the latest pass started, all stored before it read.
+    covered: AtomicU64,
+}
+
+impl PassGate {
+    /// Routes after a change already stored: returns once a pass that started after
+    /// the change has finished, this caller's or another's.
+    pub async fn route_after_change(&self, store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
+        let ticket = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
+        let _running = self.running.lock().await;
+        if self.covered.load(Ordering::SeqCst) >= ticket {
+            return Ok(0);
+        }
+        self.covered.store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
+        route_queue(store, now).await
+    }
 }

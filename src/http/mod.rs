@@ -39,6 +39,7 @@ use crate::accounts::PasswordChecks;
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::domain::time::{Clock, Millis, SystemClock};
+use crate::routing::PassGate;
 use crate::store::Store;
 use error::ApiError;
 use helpcrunch::error::HelpCrunchError;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub password_checks: Arc<PasswordChecks>,
+    pub routing: Arc<PassGate>,
 }
 
 impl AppState {
@@ -63,7 +65,14 @@ impl AppState {
 
     pub fn with_clock(store: Store, settings: AppSettings, clock: Arc<dyn Clock>) -> Self {
         let password_checks = Arc::new(PasswordChecks::new(settings.max_pending_password_checks.get()));
-        Self { store, settings: Arc::new(settings), metrics: Arc::default(), clock, password_checks }
+        Self {
+            store,
+            settings: Arc::new(settings),
+            metrics: Arc::default(),
+            clock,
+            password_checks,
+            routing: Arc::default(),
+        }
     }
 
     /// The time of the request's changes, from the application's clock.
@@ -75,7 +84,7 @@ impl AppState {
     /// [`crate::routing`]). The change itself is already stored, so a failure here is
     /// logged rather than answered: the inquiries wait for the next change.
     pub async fn route_queue(&self) {
-        if let Err(error) = crate::routing::route_queue(&self.store, self.now()).await {
+        if let Err(error) = self.routing.route_after_change(&self.store, || self.now()).await {
             tracing::warn!(%error, "routing the queue failed");
         }
     }

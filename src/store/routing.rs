@@ -16,16 +16,60 @@ use crate::domain::routing::RoutingMethod;
 use crate::domain::time::Millis;
 
 /// The oldest queued inquiry (in the queue's order) that some agent may be given now.
+/// Whether an agent is free is asked once per statement, not once per queued row: once
+/// for the departments that have a free member (an uncorrelated subquery, evaluated
+/// once) and once for inquiries without a department, so a long queue behind full
+/// agents costs a walk of its index, not an agent lookup per row.
 macro_rules! routable_inquiry {
-    ($order:literal) => {
+    ($order:expr) => {
         concat!(
             "SELECT r.inquiry_id, r.department_id FROM rooms r WHERE r.inquiry_status = 'queued' \
-             AND EXISTS (SELECT 1 FROM users u WHERE ",
-            routable_agent!("r.department_id"),
-            ") ORDER BY ",
+             AND CASE WHEN r.department_id IS NULL THEN EXISTS (SELECT 1 FROM users u WHERE ",
+            routable_agent!("NULL"),
+            ") ELSE r.department_id IN (SELECT fd.department_id FROM department_agents fd \
+               JOIN users u ON u.id = fd.agent_id WHERE ",
+            routable_agent!("fd.department_id"),
+            ") END ORDER BY ",
             $order,
             " LIMIT 1"
         )
+    };
+}
+
+/// Whether any agent may be given a chat of some department, or of none, now: when
+/// not, no queued inquiry needs to be looked at.
+const ANY_ROUTABLE_AGENT: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM users u WHERE ",
+    routable_agent!("NULL"),
+    ") OR EXISTS (SELECT 1 FROM department_agents fd JOIN users u ON u.id = fd.agent_id WHERE ",
+    routable_agent!("fd.department_id"),
+    ")"
+);
+
+/// The place (1 for the next) of room `$1` among the queued inquiries it waits behind:
+/// those of its department, or all of them when it has none, in the queue's order.
+macro_rules! queue_spot {
+    ($order:expr) => {
+        concat!(
+            "SELECT q.spot FROM (SELECT r.id, ROW_NUMBER() OVER (ORDER BY ",
+            $order,
+            ") AS spot FROM rooms r JOIN rooms me ON me.id = $1 AND me.inquiry_status = 'queued' \
+             WHERE r.inquiry_status = 'queued' AND (me.department_id IS NULL OR r.department_id = me.department_id)) q \
+             WHERE q.id = $1"
+        )
+    };
+}
+
+/// The queue's order under each sorting mechanism, as routing takes inquiries.
+macro_rules! queue_order {
+    (Timestamp) => {
+        "r.queued_at, r.ts, r.num_id"
+    };
+    (Priority) => {
+        "r.priority_weight, r.queued_at, r.ts, r.num_id"
+    };
+    (Sla) => {
+        "r.estimated_waiting_time_queue, r.queued_at, r.ts, r.num_id"
     };
 }
 
@@ -50,6 +94,16 @@ macro_rules! queue_metric_groups {
             " GROUP BY u.id, u.username, u.status, r.department_id, d.name"
         )
     };
+}
+
+/// The statement, of one written for each sorting mechanism (timestamp, priority,
+/// SLA), that follows the queue's order under `sort`.
+fn in_queue_order(sort: QueueSort, [by_timestamp, by_priority, by_sla]: [&'static str; 3]) -> &'static str {
+    match sort {
+        QueueSort::Timestamp => by_timestamp,
+        QueueSort::Priority => by_priority,
+        QueueSort::Sla => by_sla,
+    }
 }
 
 /// One line of `livechat/queue`: the open chats one agent serves in one department.
@@ -99,19 +153,34 @@ impl Store {
         method: RoutingMethod,
         sort: QueueSort,
     ) -> StoreResult<Option<(String, String)>> {
-        const BY_TIMESTAMP: &str = routable_inquiry!("r.queued_at, r.ts, r.num_id");
-        const BY_PRIORITY: &str = routable_inquiry!("r.priority_weight, r.queued_at, r.ts, r.num_id");
-        const BY_SLA: &str = routable_inquiry!("r.estimated_waiting_time_queue, r.queued_at, r.ts, r.num_id");
-        let sql = match sort {
-            QueueSort::Timestamp => BY_TIMESTAMP,
-            QueueSort::Priority => BY_PRIORITY,
-            QueueSort::Sla => BY_SLA,
-        };
+        let sql = in_queue_order(
+            sort,
+            [
+                routable_inquiry!(queue_order!(Timestamp)),
+                routable_inquiry!(queue_order!(Priority)),
+                routable_inquiry!(queue_order!(Sla)),
+            ],
+        );
+        let (any_agent,): (bool,) = on_pool!(self, |pool| sqlx::query_as(ANY_ROUTABLE_AGENT).fetch_one(pool).await)?;
+        if !any_agent {
+            return Ok(None);
+        }
         let inquiry: Option<(String, Option<String>)> =
             on_pool!(self, |pool| sqlx::query_as(sql).fetch_optional(pool).await)?;
         let Some((inquiry_id, department_id)) = inquiry else { return Ok(None) };
         let agent = self.next_agent(method, department_id.as_deref()).await?;
         Ok(agent.map(|agent_id| (inquiry_id, agent_id)))
+    }
+
+    /// The place of the room in the queue (1: the next one routing takes among those it
+    /// waits behind), under the sorting mechanism; None when the room is not queued.
+    pub async fn queue_spot(&self, room_id: &str, sort: QueueSort) -> StoreResult<Option<i64>> {
+        let sql = in_queue_order(
+            sort,
+            [queue_spot!(queue_order!(Timestamp)), queue_spot!(queue_order!(Priority)), queue_spot!(queue_order!(Sla))],
+        );
+        let spot: Option<(i64,)> = on_pool!(self, |pool| sqlx::query_as(sql).bind(room_id).fetch_optional(pool).await)?;
+        Ok(spot.map(|(spot,)| spot))
     }
 
     /// The agent the method would give a chat of this department (or of none) now;

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::postgres_admin_url;
 
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 13] = [
     "inquiries.getOne",
     "inquiries.list",
     "inquiries.list?department",
@@ -22,6 +22,9 @@ const SCENARIOS: [&str; 10] = [
     "inquiries.list (peak conns)",
     "hostile-bodies (quiet)",
     "hostile-bodies (under attack)",
+    "auto-routing (open request)",
+    "auto-routing (open to assignment)",
+    "routing-full-queue (open request)",
     "login",
 ];
 
@@ -98,6 +101,11 @@ fn assert_every_scenario_reported(result: &Value, backend: &str) {
     assert!(attacked["hostile_answers"].as_object().is_some_and(|answers| !answers.is_empty()), "{attacked}");
     assert!(attacked["ratio_to_rss_ceiling"].as_f64().is_some(), "{attacked}");
     assert!(attacked["ratio_to_p99_ceiling"].as_f64().is_some(), "{attacked}");
+    // Routing assigned rooms within every limit, and assigned none while agents were full.
+    let routed = &result["scenarios"][9]["figures"];
+    assert!(routed["assigned"].as_u64().unwrap() > 0, "{routed}");
+    assert_eq!((&routed["agents_over_limit"], &routed["rooms_that_changed_agents"]), (&json!(0), &json!(0)));
+    assert_eq!(result["scenarios"][11]["figures"]["assigned"], 0, "{result}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 93] = [
+const EXPECTED_ROUTES: [(&str, &str); 94] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -96,6 +96,7 @@ const EXPECTED_ROUTES: [(&str, &str); 93] = [
     ("post", "/api/v1/livechat/agents.saveInfo"),
     ("get", "/api/v1/livechat/queue"),
     ("get", "/api/v1/livechat/agent.next/{token}"),
+    ("get", "/api/v1/livechat/queue.position"),
     ("get", "/api/v1/roles.list"),
     ("get", "/api/v1/users.info"),
     ("get", "/avatar/{username}"),
@@ -264,6 +265,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("get", "/api/v1/settings.public"),
         ("post", "/api/v1/livechat/page.visited"),
         ("get", "/api/v1/livechat/agent.info/{rid}/{token}"),
+        ("get", "/api/v1/livechat/queue.position"),
         ("post", "/api/v1/livechat/visitor.status"),
         ("post", "/api/v1/livechat/custom.field"),
         ("post", "/api/v1/livechat/custom.fields"),

@@ -201,6 +201,47 @@ both_backends!(
     }
 );
 
+both_backends!(
+    an_inquiry_whose_department_is_at_its_limit_lets_later_ones_through,
+    settings = routed_by(RoutingMethod::AutoSelection),
+    |app| {
+        let alice = available_agent(&app, "alice").await;
+        let sales = department(&app, "Sales", &[&alice]).await;
+        let support = department(&app, "Support", &[&alice]).await;
+        let (status, body) = app
+            .put(
+                &format!("/api/v1/livechat/department/{sales}"),
+                Some(&app.admin),
+                json!({"department": {"name": "Sales", "enabled": true, "email": "support@example.com",
+                       "showOnRegistration": true, "showOnOfflineForm": true, "maxNumberSimultaneousChat": 1}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, sales_one) = visitor_with_room(&app, "s1", Some(&sales)).await;
+        let (_, sales_two) = visitor_with_room(&app, "s2", Some(&sales)).await;
+        // Sales is at its limit for Alice: its second inquiry waits, and those queued
+        // after it, of Support and of no department, still reach her.
+        let (_, support_one) = visitor_with_room(&app, "p1", Some(&support)).await;
+        let (_, anyone) = visitor_with_room(&app, "n1", None).await;
+        assert_eq!(
+            (
+                server_of(&app, &sales_one).await,
+                server_of(&app, &sales_two).await,
+                server_of(&app, &support_one).await,
+                server_of(&app, &anyone).await
+            ),
+            (json!(alice.user_id), Value::Null, json!(alice.user_id), json!(alice.user_id))
+        );
+        // The department's limit counts all her open chats: it lets the waiting one
+        // through once she has none.
+        close(&app, &alice, &support_one).await;
+        close(&app, &alice, &anyone).await;
+        assert_eq!(server_of(&app, &sales_two).await, Value::Null);
+        close(&app, &alice, &sales_one).await;
+        assert_eq!(server_of(&app, &sales_two).await, json!(alice.user_id));
+    }
+);
+
 both_backends!(manual_selection_assigns_nothing_by_itself, |app| {
     let _alice = available_agent(&app, "alice").await;
     let (_, room_id) = visitor_with_room(&app, "v1", None).await;

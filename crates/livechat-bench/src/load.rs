@@ -30,7 +30,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             latencies: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
             ok: 0,
@@ -42,7 +42,7 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, outcome: Outcome, latency: Duration) {
+    pub fn record(&mut self, outcome: Outcome, latency: Duration) {
         self.latencies.saturating_record(latency.as_micros().max(1) as u64);
         match outcome {
             Outcome::Ok => self.ok += 1,

@@ -9,6 +9,7 @@
 mod hostile;
 mod load;
 mod report;
+mod routing;
 mod scenarios;
 mod seed;
 mod server;
@@ -41,7 +42,8 @@ struct Cli {
     database_url: String,
 
     /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
-    /// take, chat-status, login, list-at-peak, hostile-bodies), or `all`.
+    /// take, chat-status, login, list-at-peak, hostile-bodies, auto-routing,
+    /// routing-full-queue), or `all`.
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
     scenario: Vec<Vec<Scenario>>,
 
@@ -68,6 +70,22 @@ struct Cli {
     /// Clients sending 1 MiB hostile bodies in the hostile-bodies scenario.
     #[arg(long, default_value_t = 128)]
     hostile_clients: usize,
+
+    /// Rooms opened per second in the routing scenarios.
+    #[arg(long, default_value_t = 50.0)]
+    arrival_rate: f64,
+
+    /// Available agents in the routing scenarios (at most 50, the seeded agents).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=50))]
+    routing_agents: u64,
+
+    /// Each agent's chat limit in the routing scenarios.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..))]
+    chat_limit: i64,
+
+    /// How long auto-routing's closer leaves a served chat open, e.g. `1s`.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    hold: Duration,
 
     /// Database pool size, of the server and of the database ceiling alike.
     #[arg(long, default_value_t = 16)]
@@ -199,6 +217,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if !double_takes.is_empty() {
         bail!("an inquiry was taken twice");
     }
+    if rows.iter().any(|row| row.note.contains("LIMIT BROKEN")) {
+        bail!("routing broke a chat limit or moved a room to another agent");
+    }
     Ok(())
 }
 
@@ -224,6 +245,12 @@ impl Bench<'_> {
                     self.cli.hostile_clients
                 );
                 rows.extend(self.hostile_bodies(connections, http_ceiling).await?);
+                continue;
+            }
+            if matches!(scenario, Scenario::AutoRouting | Scenario::RoutingFullQueue) {
+                let http_ceiling = self.http_ceiling(self.cli.connections).await;
+                eprintln!("running {} at {} rooms/s", scenario.name(), self.cli.arrival_rate);
+                rows.extend(self.routing(scenario, http_ceiling).await?);
                 continue;
             }
             let connections =
@@ -384,6 +411,48 @@ impl Bench<'_> {
                 figures: Some(figures),
             },
         ])
+    }
+
+    /// An open-loop routing scenario: a row for the open requests and, for auto-routing,
+    /// one for the waits from open to assignment (its rate: assignments per second).
+    async fn routing(&self, scenario: Scenario, http_ceiling: f64) -> anyhow::Result<Vec<Row>> {
+        let plan = routing::Plan {
+            rate: self.cli.arrival_rate,
+            agents: self.cli.routing_agents as usize,
+            chat_limit: self.cli.chat_limit,
+            hold: self.cli.hold,
+            duration: self.cli.duration,
+        };
+        self.server.reset_peak_rss();
+        let measured = if scenario == Scenario::AutoRouting {
+            routing::auto_routing(&self.fixture, self.database, plan).await?
+        } else {
+            routing::full_queue(&self.fixture, self.database, plan).await?
+        };
+        let peak_rss_bytes = self.server.peak_rss_bytes();
+        let mut notes = vec![measured.note];
+        if let Some(error) = &measured.opens.first_error {
+            notes.push(format!("first error: {}", shorten(error)));
+        }
+        let (opens_name, waits_name) = match scenario {
+            Scenario::AutoRouting => ("auto-routing (open request)", "auto-routing (open to assignment)"),
+            _ => ("routing-full-queue (open request)", ""),
+        };
+        let row = |name, tally, note, figures| Row {
+            scenario: name,
+            connections: 0,
+            http: Some(tally),
+            http_ceiling,
+            database: None,
+            peak_rss_bytes,
+            note,
+            figures,
+        };
+        let mut rows = vec![row(opens_name, measured.opens, notes.join("; "), Some(measured.figures))];
+        if let Some(waits) = measured.waits {
+            rows.push(row(waits_name, waits, String::new(), None));
+        }
+        Ok(rows)
     }
 
     /// Exactly-once: no inquiry answered "taken" twice, and the rows agree.

@@ -48,12 +48,18 @@ pub enum Scenario {
     /// Ordinary requests (getOne, and the chat status cycle) alone, then again while
     /// hostile clients keep sending 1 MiB bodies (see `hostile.rs`).
     HostileBodies,
+    /// Rooms opened at a steady rate under Auto_Selection, served chats closed after a
+    /// hold (see `routing.rs`).
+    AutoRouting,
+    /// Rooms opened at a steady rate while every agent is at its limit and the seeded
+    /// queue waits (see `routing.rs`).
+    RoutingFullQueue,
 }
 
 impl Scenario {
     /// Login runs last: its argon2 hashes raise the server's memory for good, which
     /// would hide the peak of whatever ran after it.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 11] = [
         Self::GetOne,
         Self::List,
         Self::ListDepartment,
@@ -62,6 +68,8 @@ impl Scenario {
         Self::ChatStatus,
         Self::ListAtPeak,
         Self::HostileBodies,
+        Self::AutoRouting,
+        Self::RoutingFullQueue,
         Self::Login,
     ];
 
@@ -76,12 +84,23 @@ impl Scenario {
             Self::Login => "login",
             Self::ListAtPeak => "inquiries.list (peak conns)",
             Self::HostileBodies => "hostile-bodies",
+            Self::AutoRouting => "auto-routing",
+            Self::RoutingFullQueue => "routing-full-queue",
         }
     }
 
     /// Whether the scenario changes the queue, so it starts from a reset one.
     pub fn mutates(self) -> bool {
-        matches!(self, Self::SlaCycle | Self::Take | Self::ChatStatus | Self::Login | Self::HostileBodies)
+        matches!(
+            self,
+            Self::SlaCycle
+                | Self::Take
+                | Self::ChatStatus
+                | Self::Login
+                | Self::HostileBodies
+                | Self::AutoRouting
+                | Self::RoutingFullQueue
+        )
     }
 }
 
@@ -301,6 +320,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
             })
         }
         Scenario::HostileBodies => http_step(ordinary_step(worker), &fixture, ledger, worker),
+        Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -377,6 +397,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
             })
         }
         Scenario::HostileBodies => store_step(ordinary_step(worker), &fixture, worker),
+        Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })

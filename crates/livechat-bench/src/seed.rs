@@ -48,6 +48,28 @@ pub fn sla_id(index: usize) -> String {
     format!("benchsla{index:016}")
 }
 
+/// The ids of the visitors the routing scenarios create, and of nothing else.
+macro_rules! routing_visitor_prefix {
+    () => {
+        "benchrouting"
+    };
+}
+const ROUTING_VISITOR_PREFIX: &str = routing_visitor_prefix!();
+
+/// The token of visitor `index` of routing run `run`.
+pub fn routing_token(run: &str, index: usize) -> String {
+    format!("bench-routing-{run}-{index}")
+}
+
+/// A room a routing visitor opened, as the server stored it.
+#[derive(sqlx::FromRow)]
+pub struct RoutedRoom {
+    pub id: String,
+    pub ts: i64,
+    pub served_at: Option<i64>,
+    pub served_by: Option<String>,
+}
+
 /// The bench process's own connection to the database, for seeding and resets.
 #[derive(Clone)]
 pub enum Database {
@@ -144,6 +166,8 @@ impl Database {
     /// Seeds `queued` queued and `history` closed rooms unless this database already
     /// holds exactly that bench dataset; any other data is refused.
     pub async fn ensure_seeded(&self, queued: usize, history: usize) -> anyhow::Result<Dataset> {
+        // What an interrupted routing scenario left behind is not seeded data.
+        self.remove_routing_data().await?;
         let admins = self.count("SELECT COUNT(*) FROM users WHERE username = 'bench-admin'").await?;
         let found_queued = self.count("SELECT COUNT(*) FROM rooms WHERE inquiry_id IS NOT NULL").await?;
         let found_history = self.count("SELECT COUNT(*) FROM rooms WHERE inquiry_id IS NULL").await?;
@@ -401,6 +425,102 @@ impl Database {
                OR sla_id IS NOT NULL OR chat_status <> 'new')";
         on_database!(self, |pool| sqlx::query(MANUAL_ROUTING).execute(pool).await.map(|_| ()))?;
         on_database!(self, |pool| sqlx::query(RESET).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Routing as the routing scenarios need it: the first `agents` bench agents
+    /// available with `chat_limit` chats each, the others away; with `park_queue`, the
+    /// seeded queue closed so that only the scenario's own rooms wait; then the method
+    /// `Auto_Selection`, last, so that nothing is routed before the stage is set.
+    pub async fn stage_routing(&self, agents: usize, chat_limit: i64, park_queue: bool) -> anyhow::Result<()> {
+        const AGENT: &str = "UPDATE users SET livechat_status = $2, max_chats = $3 WHERE id = $1";
+        const PARK_QUEUE: &str = "UPDATE rooms SET open = FALSE, inquiry_status = NULL WHERE inquiry_id IS NOT NULL AND id LIKE 'benchqueued%'";
+        const AUTO_ROUTING: &str = "UPDATE settings SET value = '\"Auto_Selection\"', changed = TRUE \
+             WHERE id = 'Livechat_Routing_Method'";
+        for index in 0..AGENT_COUNT {
+            let status = if index < agents { "available" } else { "not-available" };
+            on_database!(self, |pool| sqlx::query(AGENT)
+                .bind(agent_id(index))
+                .bind(status)
+                .bind(chat_limit)
+                .execute(pool)
+                .await
+                .map(|_| ()))?;
+        }
+        if park_queue {
+            on_database!(self, |pool| sqlx::query(PARK_QUEUE).execute(pool).await.map(|_| ()))?;
+        }
+        on_database!(self, |pool| sqlx::query(AUTO_ROUTING).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Gives each of the first `agents` bench agents `chats` of the seeded queued rooms,
+    /// as if it had taken them: every agent is at its limit and the rest still waits.
+    pub async fn fill_agents(&self, agents: usize, chats: usize) -> anyhow::Result<()> {
+        const SERVE: &str = "UPDATE rooms SET inquiry_status = 'taken', served_by = $2, served_at = $3, \
+               taken_at = $3, chat_status = 'opened' WHERE id = $1";
+        let now = now_millis();
+        for row in 0..agents * chats {
+            on_database!(self, |pool| sqlx::query(SERVE)
+                .bind(format!("benchqueued{row:010}"))
+                .bind(agent_id(row / chats))
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// Inserts `count` visitors of run `run` (tokens `routing_token(run, index)`), each
+    /// to open one room.
+    pub async fn insert_routing_visitors(&self, run: &str, count: usize) -> anyhow::Result<()> {
+        let visitors = Table { name: "visitors", columns: "(id, token, name, created_at, updated_at)", width: 5 };
+        let now = now_millis();
+        self.insert(&visitors, count, |row| {
+            vec![
+                format!("{ROUTING_VISITOR_PREFIX}{run}{row:07}").into(),
+                routing_token(run, row).into(),
+                format!("Routed visitor {row}").into(),
+                now.into(),
+                now.into(),
+            ]
+        })
+        .await
+    }
+
+    /// The rooms the routing visitors opened: id, opened at, served at and serving
+    /// agent (milliseconds, as the server stored them).
+    pub async fn routing_rooms(&self) -> anyhow::Result<Vec<RoutedRoom>> {
+        const SQL: &str = concat!(
+            "SELECT r.id, r.ts, r.served_at, r.served_by FROM rooms r JOIN visitors v ON v.id = r.visitor_id \
+             WHERE v.id LIKE '",
+            routing_visitor_prefix!(),
+            "%' ORDER BY r.ts"
+        );
+        Ok(on_database!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// The routing visitors' open rooms that an agent serves: id, agent, served at.
+    pub async fn served_routing_rooms(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
+        const SQL: &str = concat!(
+            "SELECT id, served_by, served_at FROM rooms WHERE open AND served_by IS NOT NULL AND visitor_id LIKE '",
+            routing_visitor_prefix!(),
+            "%'"
+        );
+        Ok(on_database!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// Removes the routing visitors, their rooms (and so their messages) and puts the
+    /// agents back as seeded: available, no chat limit.
+    pub async fn remove_routing_data(&self) -> anyhow::Result<()> {
+        const ROOMS: &str = concat!("DELETE FROM rooms WHERE visitor_id LIKE '", routing_visitor_prefix!(), "%'");
+        const VISITORS: &str = concat!("DELETE FROM visitors WHERE id LIKE '", routing_visitor_prefix!(), "%'");
+        const AGENTS: &str =
+            "UPDATE users SET livechat_status = 'available', max_chats = 0 WHERE id LIKE 'benchagent%'";
+        for sql in [ROOMS, VISITORS, AGENTS] {
+            on_database!(self, |pool| sqlx::query(sql).execute(pool).await.map(|_| ()))?;
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Routing: agents' chat limits (`agents.saveInfo`), the queue metrics
-//! (`livechat/queue`) and the agent a visitor would get next (`agent.next`).
+//! (`livechat/queue`), the agent a visitor would get next (`agent.next`) and a waiting
+//! visitor's place in the queue (`queue.position`).
 //! The routing itself is `crate::routing`.
 
 use axum::Json;
@@ -9,17 +10,20 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::visitor::known_visitor;
+use super::visitor::{known_visitor, match_error, own_room};
 use super::widget::ServingAgent;
 use crate::domain::agents::LivechatRole;
 use crate::domain::page::{Direction, SortKey, parse_sort};
 use crate::domain::permissions::{MANAGE_LIVECHAT_AGENTS, VIEW_L_ROOM};
-use crate::domain::settings::RoutingMethodSetting;
+use crate::domain::settings::{RoutingMethodSetting, SortingMechanism};
 use crate::http::AppState;
 use crate::http::SMALL_BODY_BYTES;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, KeyText, PageParams, Paged, Path, Query, permission_set};
+use crate::http::extract::{
+    Body, Caller, KeyText, PageParams, Paged, Path, Query, WordedQuery, Wording, ajv_refusal, permission_set,
+};
 use crate::http::openapi::{RcBadRequest, RcPermitted, RcSmallJsonBody, RcUnavailable};
+use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, rc_page};
 use crate::store::{QueueMetric, QueueMetricFilter, QueueMetricSortField, StoreError};
 
@@ -30,7 +34,11 @@ const QUEUE_SORT_FIELDS: [(&str, QueueMetricSortField); 3] = [
 ];
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(save_info)).routes(routes!(queue)).routes(routes!(next_agent))
+    OpenApiRouter::new()
+        .routes(routes!(save_info))
+        .routes(routes!(queue))
+        .routes(routes!(next_agent))
+        .routes(routes!(queue_position))
 }
 
 permission_set!(ManageAgents = [MANAGE_LIVECHAT_AGENTS]);
@@ -237,4 +245,67 @@ async fn next_agent(
     let agent = state.store.user_by_id(&agent_id).await?.ok_or_else(|| ApiError::bad_request("invalid-agent"))?;
     let agent = ServingAgent::shown_to_visitors(&state, agent).await?;
     Ok(Json(NextAgent { agent: Some(agent), success: Success }))
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct QueuePositionQuery {
+    /// The visitor's token
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
+    token: String,
+    /// The visitor's room
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
+    rid: String,
+}
+
+/// Worded as the visitor's other routes word a missing key.
+impl Wording for QueuePositionQuery {
+    fn refusal(violation: &Violation) -> ApiError {
+        match violation {
+            Violation::Missing { name, .. } => match_error(format!("Missing key '{name}'")),
+            other => ajv_refusal(other),
+        }
+    }
+}
+
+/// What Rocket.Chat's widget shows a waiting visitor (its `queueInfo`).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct QueueInfo {
+    /// 1 for the inquiry routing takes next among those of the room's department (all
+    /// of them when the room has none)
+    spot: i64,
+}
+
+/// The room's place in the queue; none once it is served or closed.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct QueuePosition {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    queue_info: Option<QueueInfo>,
+    success: Success,
+}
+
+/// Where the visitor's room waits in the queue, in the order routing takes inquiries
+/// (`Omnichannel_sorting_mechanism`); `{"success": true}` alone when it is not queued.
+#[utoipa::path(get, path = "/api/v1/livechat/queue.position", tag = "visitor",
+    params(QueuePositionQuery),
+    responses(
+        (status = 200, description = "The room's place in the queue", body = QueuePosition),
+        (status = 400, response = RcBadRequest),
+        (status = 503, response = RcUnavailable),
+    ))]
+async fn queue_position(
+    State(state): State<AppState>,
+    WordedQuery(query): WordedQuery<QueuePositionQuery>,
+) -> ApiResult<Json<QueuePosition>> {
+    let visitor = known_visitor(&state, &query.token).await?;
+    let room = own_room(&state, &visitor, &query.rid).await?;
+    let sort = state.store.setting::<SortingMechanism>().await?;
+    let spot = state.store.queue_spot(&room.id, sort).await?;
+    Ok(Json(QueuePosition { queue_info: spot.map(|spot| QueueInfo { spot }), success: Success }))
 }
