@@ -74,6 +74,26 @@ impl SortColumn for CustomFieldSort {
     }
 }
 
+/// Binds `$1` id, `$2`..`$11` the definition's fields and `$12` now, the parameters the
+/// insert and the update of a definition share.
+macro_rules! bind_definition {
+    ($query:expr, $id:expr, $definition:expr, $now:expr) => {
+        $query
+            .bind($id)
+            .bind($definition.label)
+            .bind($definition.scope)
+            .bind($definition.visibility)
+            .bind($definition.field_type)
+            .bind($definition.regexp)
+            .bind($definition.searchable)
+            .bind($definition.required)
+            .bind($definition.default_value)
+            .bind($definition.options)
+            .bind($definition.public)
+            .bind($now)
+    };
+}
+
 impl Store {
     /// One page of the definitions whose id or label contains `text` (any case).
     pub async fn custom_fields(
@@ -141,21 +161,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
             custom_field_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(definition.label)
-            .bind(definition.scope)
-            .bind(definition.visibility)
-            .bind(definition.field_type)
-            .bind(definition.regexp)
-            .bind(definition.searchable)
-            .bind(definition.required)
-            .bind(definition.default_value)
-            .bind(definition.options)
-            .bind(definition.public)
-            .bind(now)
-            .fetch_one(pool)
-            .await)?)
+        Ok(on_pool!(self, |pool| bind_definition!(sqlx::query_as(SQL), id, definition, now).fetch_one(pool).await)?)
     }
 
     /// Changes a definition; `None` when there is none with this id.
@@ -174,19 +180,7 @@ impl Store {
              WHERE id = $1 RETURNING ",
             custom_field_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(definition.label)
-            .bind(definition.scope)
-            .bind(definition.visibility)
-            .bind(definition.field_type)
-            .bind(definition.regexp)
-            .bind(definition.searchable)
-            .bind(definition.required)
-            .bind(definition.default_value)
-            .bind(definition.options)
-            .bind(definition.public)
-            .bind(now)
+        Ok(on_pool!(self, |pool| bind_definition!(sqlx::query_as(SQL), id, definition, now)
             .fetch_optional(pool)
             .await)?)
     }
