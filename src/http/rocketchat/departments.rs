@@ -187,10 +187,10 @@ struct DepartmentFields {
     /// Another department's id, whose agents serve when none of this one's is available.
     #[schema(max_length = 256)]
     fallback_forward_department: Option<String>,
-    /// Kept and shown; no route of this server forwards chats.
+    /// When set, the only departments `room.forward` may send this department's chats to.
     #[schema(value_type = Option<Vec<KeyText>>, inline)]
     departments_allowed_to_forward: Option<Vec<String>>,
-    /// Kept and shown; no route of this server forwards chats.
+    /// Whether `room.forward` may send chats here while none of its agents is available.
     allow_receive_forward_offline: Option<bool>,
 }
 
