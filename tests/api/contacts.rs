@@ -137,6 +137,8 @@ both_backends!(contact_routes_refuse_bad_input_and_callers, |app| {
     for (body, expected) in [
         (json!({"name": "Ada"}), bare("Match error: Missing key 'token'")),
         (json!({"token": "t"}), bare("Match error: Missing key 'name'")),
+        // A visitor without a token could never be reached by the token routes.
+        (json!({"token": " ", "name": "Ada"}), coded("error-invalid-contact-data", "Invalid visitor token")),
         (json!({"token": "t", "name": 5}), bare("Match error: Expected string, got number in field name")),
         (
             json!({"token": "t", "name": "Ada", "contactManager": {"username": 5}}),

@@ -185,6 +185,9 @@ async fn register_contact(
     _: Caller<ViewRooms>,
     WordedBody(body): WordedBody<ContactBody>,
 ) -> ApiResult<Json<RegisteredContact>> {
+    if body.token.trim().is_empty() {
+        return Err(ApiError::coded("error-invalid-contact-data", "Invalid visitor token"));
+    }
     let manager = body.contact_manager.map(|manager| manager.username).filter(|username| !username.is_empty());
     if let Some(username) = &manager {
         checked_contact_manager(&state, username).await?;
