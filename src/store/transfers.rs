@@ -6,7 +6,7 @@
 //! `livechat_transfer_history` message is written with it. Losing to a concurrent close,
 //! take or forward changes nothing.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use super::messages::{Message, NewMessage, insert_message};
 use super::sql::{hold_agent_under_limit, message_columns, room_guard};
@@ -100,43 +100,77 @@ impl SortColumn for TransferSortField {
     }
 }
 
+/// The `extra` of a transfer message: `{"transferData": ...}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TransferExtra<'a> {
+    transfer_data: TransferData<'a>,
+}
+
+/// Rocket.Chat's `transferData` of a forward.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TransferData<'a> {
+    transferred_by: PartyData<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transferred_to: Option<PartyData<'a>>,
+    ts: String,
+    scope: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_department: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_department: Option<DepartmentData<'a>>,
+}
+
+#[derive(Serialize)]
+struct PartyData<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+    username: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// `agent` or `user`; only on `transferredBy`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+}
+
+impl<'a> PartyData<'a> {
+    fn of(party: Party<'a>, kind: Option<&'static str>) -> Self {
+        Self { id: party.id, username: party.username, name: party.name, kind }
+    }
+}
+
+#[derive(Serialize)]
+struct DepartmentData<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+    name: &'a str,
+}
+
 impl Forward<'_> {
     /// Rocket.Chat's `transferData` of this forward, as the message stores it.
     fn transfer_data(&self) -> String {
-        let party = |party: Party<'_>| {
-            let mut object = Map::new();
-            object.insert("_id".into(), json!(party.id));
-            object.insert("username".into(), json!(party.username));
-            if let Some(name) = party.name {
-                object.insert("name".into(), json!(name));
-            }
-            object
-        };
-        let mut transferred_by = party(self.by);
         let kind = if Some(self.by.id) == self.seen_served_by { "agent" } else { "user" };
-        transferred_by.insert("type".into(), json!(kind));
-        let mut data = Map::new();
-        data.insert("transferredBy".into(), Value::Object(transferred_by));
-        data.insert("ts".into(), json!(iso(self.now)));
-        let (scope, next_department) = match self.target {
+        let (scope, transferred_to, next_department) = match self.target {
             ForwardTarget::Agent { agent, department } => {
-                data.insert("transferredTo".into(), Value::Object(party(agent)));
-                (if department.is_some() { "department" } else { "agent" }, department)
+                let scope = if department.is_some() { "department" } else { "agent" };
+                (scope, Some(PartyData::of(agent, None)), department)
             }
-            ForwardTarget::Department(Some(department)) => ("department", Some(department)),
-            ForwardTarget::Department(None) => ("queue", None),
+            ForwardTarget::Department(Some(department)) => ("department", None, Some(department)),
+            ForwardTarget::Department(None) => ("queue", None, None),
         };
-        data.insert("scope".into(), json!(scope));
-        if let Some(comment) = self.comment {
-            data.insert("comment".into(), json!(comment));
-        }
-        if let Some(previous) = self.seen_department {
-            data.insert("previousDepartment".into(), json!(previous));
-        }
-        if let Some(next) = next_department {
-            data.insert("nextDepartment".into(), json!({"_id": next.id, "name": next.name}));
-        }
-        json!({ "transferData": data }).to_string()
+        let transfer_data = TransferData {
+            transferred_by: PartyData::of(self.by, Some(kind)),
+            transferred_to,
+            ts: iso(self.now),
+            scope,
+            comment: self.comment,
+            previous_department: self.seen_department,
+            next_department: next_department.map(|next| DepartmentData { id: next.id, name: next.name }),
+        };
+        serde_json::to_string(&TransferExtra { transfer_data }).expect("a transfer serializes")
     }
 
     fn message<'m>(&'m self, transfer_data: &'m str) -> NewMessage<'m> {
