@@ -61,10 +61,12 @@ const REFUSAL_SLOTS: usize = 64;
 /// How long a refused connection may take to send its request line and read the 503.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// After a body is refused (413), how much more of it is read and dropped so that the
-/// client sees the answer rather than a reset: at most this much, for at most this long,
-/// and only while some arrives every second.
-const DRAIN_BYTES: usize = 64 * 1024;
+/// After a body is refused (413, or 400 for JSON past the guard's limits), how much more
+/// of it is read and dropped so that the client sees the answer rather than a reset: as
+/// much as any route accepts (a client sending a body of that size mid-refusal would
+/// otherwise lose the answer), for at most this long, and only while some arrives every
+/// second.
+const DRAIN_BYTES: usize = MAX_BODY_BYTES;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_PAUSE: Duration = Duration::from_secs(1);
 

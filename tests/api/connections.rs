@@ -700,3 +700,29 @@ both_backends!(a_body_past_the_json_limits_is_refused_before_the_rest_arrives, |
     });
     assert_eq!((answer.status, answer.body), (400, too_complex));
 });
+
+// The rest of a refused body is read and dropped rather than left unread: a client that
+// goes on sending it is not reset, and the connection serves its next request.
+both_backends!(a_client_sending_the_rest_of_a_refused_body_is_not_reset, |app| {
+    const DECLARED: usize = 1024 * 1024;
+    let mut stream = connect(&app.base).await;
+    let head = format!(
+        "POST /api/v1/livechat/visitor HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Content-Length: {DECLARED}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let refused = format!(r#"{{"visitor":{}"#, "[".repeat(32));
+    stream.write_all(refused.as_bytes()).await.unwrap();
+    let answer = read_answer(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(answer.status, 400, "{:?}", answer.body);
+
+    let mut rest = DECLARED - refused.len();
+    while rest > 0 {
+        let piece = rest.min(64 * 1024);
+        stream.write_all(" ".repeat(piece).as_bytes()).await.expect("the server still reads");
+        rest -= piece;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answer = get_on(&mut stream, "/health/live").await;
+    assert_eq!((answer.status, answer.body), (200, json!({"status": "ok"})));
+});
