@@ -255,6 +255,12 @@ pub struct AppSettings {
     /// Retry-After. Keep it several times the largest body limit (1 MiB); 0 turns it off.
     #[arg(long, env = "LIVECHAT_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 32 * 1024 * 1024, global = true)]
     pub max_body_bytes_in_flight: usize,
+
+    /// A folder holding a build of Rocket.Chat's livechat widget (the `build` folder of
+    /// the npm package `@rocket.chat/livechat`), served at `/livechat` as Rocket.Chat
+    /// serves it. None by default: `/livechat` is not served.
+    #[arg(long, env = "LIVECHAT_WIDGET_DIR", global = true)]
+    pub widget_dir: Option<std::path::PathBuf>,
 }
 
 impl AppSettings {

@@ -30,6 +30,7 @@ use axum::response::IntoResponse;
 use futures::FutureExt;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 use utoipa::OpenApi;
@@ -129,6 +130,11 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (routes, _) = documented_routes().split_for_parts();
     let cors = cors::layer(&state.settings.cors_allowed_origins);
+    // The widget's files, outside the API and its document, as Rocket.Chat serves them.
+    let routes = match &state.settings.widget_dir {
+        Some(folder) => routes.nest_service("/livechat", ServeDir::new(folder)),
+        None => routes,
+    };
     let routes = routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

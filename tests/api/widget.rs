@@ -369,3 +369,39 @@ both_backends!(users_info_refuses_unknown_users_missing_parameters_and_anonymous
     }
     assert_eq!(app.get("/api/v1/users.info?username=admin", None).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
 });
+
+fn widget_build() -> Option<std::path::PathBuf> {
+    Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/widget-build"))
+}
+
+/// Status, content type and text of a plain GET.
+async fn fetch(app: &TestApp, path: &str) -> (StatusCode, String, String) {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    let content_type = response.headers().get("content-type").map_or("", |value| value.to_str().unwrap()).to_owned();
+    (response.status(), content_type, response.text().await.unwrap())
+}
+
+// The widget's page is at /livechat and its scripts under it, as Rocket.Chat serves them.
+both_backends!(
+    the_widget_build_is_served_at_livechat,
+    settings = AppSettings { widget_dir: widget_build(), ..Default::default() },
+    |app| {
+        let page = std::fs::read_to_string(widget_build().unwrap().join("index.html")).unwrap();
+        assert_eq!(fetch(&app, "/livechat").await, (StatusCode::OK, "text/html".to_owned(), page.clone()));
+        assert_eq!(fetch(&app, "/livechat?serverUrl=http://example.com").await.2, page);
+        assert_eq!(
+            fetch(&app, "/livechat/bundle.js").await,
+            (StatusCode::OK, "text/javascript".to_owned(), "window.widgetLoaded = true;\n".to_owned())
+        );
+        assert_eq!(fetch(&app, "/livechat/missing.js").await.0, StatusCode::NOT_FOUND);
+        // Nothing outside the folder is reachable.
+        assert_eq!(fetch(&app, "/livechat/..%2f..%2fREADME.md").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(fetch(&app, "/livechat/../../Cargo.toml").await.0, StatusCode::NOT_FOUND);
+    }
+);
+
+// Without a widget folder, /livechat is an unknown route like any other.
+both_backends!(without_a_widget_folder_livechat_is_not_served, |app| {
+    let (status, body) = app.get("/livechat", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"success": false, "error": "Endpoint not found"})));
+});
