@@ -201,6 +201,12 @@ both_backends!(a_priority_is_renamed_then_reset, clock = START, |app| {
         )
     );
     assert_eq!(rename(&app, &second, "Urgent").await, done());
+    // A blank name is kept as Rocket.Chat keeps it, empty, and clashes with nothing.
+    let third = priority_id(&app, 3).await;
+    assert_eq!(rename(&app, &third, "   ").await, done());
+    assert_eq!(rename(&app, &first, "").await, done());
+    let (_, blank) = app.get(&format!("{PRIORITIES}/{third}"), Some(&app.admin)).await;
+    assert_eq!((&blank["name"], &blank["dirty"]), (&json!(""), &json!(true)));
     // `reset: false` only marks the level renamed, as Rocket.Chat does.
     assert_eq!(app.put(&format!("{PRIORITIES}/{first}"), Some(&app.admin), json!({"reset": false})).await, done());
     assert_eq!(app.get(&format!("{PRIORITIES}/{first}"), Some(&app.admin)).await.1["dirty"], json!(true));
