@@ -11,6 +11,7 @@ pub const ROLES: [&str; 5] = [ROLE_ADMIN, ROLE_USER, ROLE_AGENT, ROLE_MANAGER, R
 pub const VIEW_LIVECHAT_MANAGER: &str = "view-livechat-manager";
 pub const VIEW_L_ROOM: &str = "view-l-room";
 pub const MANAGE_LIVECHAT_SLA: &str = "manage-livechat-sla";
+pub const MANAGE_LIVECHAT_PRIORITIES: &str = "manage-livechat-priorities";
 pub const VIEW_LIVECHAT_ROOMS: &str = "view-livechat-rooms";
 pub const MANAGE_LIVECHAT_AGENTS: &str = "manage-livechat-agents";
 pub const MANAGE_LIVECHAT_MANAGERS: &str = "manage-livechat-managers";

@@ -24,6 +24,7 @@ pub struct Inquiry {
     pub status: String,
     pub message: String,
     pub department_id: Option<String>,
+    pub priority_id: Option<String>,
     pub priority_weight: i64,
     pub estimated_waiting_time_queue: i64,
     pub sla_id: Option<String>,

@@ -16,6 +16,7 @@ mod inquiries;
 mod message_changes;
 mod messages;
 mod postgres;
+mod priorities;
 mod room_work;
 mod rooms;
 mod routing;
@@ -47,6 +48,7 @@ pub use departments::{
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{Message, NewMessage};
+pub use priorities::{PrioritizeOutcome, Priority, PriorityActor, PriorityChange, PrioritySortField};
 pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SystemNote};
 pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};

@@ -44,6 +44,7 @@ pub struct Room {
     pub closed_by: Option<String>,
     pub close_comment: Option<String>,
     pub sla_id: Option<String>,
+    pub priority_id: Option<String>,
     pub priority_weight: i64,
     pub estimated_waiting_time_queue: i64,
     pub inquiry_id: Option<String>,

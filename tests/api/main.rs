@@ -21,6 +21,7 @@ mod login_block;
 mod metrics;
 mod object_access;
 mod openapi;
+mod priorities;
 mod queue_position;
 mod rc_answers;
 mod room_work;

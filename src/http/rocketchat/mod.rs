@@ -9,6 +9,7 @@ mod departments;
 mod inquiries;
 mod messages;
 mod permissions;
+mod priorities;
 mod roles;
 mod room_work;
 mod rooms;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         rooms::router(),
         room_work::router(),
         sla::router(),
+        priorities::router(),
         settings::router(),
         widget::router(),
         widget_config::router(),

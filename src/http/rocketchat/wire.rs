@@ -285,7 +285,11 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     department: Option<String>,
+    /// The priority's `sortItem` (1 the highest) while it has one; 99 without.
     priority_weight: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    priority_id: Option<String>,
     estimated_waiting_time_queue: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -322,6 +326,7 @@ impl From<&Inquiry> for InquiryView {
             t: LivechatKind::Livechat,
             department: inquiry.department_id.clone(),
             priority_weight: inquiry.priority_weight,
+            priority_id: inquiry.priority_id.clone(),
             estimated_waiting_time_queue: inquiry.estimated_waiting_time_queue,
             sla_id: inquiry.sla_id.clone(),
             source: RoomSource { kind: inquiry.source_type.clone() },
@@ -386,6 +391,13 @@ pub struct RoomView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     estimated_waiting_time_queue: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    priority_id: Option<String>,
+    /// The priority's `sortItem` (1 the highest); present with `priorityId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    priority_weight: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     closed_at: Option<Timestamp>,
@@ -453,6 +465,8 @@ impl From<&Room> for RoomView {
             tags: room.tags(),
             sla_id: room.sla_id.clone(),
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
+            priority_id: room.priority_id.clone(),
+            priority_weight: room.priority_id.as_ref().map(|_| room.priority_weight),
             closed_at: room.closed_at.map(Timestamp),
             closer: room.closed_at.map(|_| closer),
         }
