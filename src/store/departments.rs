@@ -5,8 +5,11 @@
 
 use sqlx::FromRow;
 
-use super::sql::{department_agent_select, department_select};
-use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
+use super::sql::{department_agent_select, department_select, json_strings};
+use super::{
+    Backend, SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by,
+    prefix_pattern,
+};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::time::Millis;
 
@@ -35,6 +38,8 @@ pub struct Department {
     pub num_agents: i64,
     /// The most chats an agent serves at once through routing here; 0: no limit.
     pub max_chats: i64,
+    /// Archived: out of the department list and of routing, and disabled.
+    pub archived: bool,
 }
 
 /// An agent's entry in a department.
@@ -89,6 +94,8 @@ pub struct DepartmentFilter<'a> {
     pub agent_id: Option<&'a str>,
     /// All but this department.
     pub exclude_id: Option<&'a str>,
+    /// Only archived departments (`Some(true)`), only the others (`Some(false)`), or both.
+    pub archived: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,12 +134,14 @@ impl SortColumn for DepartmentAgentSort {
 }
 
 /// Departments whose lower-cased name matches the pattern `$1`, whose `enabled` is
-/// `$2` and in which agent `$3` serves (each NULL: any).
+/// `$2`, in which agent `$3` serves, other than `$4` and whose `archived` is `$5` (each
+/// NULL: any).
 const DEPARTMENTS_WHERE: &str = " WHERE ($1 IS NULL OR LOWER(name) LIKE $1 ESCAPE '\\') \
      AND ($2 IS NULL OR enabled = $2) \
      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM department_agents m \
        WHERE m.department_id = departments.id AND m.agent_id = $3)) \
-     AND ($4 IS NULL OR id <> $4)";
+     AND ($4 IS NULL OR id <> $4) \
+     AND ($5 IS NULL OR archived = $5)";
 
 /// Adds a user to department `$1` or updates its entry; nothing is written for an
 /// unknown user. As Rocket.Chat, a user who is no longer an agent is still taken.
@@ -367,7 +376,7 @@ impl Store {
         let pattern = filter.text.map(contains_pattern);
         // Assembled from static fragments and a whitelisted ORDER BY only.
         let select = format!(
-            "{}{DEPARTMENTS_WHERE}{} LIMIT $5 OFFSET $6",
+            "{}{DEPARTMENTS_WHERE}{} LIMIT $6 OFFSET $7",
             department_select!(),
             order_by(sort, r#"id COLLATE "BINARY""#)
         );
@@ -377,6 +386,7 @@ impl Store {
             .bind(filter.enabled)
             .bind(filter.agent_id)
             .bind(filter.exclude_id)
+            .bind(filter.archived)
             .bind(page.count)
             .bind(page.offset)
             .fetch_all(pool)
@@ -386,6 +396,7 @@ impl Store {
             .bind(filter.enabled)
             .bind(filter.agent_id)
             .bind(filter.exclude_id)
+            .bind(filter.archived)
             .fetch_one(pool)
             .await)?;
         Ok((departments, total))
@@ -445,5 +456,149 @@ impl Store {
     pub async fn department_summaries(&self) -> StoreResult<Vec<DepartmentSummary>> {
         const SQL: &str = "SELECT num_id, name FROM departments ORDER BY num_id";
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+}
+
+/// A department as autocomplete lists it.
+#[derive(Clone, Debug, FromRow)]
+pub struct DepartmentName {
+    pub id: String,
+    pub name: String,
+}
+
+/// An agent's entry in a department, with the department's name.
+#[derive(Clone, Debug, FromRow)]
+pub struct AgentDepartment {
+    #[sqlx(flatten)]
+    pub entry: DepartmentAgent,
+    pub department_name: String,
+}
+
+/// Departments (`departments`) that agent `$member` serves in; NULL: any.
+macro_rules! shared_with {
+    ($column:literal, $member:literal) => {
+        concat!(
+            "(",
+            $member,
+            " IS NULL OR ",
+            $column,
+            " IN (SELECT sm.department_id FROM department_agents sm WHERE sm.agent_id = ",
+            $member,
+            "))"
+        )
+    };
+}
+
+impl Store {
+    /// Archives a department (and disables it) or unarchives it (it stays disabled), in
+    /// one statement: the list, autocomplete and routing see it archived or not, never
+    /// half. `NotFound` for an unknown id; a confined monitor changes only its own
+    /// departments (`OutOfReach`).
+    pub async fn set_department_archived(
+        &self,
+        id: &str,
+        archived: bool,
+        confined_to: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE departments SET archived = $2, \
+               enabled = CASE WHEN $2 THEN FALSE ELSE enabled END, updated_at = $3 WHERE id = $1";
+        begin_write!(self, |tx| {
+            hold_membership!(tx, id, confined_to);
+            let changed = sqlx::query(SQL).bind(id).bind(archived).bind(now).execute(&mut *tx).await?;
+            if changed.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Departments whose name starts with `term` in any case, but not those of
+    /// `exceptions`, archived or not as `archived` asks, and (given `member`) only those
+    /// it serves in; by name.
+    pub async fn departments_named_like(
+        &self,
+        term: &str,
+        exceptions: &[String],
+        archived: bool,
+        member: Option<&str>,
+    ) -> StoreResult<Vec<DepartmentName>> {
+        macro_rules! named_like {
+            ($backend:ident) => {
+                concat!(
+                    "SELECT id, name FROM departments WHERE LOWER(name) LIKE $1 ESCAPE '\\' AND archived = $2 \
+                     AND id NOT IN (",
+                    json_strings!($backend, "$3"),
+                    ") AND ",
+                    shared_with!("id", "$4"),
+                    " ORDER BY name COLLATE \"BINARY\", id COLLATE \"BINARY\""
+                )
+            };
+        }
+        const POSTGRES: &str = named_like!(postgres);
+        const SQLITE: &str = named_like!(sqlite);
+        let sql = match self.backend {
+            Backend::Postgres(_) => POSTGRES,
+            Backend::Sqlite(_) => SQLITE,
+        };
+        let exceptions = serde_json::to_string(exceptions).expect("strings serialize");
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(prefix_pattern(term))
+            .bind(archived)
+            .bind(&exceptions)
+            .bind(member)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The departments of these ids that exist (and, given `member`, that it serves
+    /// in), in creation order.
+    pub async fn departments_by_ids(&self, ids: &[String], member: Option<&str>) -> StoreResult<Vec<Department>> {
+        macro_rules! by_ids {
+            ($backend:ident) => {
+                concat!(
+                    department_select!(),
+                    " WHERE id IN (",
+                    json_strings!($backend, "$1"),
+                    ") AND ",
+                    shared_with!("id", "$2"),
+                    " ORDER BY num_id"
+                )
+            };
+        }
+        const POSTGRES: &str = by_ids!(postgres);
+        const SQLITE: &str = by_ids!(sqlite);
+        let sql = match self.backend {
+            Backend::Postgres(_) => POSTGRES,
+            Backend::Sqlite(_) => SQLITE,
+        };
+        let ids = serde_json::to_string(ids).expect("strings serialize");
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql).bind(&ids).bind(member).fetch_all(pool).await)?)
+    }
+
+    /// The entries of agent `agent_id` in departments, enabled ones only when
+    /// `enabled_only`, and (given `member`) only in departments it serves in too; by
+    /// department name.
+    pub async fn departments_of_agent(
+        &self,
+        agent_id: &str,
+        enabled_only: bool,
+        member: Option<&str>,
+    ) -> StoreResult<Vec<AgentDepartment>> {
+        const SQL: &str = concat!(
+            "SELECT da.department_id, da.agent_id, da.username, da.chat_count, da.sort_order, \
+               d.enabled AS department_enabled, da.updated_at, d.name AS department_name \
+             FROM department_agents da JOIN departments d ON d.id = da.department_id \
+             WHERE da.agent_id = $1 AND (NOT $2 OR d.enabled) AND ",
+            shared_with!("da.department_id", "$3"),
+            " ORDER BY d.name COLLATE \"BINARY\", d.id COLLATE \"BINARY\""
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(agent_id)
+            .bind(enabled_only)
+            .bind(member)
+            .fetch_all(pool)
+            .await)?)
     }
 }

@@ -26,6 +26,7 @@ mod sql;
 mod sqlite;
 mod transfers;
 mod users;
+mod visitor_rooms;
 mod visitors;
 mod widget;
 mod widget_config;
@@ -42,8 +43,8 @@ pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAtt
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
 pub use departments::{
-    Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
-    DepartmentSummary, NewDepartmentAgent,
+    AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
+    DepartmentName, DepartmentSort, DepartmentSummary, NewDepartmentAgent,
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
@@ -58,7 +59,8 @@ pub use transfers::{
     DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, TRANSFER_HISTORY, TransferSortField,
 };
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
-pub use visitors::{HttpHeaderInfo, Visitor, VisitorDetails};
+pub use visitor_rooms::{VisitorRoomFilter, VisitorRoomSort};
+pub use visitors::{Erasure, HttpHeaderInfo, Visitor, VisitorDetails, VisitorSort};
 pub use widget::{CustomFieldValue, Role};
 pub use widget_config::{NewOfflineMessage, SenderSlot, WidgetDepartment};
 
@@ -200,6 +202,14 @@ fn contains_pattern(text: &str) -> String {
         pattern.push(character);
     }
     pattern.push('%');
+    pattern
+}
+
+/// A `LIKE ... ESCAPE '\\'` pattern matching text that starts with `text`, lower-cased
+/// for case-insensitive comparison with `LOWER(column)`.
+fn prefix_pattern(text: &str) -> String {
+    let mut pattern = contains_pattern(text);
+    pattern.remove(0);
     pattern
 }
 
@@ -362,5 +372,10 @@ mod tests {
     #[test]
     fn contains_pattern_escapes_like_wildcards() {
         assert_eq!(contains_pattern("Sa_l%s\\"), "%sa\\_l\\%s\\\\%");
+    }
+
+    #[test]
+    fn prefix_pattern_matches_from_the_start() {
+        assert_eq!(prefix_pattern("Ma_ria"), "ma\\_ria%");
     }
 }

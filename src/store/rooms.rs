@@ -239,7 +239,7 @@ impl Store {
     /// would need an available agent and none serves its department or the departments
     /// its fallback chain leads to (`UNION` ends a circular chain). A visitor has at most
     /// one open room (a partial unique index), so concurrent calls open one room; the
-    /// agent check is part of the insert.
+    /// agent check is part of the insert. `NotFound` when the visitor was erased meanwhile.
     pub async fn open_room(&self, new: NewRoom<'_>) -> StoreResult<Option<(Room, bool)>> {
         const INSERT: &str = "INSERT INTO rooms \
                (id, visitor_id, fname, department_id, source_type, open, chat_status, inquiry_id, inquiry_status, \
@@ -268,7 +268,14 @@ impl Store {
             .bind(ROLE_AGENT)
             .execute(pool)
             .await
-            .map(|done| done.rows_affected()))?;
+            .map(|done| done.rows_affected()))
+        .map_err(|error| match error {
+            // The visitor was erased since it was read (see `erase_visitor`).
+            sqlx::Error::Database(ref database_error) if database_error.is_foreign_key_violation() => {
+                StoreError::NotFound
+            }
+            other => other.into(),
+        })?;
         // Nothing inserted and no open room: no agent was available.
         Ok(self.open_room_of_visitor(&new.visitor.id).await?.map(|room| (room, inserted == 1)))
     }

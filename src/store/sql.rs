@@ -192,7 +192,7 @@ macro_rules! department_select {
     () => {
         "SELECT id, num_id, name, enabled, email, show_on_registration, show_on_offline_form, description, \
          request_tag_before_closing_chat, chat_closing_tags, fallback_forward_department, \
-         departments_allowed_to_forward, allow_receive_forward_offline, created_at, updated_at, max_chats, \
+         departments_allowed_to_forward, allow_receive_forward_offline, created_at, updated_at, max_chats, archived, \
          (SELECT COUNT(*) FROM department_agents da WHERE da.department_id = departments.id) AS num_agents \
          FROM departments"
     };
@@ -263,8 +263,8 @@ macro_rules! under_chat_limit {
 pub(super) use under_chat_limit;
 
 /// Whether the agent `u` may be given a chat of department `$department` now: an
-/// active, available livechat agent of that department (any agent for no department),
-/// under its chat limit.
+/// active, available livechat agent of that department (any agent for no department;
+/// none for an archived one), under its chat limit.
 macro_rules! routable_agent {
     ($department:literal) => {
         concat!(
@@ -272,7 +272,8 @@ macro_rules! routable_agent {
              AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role = 'livechat-agent') \
              AND (",
             $department,
-            " IS NULL OR u.id IN (SELECT da.agent_id FROM department_agents da WHERE da.department_id = ",
+            " IS NULL OR u.id IN (SELECT da.agent_id FROM department_agents da \
+               JOIN departments rd ON rd.id = da.department_id AND NOT rd.archived WHERE da.department_id = ",
             $department,
             ")) AND ",
             $crate::store::sql::under_chat_limit!("u.", $department)
@@ -349,3 +350,15 @@ macro_rules! room_access {
     };
 }
 pub(super) use room_access;
+
+/// The strings of the JSON array parameter `$param` as a subquery's rows, in each
+/// backend's words: `json_strings!(postgres, "$2")`, `json_strings!(sqlite, "$2")`.
+macro_rules! json_strings {
+    (postgres, $param:literal) => {
+        concat!("SELECT jsonb_array_elements_text(CAST(", $param, " AS jsonb))")
+    };
+    (sqlite, $param:literal) => {
+        concat!("SELECT value FROM json_each(", $param, ")")
+    };
+}
+pub(super) use json_strings;

@@ -2,8 +2,12 @@
 
 use sqlx::FromRow;
 
-use super::sql::visitor_columns;
-use super::{Store, StoreError, StoreResult, on_pool};
+use super::sql::{json_strings, visitor_columns};
+use super::{
+    Backend, SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by,
+    prefix_pattern,
+};
+use crate::domain::page::{Page, SortKey};
 use crate::domain::time::Millis;
 
 #[derive(Clone, Debug, FromRow)]
@@ -209,6 +213,140 @@ impl Store {
     pub async fn visitor_by_token(&self, token: &str) -> StoreResult<Option<Visitor>> {
         const SQL: &str = concat!("SELECT ", visitor_columns!(), " FROM visitors WHERE token = $1");
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(token).fetch_optional(pool).await)?)
+    }
+}
+
+/// What an erasure did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Erasure {
+    /// The visitor of this id is gone, with its rooms, their messages and its custom
+    /// field values.
+    Erased {
+        visitor_id: String,
+    },
+    UnknownToken,
+    /// The visitor has an open room; nothing was changed.
+    OpenRoom,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisitorSort {
+    Ts,
+    UpdatedAt,
+    Id,
+    Name,
+    Username,
+}
+
+impl SortColumn for VisitorSort {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Ts => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Id => r#"id COLLATE "BINARY""#,
+            Self::Name => r#"name COLLATE "BINARY""#,
+            Self::Username => "num_id",
+        }
+    }
+}
+
+/// Visitors that `$1` (a term, NULL: every visitor) finds: by email address (`$2`, the
+/// term as a key) or phone number exactly, by a part of the name or username (`$3`, a
+/// contains-pattern), or by a part of a value of a searchable visitor custom field.
+const SEARCH_WHERE: &str = " WHERE $1 IS NULL OR email_key = $2 OR phone = $1 \
+       OR LOWER(name) LIKE $3 ESCAPE '\\' OR 'guest-' || CAST(num_id AS TEXT) LIKE $3 ESCAPE '\\' \
+       OR EXISTS (SELECT 1 FROM visitor_custom_fields vcf \
+         JOIN livechat_custom_fields f ON f.id = vcf.field_id AND f.scope = 'visitor' AND f.searchable \
+         WHERE vcf.visitor_id = visitors.id AND LOWER(vcf.value) LIKE $3 ESCAPE '\\')";
+
+impl Store {
+    /// Erases the visitor of `token` unless it has an open room: its rooms (with their
+    /// messages, members and deletion records) and its custom field values go with it.
+    ///
+    /// The first statement gives the visitor another token (`detached_token`): changing a
+    /// key column takes PostgreSQL's strongest row lock, which a concurrent room insert's
+    /// foreign key check waits for (and then fails, the visitor being gone), and which
+    /// itself waits for a room insert under way; the open-room check that follows sees
+    /// that room. SQLite's writer lock orders them alike. Refusing rolls everything back.
+    pub async fn erase_visitor(&self, token: &str, detached_token: &str, now: Millis) -> StoreResult<Erasure> {
+        const DETACH: &str = "UPDATE visitors SET token = $2, updated_at = $3 WHERE token = $1 RETURNING id";
+        const HAS_OPEN_ROOM: &str = "SELECT EXISTS (SELECT 1 FROM rooms WHERE visitor_id = $1 AND open)";
+        const DELETE_ROOMS: &str = "DELETE FROM rooms WHERE visitor_id = $1";
+        const DELETE_VISITOR: &str = "DELETE FROM visitors WHERE id = $1";
+        begin_write!(self, |tx| {
+            let detached: Option<(String,)> =
+                sqlx::query_as(DETACH).bind(token).bind(detached_token).bind(now).fetch_optional(&mut *tx).await?;
+            let Some((visitor_id,)) = detached else {
+                return Ok(Erasure::UnknownToken);
+            };
+            let (has_open_room,): (bool,) = sqlx::query_as(HAS_OPEN_ROOM).bind(&visitor_id).fetch_one(&mut *tx).await?;
+            if has_open_room {
+                return Ok(Erasure::OpenRoom);
+            }
+            sqlx::query(DELETE_ROOMS).bind(&visitor_id).execute(&mut *tx).await?;
+            sqlx::query(DELETE_VISITOR).bind(&visitor_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Erasure::Erased { visitor_id })
+        })
+    }
+
+    /// A page of the visitors `term` finds (all of them without one), with the total.
+    pub async fn search_visitors(
+        &self,
+        term: Option<&str>,
+        sort: &[SortKey<VisitorSort>],
+        page: Page,
+    ) -> StoreResult<(Vec<Visitor>, i64)> {
+        // Assembled from static fragments and a whitelisted ORDER BY only.
+        let list = format!(
+            "SELECT {} FROM visitors{SEARCH_WHERE}{} LIMIT $4 OFFSET $5",
+            visitor_columns!(),
+            order_by(sort, "num_id DESC")
+        );
+        let count = format!("SELECT COUNT(*) FROM visitors{SEARCH_WHERE}");
+        let key = term.and_then(email_key);
+        let pattern = term.map(contains_pattern);
+        on_pool!(self, |pool| {
+            let visitors = sqlx::query_as(sqlx::AssertSqlSafe(list))
+                .bind(term)
+                .bind(&key)
+                .bind(&pattern)
+                .bind(page.count)
+                .bind(page.offset)
+                .fetch_all(pool)
+                .await?;
+            let (total,): (i64,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(count)).bind(term).bind(&key).bind(&pattern).fetch_one(pool).await?;
+            Ok((visitors, total))
+        })
+    }
+
+    /// The first ten visitors, by name, whose name starts with `term` in any case,
+    /// leaving out the ids of `exceptions`.
+    pub async fn visitors_named_like(&self, term: &str, exceptions: &[String]) -> StoreResult<Vec<Visitor>> {
+        macro_rules! named_like {
+            ($backend:ident) => {
+                concat!(
+                    "SELECT ",
+                    visitor_columns!(),
+                    " FROM visitors WHERE LOWER(name) LIKE $1 ESCAPE '\\' AND id NOT IN (",
+                    json_strings!($backend, "$2"),
+                    ") ORDER BY name COLLATE \"BINARY\", num_id LIMIT 10"
+                )
+            };
+        }
+        const POSTGRES: &str = named_like!(postgres);
+        const SQLITE: &str = named_like!(sqlite);
+        let sql = match self.backend {
+            Backend::Postgres(_) => POSTGRES,
+            Backend::Sqlite(_) => SQLITE,
+        };
+        let exceptions = serde_json::to_string(exceptions).expect("strings serialize");
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(prefix_pattern(term))
+            .bind(&exceptions)
+            .fetch_all(pool)
+            .await)?)
     }
 }
 

@@ -29,5 +29,6 @@ mod routing;
 mod seeds;
 mod settings;
 mod transfers;
+mod visitors;
 mod widget;
 mod widget_config;

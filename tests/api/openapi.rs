@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 100] = [
+const EXPECTED_ROUTES: [(&str, &str); 113] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -41,11 +41,24 @@ const EXPECTED_ROUTES: [(&str, &str); 100] = [
     ("delete", "/api/v1/livechat/department/{id}"),
     ("get", "/api/v1/livechat/department/{id}/agents"),
     ("post", "/api/v1/livechat/department/{id}/agents"),
+    ("post", "/api/v1/livechat/department/{id}/archive"),
+    ("post", "/api/v1/livechat/department/{id}/unarchive"),
+    ("get", "/api/v1/livechat/departments/archived"),
+    ("get", "/api/v1/livechat/department.autocomplete"),
+    ("get", "/api/v1/livechat/department.listByIds"),
+    ("get", "/api/v1/livechat/agents/{agentId}/departments"),
     ("post", "/api/v1/livechat/visitor"),
     ("post", "/api/v1/omnichannel/contact"),
     ("get", "/api/v1/omnichannel/contact"),
     ("get", "/api/v1/omnichannel/contact.search"),
     ("get", "/api/v1/livechat/visitor/{token}"),
+    ("delete", "/api/v1/livechat/visitor/{token}"),
+    ("get", "/api/v1/livechat/visitors.info"),
+    ("get", "/api/v1/livechat/visitors.search"),
+    ("get", "/api/v1/livechat/visitors.autocomplete"),
+    ("get", "/api/v1/livechat/visitors.pagesVisited/{roomId}"),
+    ("get", "/api/v1/livechat/visitors.chatHistory/room/{roomId}/visitor/{visitorId}"),
+    ("get", "/api/v1/livechat/visitors.searchChats/room/{roomId}/visitor/{visitorId}"),
     ("get", "/api/v1/livechat/room"),
     ("post", "/api/v1/livechat/message"),
     ("get", "/api/v1/livechat/messages.history/{rid}"),
@@ -261,6 +274,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/login"),
         ("post", "/api/v1/livechat/visitor"),
         ("get", "/api/v1/livechat/visitor/{token}"),
+        ("delete", "/api/v1/livechat/visitor/{token}"),
         ("get", "/api/v1/livechat/room"),
         ("post", "/api/v1/livechat/message"),
         ("get", "/api/v1/livechat/messages.history/{rid}"),

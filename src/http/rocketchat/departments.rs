@@ -1,8 +1,9 @@
 //! /api/v1/livechat/department: departments and their agents.
 //!
-//! Deviations from Rocket.Chat: `showArchived` and `onlyMyDepartments` are accepted and
-//! change nothing (no archived departments, no units); callers reading through
-//! view-l-room alone see only the departments they serve in.
+//! Deviations from Rocket.Chat: `onlyMyDepartments` is accepted and changes nothing
+//! (no units); callers reading through view-l-room alone see only the departments they
+//! serve in, in every list here (autocomplete, listByIds and an agent's departments
+//! too); `archived` is shown only while true.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,18 +13,22 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::visitors::{Selector, parse_selector};
 use crate::domain::ids::meteor_id;
 use crate::domain::page::parse_sort;
 use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM, VIEW_LIVECHAT_DEPARTMENTS};
 use crate::domain::settings::DepartmentRemoval;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, Caller, KeyText, NoFilter, PageParams, Paged, Path, Query, permission_set};
+use crate::http::extract::{
+    Body, Caller, KeyText, NoFilter, PageParams, Paged, Path, Query, WordedQuery, Wording, ajv_refusal, permission_set,
+};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
+use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
-    Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter, DepartmentSort,
-    NewDepartmentAgent, StoreError,
+    AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
+    DepartmentName, DepartmentSort, NewDepartmentAgent, StoreError,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,10 +36,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(one, update, remove))
         .routes(routes!(agents, change_agents))
+        .routes(routes!(archived_list))
+        .routes(routes!(archive))
+        .routes(routes!(unarchive))
+        .routes(routes!(autocomplete))
+        .routes(routes!(list_by_ids))
+        .routes(routes!(agent_departments))
 }
 
 permission_set!(ReadDepartments = [VIEW_LIVECHAT_DEPARTMENTS, VIEW_L_ROOM]);
 permission_set!(ManageDepartments = [MANAGE_LIVECHAT_DEPARTMENTS]);
+permission_set!(ViewRooms = [VIEW_L_ROOM]);
 
 /// A department as Rocket.Chat shows it.
 #[derive(Serialize, ToSchema)]
@@ -74,6 +86,9 @@ struct DepartmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     allow_receive_forward_offline: Option<bool>,
+    /// Present, and true, while the department is archived.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    archived: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -102,6 +117,7 @@ impl From<Department> for DepartmentView {
             fallback_forward_department: department.fallback_forward_department,
             departments_allowed_to_forward: department.departments_allowed_to_forward.as_deref().and_then(string_list),
             allow_receive_forward_offline: department.allow_receive_forward_offline,
+            archived: department.archived,
         }
     }
 }
@@ -296,8 +312,7 @@ struct DepartmentListFilter {
     #[schema(max_length = 256)]
     #[param(max_length = 256)]
     exclude_department_id: Option<String>,
-    /// Accepted; departments are never archived here, so it changes nothing.
-    #[allow(dead_code)]
+    /// Whether archived departments are listed too (the archived list ignores it).
     show_archived: Option<bool>,
     /// Accepted; it narrows to a monitor's units, which this server does not have.
     #[allow(dead_code)]
@@ -417,12 +432,24 @@ async fn list(
     caller: Caller<ReadDepartments>,
     query: Paged<DepartmentListFilter>,
 ) -> ApiResult<Json<DepartmentPage>> {
+    let archived = (query.filter.show_archived != Some(true)).then_some(false);
+    department_page(&state, &caller, query, archived).await
+}
+
+/// The page of departments `query` asks for, archived ones as `archived` says.
+async fn department_page(
+    state: &AppState,
+    caller: &Caller<ReadDepartments>,
+    query: Paged<DepartmentListFilter>,
+    archived: Option<bool>,
+) -> ApiResult<Json<DepartmentPage>> {
     let sort = parse_sort(query.sort.as_deref().unwrap_or(r#"{"name":1}"#), &SORT_FIELDS)?;
     let filter = DepartmentFilter {
         text: query.filter.text.as_deref().filter(|text| !text.is_empty()),
         enabled: query.filter.enabled,
-        agent_id: reader_scope(&caller),
+        agent_id: reader_scope(caller),
         exclude_id: query.filter.exclude_department_id.as_deref().filter(|id| !id.is_empty()),
+        archived,
     };
     let (departments, total) = state.store.departments(filter, query.page, &sort).await?;
     Ok(Json(DepartmentPage::new(departments.into_iter().map(DepartmentView::from).collect(), query.page, total)))
@@ -586,4 +613,243 @@ async fn change_agents(
         .map_err(change_refused)?;
     state.route_queue().await;
     Ok(Done::ANSWER)
+}
+
+/// The archived departments, with the filters of the department list. Sort fields as
+/// there (default `{"name":1}`).
+#[utoipa::path(get, path = "/api/v1/livechat/departments/archived", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(DepartmentListFilter, PageParams),
+    responses((status = 200, description = "A page of archived departments", body = DepartmentPage), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn archived_list(
+    State(state): State<AppState>,
+    caller: Caller<ReadDepartments>,
+    query: Paged<DepartmentListFilter>,
+) -> ApiResult<Json<DepartmentPage>> {
+    department_page(&state, &caller, query, Some(true)).await
+}
+
+/// Archives a department: it is disabled, leaves the department list and autocomplete
+/// and no longer routes chats to its agents. Archiving an archived one changes nothing.
+#[utoipa::path(post, path = "/api/v1/livechat/department/{id}/archive", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id", max_length = 256)),
+    responses((status = 200, description = "Archived", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn archive(
+    State(state): State<AppState>,
+    caller: Caller<ManageDepartments>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Done>> {
+    match state.store.set_department_archived(&id, true, confined_to(&caller), state.now()).await {
+        Ok(()) => Ok(Done::ANSWER),
+        // Rocket.Chat throws a plain error here and a Meteor error on unarchive.
+        Err(StoreError::NotFound) => Err(ApiError::bad_request("department-not-found")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Unarchives a department; it stays disabled until it is saved enabled.
+#[utoipa::path(post, path = "/api/v1/livechat/department/{id}/unarchive", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("id" = String, Path, description = "The department's id", max_length = 256)),
+    responses((status = 200, description = "Unarchived", body = Done), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn unarchive(
+    State(state): State<AppState>,
+    caller: Caller<ManageDepartments>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Done>> {
+    match state.store.set_department_archived(&id, false, confined_to(&caller), state.now()).await {
+        Ok(()) => Ok(Done::ANSWER),
+        Err(StoreError::NotFound) => Err(ApiError::meteor("department-not-found")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct DepartmentAutocompleteQuery {
+    /// JSON `{"term": <start of the name>, "exceptions": [<ids to leave out>]}`;
+    /// `conditions` is accepted and ignored
+    #[schema(max_length = 1024)]
+    #[param(max_length = 1024)]
+    selector: String,
+    /// Accepted; it narrows to a monitor's units, which this server does not have
+    #[allow(dead_code)]
+    only_my_departments: Option<bool>,
+    /// true: only archived departments (as Rocket.Chat); otherwise only the others
+    show_archived: Option<bool>,
+}
+
+/// Rocket.Chat words a missing selector itself.
+impl Wording for DepartmentAutocompleteQuery {
+    fn refusal(violation: &Violation) -> ApiError {
+        match violation {
+            Violation::Missing { name, .. } if name == "selector" => selector_required(),
+            other => ajv_refusal(other),
+        }
+    }
+}
+
+fn selector_required() -> ApiError {
+    ApiError::bad_request("The 'selector' param is required")
+}
+
+/// `{items: [{_id, name}], success}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentItems {
+    items: Vec<DepartmentItem>,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentItem {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+}
+
+impl From<DepartmentName> for DepartmentItem {
+    fn from(department: DepartmentName) -> Self {
+        Self { id: department.id, name: department.name }
+    }
+}
+
+/// Departments whose name starts with the selector's term, in any case, by name.
+#[utoipa::path(get, path = "/api/v1/livechat/department.autocomplete", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(DepartmentAutocompleteQuery),
+    responses((status = 200, description = "The matching departments", body = DepartmentItems), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn autocomplete(
+    State(state): State<AppState>,
+    caller: Caller<ReadDepartments>,
+    WordedQuery(query): WordedQuery<DepartmentAutocompleteQuery>,
+) -> ApiResult<Json<DepartmentItems>> {
+    if query.selector.is_empty() {
+        return Err(selector_required());
+    }
+    let Selector { term, exceptions } = parse_selector(&query.selector)?;
+    let archived = query.show_archived == Some(true);
+    let found = state.store.departments_named_like(term.trim(), &exceptions, archived, reader_scope(&caller)).await?;
+    Ok(Json(DepartmentItems { items: found.into_iter().map(DepartmentItem::from).collect(), success: Success }))
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ListByIdsQuery {
+    /// The departments' ids; also sent as ids[]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(value_type = Option<Vec<KeyText>>, inline)]
+    ids: Option<Vec<String>>,
+    #[serde(rename = "ids[]")]
+    #[schema(value_type = Option<Vec<KeyText>>, inline)]
+    #[param(ignore)]
+    bracketed_ids: Option<Vec<String>>,
+}
+
+/// `{departments, success}`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DepartmentList {
+    departments: Vec<DepartmentView>,
+    success: Success,
+}
+
+/// The departments of these ids that exist, in creation order.
+#[utoipa::path(get, path = "/api/v1/livechat/department.listByIds", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(ListByIdsQuery),
+    responses((status = 200, description = "The departments found", body = DepartmentList), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn list_by_ids(
+    State(state): State<AppState>,
+    caller: Caller<ReadDepartments>,
+    Query(query): Query<ListByIdsQuery>,
+) -> ApiResult<Json<DepartmentList>> {
+    if query.ids.is_none() && query.bracketed_ids.is_none() {
+        return Err(ApiError::bad_request("The 'ids' param is required"));
+    }
+    let ids: Vec<String> = query.ids.into_iter().flatten().chain(query.bracketed_ids.into_iter().flatten()).collect();
+    let departments = state.store.departments_by_ids(&ids, reader_scope(&caller)).await?;
+    Ok(Json(DepartmentList {
+        departments: departments.into_iter().map(DepartmentView::from).collect(),
+        success: Success,
+    }))
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+struct AgentDepartmentsQuery {
+    /// true: only the enabled departments
+    enabled_departments_only: Option<bool>,
+}
+
+/// An agent's entry in a department, with the department's name.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AgentDepartmentView {
+    #[serde(rename = "_id")]
+    id: String,
+    agent_id: String,
+    department_id: String,
+    department_name: String,
+    username: String,
+    count: i64,
+    order: i64,
+    department_enabled: bool,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Timestamp,
+}
+
+impl From<AgentDepartment> for AgentDepartmentView {
+    fn from(department: AgentDepartment) -> Self {
+        let entry = department.entry;
+        Self {
+            id: format!("{}-{}", entry.department_id, entry.agent_id),
+            agent_id: entry.agent_id,
+            department_id: entry.department_id,
+            department_name: department.department_name,
+            username: entry.username,
+            count: entry.chat_count,
+            order: entry.sort_order,
+            department_enabled: entry.department_enabled,
+            updated_at: Timestamp(entry.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AgentDepartments {
+    departments: Vec<AgentDepartmentView>,
+    success: Success,
+}
+
+/// The departments an agent serves in (none for an unknown agent), by name.
+#[utoipa::path(get, path = "/api/v1/livechat/agents/{agentId}/departments", tag = "departments",
+    security(("userId" = [], "authToken" = [])),
+    params(("agentId" = String, Path, description = "The agent's id", max_length = 256), AgentDepartmentsQuery),
+    responses((status = 200, description = "The agent's departments", body = AgentDepartments), RcPermitted, (status = 400, response = RcBadRequest)))]
+async fn agent_departments(
+    State(state): State<AppState>,
+    caller: Caller<ViewRooms>,
+    Path(agent_id): Path<String>,
+    Query(query): Query<AgentDepartmentsQuery>,
+) -> ApiResult<Json<AgentDepartments>> {
+    let enabled_only = query.enabled_departments_only == Some(true);
+    // As the department list: a caller without view-livechat-departments, or a
+    // confined monitor, sees only departments it serves in too.
+    let member = if caller.holds(VIEW_LIVECHAT_DEPARTMENTS) && !caller.is_confined_monitor() {
+        None
+    } else {
+        Some(caller.id.as_str())
+    };
+    let departments = state.store.departments_of_agent(&agent_id, enabled_only, member).await?;
+    Ok(Json(AgentDepartments {
+        departments: departments.into_iter().map(AgentDepartmentView::from).collect(),
+        success: Success,
+    }))
 }

@@ -20,6 +20,7 @@ mod transfers;
 mod users;
 mod visitor;
 mod visitor_messages;
+mod visitors;
 mod widget;
 mod widget_config;
 mod wire;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         departments::router(),
         visitor::router(),
         visitor_messages::router(),
+        visitors::router(),
         messages::router(),
         inquiries::router(),
         rooms::router(),

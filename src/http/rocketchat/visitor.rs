@@ -22,16 +22,17 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Path, Query, WordedBody, WordedQuery, Wording, ajv_refusal, whole_number};
 use crate::http::openapi::{RcBadRequest, RcJsonBody, RcSmallJsonBody, RcUnavailable};
 use crate::http::schema_check::Violation;
-use crate::http::shapes::Success;
+use crate::http::shapes::{Success, Timestamp};
 use crate::http::{AppState, ClientAddress};
 use crate::store::{
-    CloseRoom, Closer, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor, VisitorDetails,
+    CloseRoom, Closer, Erasure, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor,
+    VisitorDetails,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register_visitor))
-        .routes(routes!(visitor_by_token))
+        .routes(routes!(visitor_by_token, erase_visitor))
         .routes(routes!(open_room))
         .routes(routes!(send_message))
         .routes(routes!(message_history))
@@ -314,6 +315,47 @@ async fn visitor_by_token(State(state): State<AppState>, Path(token): Path<Strin
     Ok(OneVisitor::of(&visitor))
 }
 
+/// `{visitor: {_id, ts}, success}` of an erased visitor.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ErasedVisitor {
+    visitor: ErasedVisitorId,
+    success: Success,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ErasedVisitorId {
+    #[serde(rename = "_id")]
+    id: String,
+    /// When it was erased.
+    ts: Timestamp,
+}
+
+/// Erases the visitor of a token with its rooms, their messages and its custom field
+/// values; refused while it has an open room. The token is the credential, as for the
+/// other visitor routes.
+#[utoipa::path(delete, path = "/api/v1/livechat/visitor/{token}", tag = "visitor",
+    params(("token" = String, Path, description = "The visitor's token", max_length = 256)),
+    responses(
+        (status = 200, description = "The erased visitor's id and the time", body = ErasedVisitor),
+        (status = 400, response = RcBadRequest),
+        (status = 503, response = RcUnavailable),
+    ))]
+async fn erase_visitor(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<ErasedVisitor>> {
+    let now = state.now();
+    // A token no widget holds: the visitor is unreachable while the erasure runs.
+    let detached_token = format!("erased-{}", meteor_id());
+    match state.store.erase_visitor(&token, &detached_token, now).await? {
+        Erasure::Erased { visitor_id } => Ok(Json(ErasedVisitor {
+            visitor: ErasedVisitorId { id: visitor_id, ts: Timestamp(now) },
+            success: Success,
+        })),
+        Erasure::UnknownToken => Err(ApiError::meteor("invalid-token")),
+        Erasure::OpenRoom => Err(ApiError::coded("visitor-has-open-rooms", "Cannot remove visitors with opened rooms")),
+    }
+}
+
 pub(super) async fn known_visitor(state: &AppState, token: &str) -> ApiResult<Visitor> {
     state.store.visitor_by_token(token).await?.ok_or_else(invalid_token)
 }
@@ -363,7 +405,7 @@ async fn open_room(
         let room = state.store.open_room_of_visitor(&visitor.id).await?.ok_or_else(omnichannel_disabled)?;
         return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
     }
-    let (room, created) = state
+    let opened = state
         .store
         .open_room(NewRoom {
             id: &meteor_id(),
@@ -374,8 +416,13 @@ async fn open_room(
             without_agents: state.store.setting::<AcceptChatsWithNoAgents>().await?,
             now: state.now(),
         })
-        .await?
-        .ok_or_else(no_agent_online)?;
+        .await;
+    let (room, created) = match opened {
+        Ok(opened) => opened.ok_or_else(no_agent_online)?,
+        // Erased since its token was read.
+        Err(StoreError::NotFound) => return Err(invalid_token()),
+        Err(error) => return Err(error.into()),
+    };
     if !created {
         return Ok(Json(OpenedRoom { room: (&room).into(), new_room: false, success: Success }));
     }

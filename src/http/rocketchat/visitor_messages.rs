@@ -278,7 +278,11 @@ async fn send_messages(
                 without_agents: state.store.setting::<AcceptChatsWithNoAgents>().await?,
                 now: state.now(),
             };
-            let (room, _) = state.store.open_room(new_room).await?.ok_or_else(no_agent_online)?;
+            let (room, _) = match state.store.open_room(new_room).await {
+                Ok(opened) => opened.ok_or_else(no_agent_online)?,
+                Err(StoreError::NotFound) => return Err(ApiError::bad_request("error-invalid-token")),
+                Err(error) => return Err(error.into()),
+            };
             // Its inquiry may go to an agent at once, as a room the widget opens.
             state.route_new_inquiry(&visitor, &inquiry_id).await;
             room
