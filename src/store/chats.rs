@@ -277,6 +277,11 @@ fn condition_sql(condition: &ChatCondition, binds: &mut Vec<Bound>) -> String {
         // Instants compare in whole seconds, as the wire shows them.
         ChatField::CreatedAt => "(r.ts / 1000)",
         ChatField::ClosedAt => "(r.closed_at / 1000)",
+        ChatField::SlaDueAt => "(r.sla_due_at / 1000)",
+        ChatField::SlaBreachedAt => {
+            "((SELECT b.breached_at FROM sla_breaches b WHERE b.inquiry_id = r.inquiry_id AND b.due_at = r.sla_due_at) \
+             / 1000)"
+        }
     };
     let bound = match condition.value {
         ChatValue::Empty => {

@@ -27,6 +27,7 @@ mod room_work;
 mod routing;
 mod seeds;
 mod settings;
+mod sla_breaches;
 mod transfers;
 mod widget;
 mod widget_config;

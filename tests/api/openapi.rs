@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 94] = [
+const EXPECTED_ROUTES: [(&str, &str); 96] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -78,6 +78,8 @@ const EXPECTED_ROUTES: [(&str, &str); 94] = [
     ("get", "/api/v1/livechat/sla/{sla_id}"),
     ("put", "/api/v1/livechat/sla/{sla_id}"),
     ("delete", "/api/v1/livechat/sla/{sla_id}"),
+    ("get", "/api/v1/livechat/sla.breaches"),
+    ("get", "/api/v1/livechat/sla.stats"),
     ("get", "/api/v1/settings.public"),
     ("get", "/api/v1/settings"),
     ("get", "/api/v1/settings/{_id}"),

@@ -15,6 +15,7 @@ mod rooms;
 mod routing;
 mod settings;
 mod sla;
+mod sla_breaches;
 mod transfers;
 mod users;
 mod visitor;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         rooms::router(),
         room_work::router(),
         sla::router(),
+        sla_breaches::router(),
         settings::router(),
         widget::router(),
         widget_config::router(),

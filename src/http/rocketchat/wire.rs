@@ -290,6 +290,11 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     sla_id: Option<String>,
+    /// An addition of this server (Rocket.Chat has none): when the inquiry is due under
+    /// its SLA policy, queued time plus the policy's minutes. Present with `slaId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_due_at: Option<Timestamp>,
     source: RoomSource,
     #[serde(rename = "_updatedAt")]
     updated_at: Timestamp,
@@ -324,6 +329,7 @@ impl From<&Inquiry> for InquiryView {
             priority_weight: inquiry.priority_weight,
             estimated_waiting_time_queue: inquiry.estimated_waiting_time_queue,
             sla_id: inquiry.sla_id.clone(),
+            sla_due_at: inquiry.sla_due_at.map(Timestamp),
             source: RoomSource { kind: inquiry.source_type.clone() },
             updated_at: Timestamp(inquiry.updated_at),
             last_message: inquiry
@@ -386,6 +392,11 @@ pub struct RoomView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     estimated_waiting_time_queue: Option<i64>,
+    /// An addition of this server (Rocket.Chat has none): when the inquiry is due under
+    /// its SLA policy, queued time plus the policy's minutes. Present with `slaId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_due_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     closed_at: Option<Timestamp>,
@@ -453,6 +464,7 @@ impl From<&Room> for RoomView {
             tags: room.tags(),
             sla_id: room.sla_id.clone(),
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
+            sla_due_at: room.sla_due_at.map(Timestamp),
             closed_at: room.closed_at.map(Timestamp),
             closer: room.closed_at.map(|_| closer),
         }
