@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use livechat_server::config::AppSettings;
+use livechat_server::domain::ids::meteor_id;
 use livechat_server::domain::time::{Millis, iso, unix_seconds};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -259,7 +260,17 @@ both_backends!(two_instances_record_each_breach_exactly_once, clock = START, |ap
     }
     let other = open_store(&app.database_url, Duration::from_secs(10)).await;
     let (other_base, _stop) = app.start_another_server(other, AppSettings::default()).await;
+    // Besides the two servers' sweeps, sweeps of two more stores at the same instant.
+    let (first, second) = (
+        open_store(&app.database_url, Duration::from_secs(10)).await,
+        open_store(&app.database_url, Duration::from_secs(10)).await,
+    );
     app.clock.set(START + MINUTE);
+    let sweeps = [first.clone(), second.clone(), first, second].map(|store| {
+        tokio::spawn(async move { store.record_due_breaches(START + MINUTE, meteor_id).await.unwrap().len() })
+    });
+    let swept: usize = futures::future::join_all(sweeps).await.into_iter().map(Result::unwrap).sum();
+    assert!(swept <= ROOMS, "{swept} breaches recorded for {ROOMS} inquiries");
     breaches_once_total(&app, &other_base, ROOMS as i64).await;
     // Both instances sweep a few more times: nothing more is recorded.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
