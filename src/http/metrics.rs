@@ -1,7 +1,7 @@
 //! Prometheus metrics: HTTP requests by method, matched route and status; the database
 //! pool; queue depth by department; rate-limit, login-block and load-shedding
-//! rejections; login password checks; SLA breaches and due times. Served on a listener of its own
-//! (`LIVECHAT_METRICS_LISTEN`), never on the public one.
+//! rejections; login password checks; SLA breaches and due times. Served on a listener
+//! of its own (`LIVECHAT_METRICS_LISTEN`), never on the public one.
 
 use std::time::Instant;
 

@@ -47,12 +47,12 @@ struct BreachFilter {
     #[param(max_length = 256)]
     department: Option<String>,
     /// Breached at or after this date (ISO 8601)
-    #[schema(max_length = 64)]
-    #[param(max_length = 64)]
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     from: Option<String>,
     /// Breached at or before this date (ISO 8601)
-    #[schema(max_length = 64)]
-    #[param(max_length = 64)]
+    #[schema(max_length = 256)]
+    #[param(max_length = 256)]
     to: Option<String>,
     /// open (not taken yet) or taken
     #[param(inline)]
