@@ -130,6 +130,18 @@ both_backends!(due_times_follow_the_policy_as_it_is_set_edited_changed_and_remov
     assert_eq!(due_of(&inquiry_of(&app, &room_id).await), Some(json!(iso(START + 5 * MINUTE))));
     assert_eq!(chat_of(&app, &key, &room_id).await["slaDueAt"], json!(unix_seconds(START + 5 * MINUTE)));
 
+    // Taken, then returned to the queue later: the due time counts from the return.
+    let agent = available_agent(&app, "agent").await;
+    let inquiry_id = inquiry_of(&app, &room_id).await["_id"].clone();
+    let taken = app.post("/api/v1/livechat/inquiries.take", Some(&agent), json!({"inquiryId": inquiry_id})).await;
+    assert_eq!(taken, (StatusCode::OK, json!({"success": true})));
+    assert_eq!(due_of(&inquiry_of(&app, &room_id).await), Some(json!(iso(START + 5 * MINUTE))));
+    app.clock.set(START + 20 * MINUTE);
+    let returned =
+        app.post("/api/v1/livechat/inquiries.returnAsInquiry", Some(&agent), json!({"roomId": room_id})).await;
+    assert_eq!(returned, (StatusCode::OK, json!({"result": true, "success": true})));
+    assert_eq!(due_of(&inquiry_of(&app, &room_id).await), Some(json!(iso(START + 25 * MINUTE))));
+
     // The policy is removed: no due time.
     assert_eq!(
         app.delete(&format!("{SLA}/{five}"), Some(&app.admin)).await,
@@ -310,7 +322,7 @@ both_backends!(chat_searches_filter_on_due_and_breach_times, clock = START, |app
     visitor_with_room(&app, "none", None).await;
     app.clock.set(START + 2 * MINUTE);
     breaches_once_total(&app, &app.base, 1).await;
-    let tokens = |body: &Value| -> Vec<String> {
+    let customer_names = |body: &Value| -> Vec<String> {
         let mut names: Vec<String> = body["data"]
             .as_array()
             .unwrap()
@@ -325,7 +337,7 @@ both_backends!(chat_searches_filter_on_due_and_breach_times, clock = START, |app
         async move {
             let (status, body) = search_chats(app, key, filter).await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            tokens(&body)
+            customer_names(&body)
         }
     };
     let before = (START + 30 * MINUTE) / 1000;
