@@ -7,6 +7,7 @@ pub mod domain;
 pub mod http;
 pub mod routing;
 pub mod server;
+pub mod sla;
 pub mod store;
 
 use std::future::Future;
@@ -20,7 +21,7 @@ pub use http::{AppState, router};
 /// Serves the application on `listener` until `shutdown` resolves, then stops
 /// accepting and gives in-flight requests up to `grace` to finish. Connections and
 /// requests are bounded by the timeouts and the connection limit of the state's
-/// settings (see [`server`]).
+/// settings (see [`server`]). While it serves, it sweeps SLA breaches (see [`sla`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -37,11 +38,14 @@ pub async fn serve(
         request_timeout_secs = settings.request_timeout_secs,
         "connection limits"
     );
+    let sweep = tokio::spawn(sla::sweep_breaches(state.store.clone(), state.clock.clone()));
     let app = router(state).layer(axum::middleware::from_fn_with_state(
         server::RequestLimits::from_settings(&settings),
         server::guard_request,
     ));
-    server::serve_router(listener, app, limits, shutdown, grace).await
+    let served = server::serve_router(listener, app, limits, shutdown, grace).await;
+    sweep.abort();
+    served
 }
 
 /// Serves Prometheus metrics of `state` on their own listener until `shutdown` resolves,

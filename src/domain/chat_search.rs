@@ -58,6 +58,10 @@ pub enum ChatField {
     CreatedAt,
     ClosedAt,
     Customer,
+    /// The SLA due time (an addition of this server).
+    SlaDueAt,
+    /// When the SLA due time was recorded as breached (an addition of this server).
+    SlaBreachedAt,
 }
 
 impl ChatField {
@@ -69,18 +73,21 @@ impl ChatField {
             "chats.createdAt" => Some(Self::CreatedAt),
             "chats.closedAt" => Some(Self::ClosedAt),
             "chats.customer" => Some(Self::Customer),
+            "chats.slaDueAt" => Some(Self::SlaDueAt),
+            "chats.slaBreachedAt" => Some(Self::SlaBreachedAt),
             _ => None,
         }
     }
 
     /// Instants compare in order; statuses and ids only for (in)equality.
     pub fn is_ordered(self) -> bool {
-        matches!(self, Self::CreatedAt | Self::ClosedAt)
+        matches!(self, Self::CreatedAt | Self::ClosedAt | Self::SlaDueAt | Self::SlaBreachedAt)
     }
 
-    /// Assignee and department may be empty: `= null` finds chats without one.
+    /// Assignee, department and the SLA instants may be empty: `= null` finds chats
+    /// without one.
     pub fn may_be_empty(self) -> bool {
-        matches!(self, Self::Assignee | Self::Department)
+        matches!(self, Self::Assignee | Self::Department | Self::SlaDueAt | Self::SlaBreachedAt)
     }
 }
 
@@ -157,6 +164,7 @@ mod tests {
         assert_eq!(parse_direction("DESC"), Some(Direction::Desc));
         assert_eq!(Comparison::parse("or"), Some(Comparison::Or));
         assert_eq!(ChatField::parse("chats.customer"), Some(ChatField::Customer));
+        assert_eq!(ChatField::parse("chats.slaBreachedAt"), Some(ChatField::SlaBreachedAt));
         assert_eq!(ChatOperator::parse("<="), Some(ChatOperator::LessOrEqual));
         assert_eq!(ChatOperator::parse("=="), None);
     }

@@ -1,7 +1,7 @@
 //! Prometheus metrics: HTTP requests by method, matched route and status; the database
 //! pool; queue depth by department; rate-limit, login-block and load-shedding
-//! rejections; login password checks. Served on a listener of its own
-//! (`LIVECHAT_METRICS_LISTEN`), never on the public one.
+//! rejections; login password checks; SLA breaches and due times. Served on a listener
+//! of its own (`LIVECHAT_METRICS_LISTEN`), never on the public one.
 
 use std::time::Instant;
 
@@ -13,7 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use super::AppState;
@@ -28,6 +29,8 @@ pub struct Metrics {
     pool_connections: IntGaugeVec,
     pool_waiting: IntGauge,
     queue_depth: IntGaugeVec,
+    sla_breaches: IntCounterVec,
+    sla_due: GaugeVec,
 }
 
 /// Why a request was refused without doing its work.
@@ -97,6 +100,19 @@ impl Metrics {
             &["department"],
         )
         .expect("valid metric");
+        let sla_breaches = IntCounterVec::new(
+            Opts::new("livechat_sla_breaches_total", "SLA breaches recorded, by policy id (from the breach records)"),
+            &["policy"],
+        )
+        .expect("valid metric");
+        let sla_due = GaugeVec::new(
+            Opts::new(
+                "livechat_sla_due_seconds",
+                "Seconds until the soonest due time of a queued inquiry, by policy id (negative once past)",
+            ),
+            &["policy"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -106,6 +122,8 @@ impl Metrics {
             Box::new(pool_connections.clone()),
             Box::new(pool_waiting.clone()),
             Box::new(queue_depth.clone()),
+            Box::new(sla_breaches.clone()),
+            Box::new(sla_due.clone()),
         ] {
             registry.register(collector).expect("metric names are distinct");
         }
@@ -119,6 +137,8 @@ impl Metrics {
             pool_connections,
             pool_waiting,
             queue_depth,
+            sla_breaches,
+            sla_due,
         }
     }
 
@@ -152,6 +172,33 @@ pub fn router(state: AppState) -> Router {
     Router::new().route("/metrics", get(scrape)).with_state(state)
 }
 
+/// The SLA figures, read from the database as every instance shares it.
+async fn record_sla_figures(state: &AppState) {
+    let metrics = &state.metrics;
+    match state.store.sla_breach_counts().await {
+        Ok(counts) => {
+            for (policy, breaches) in counts {
+                // Breach records are never deleted, so the count only grows: the
+                // counter catches up with it.
+                let counter = metrics.sla_breaches.with_label_values(&[policy.as_str()]);
+                let behind = u64::try_from(breaches).unwrap_or(0).saturating_sub(counter.get());
+                counter.inc_by(behind);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "SLA breach counts unavailable for metrics"),
+    }
+    match state.store.soonest_sla_due_times().await {
+        Ok(due_times) => {
+            let now = state.now();
+            metrics.sla_due.reset();
+            for (policy, due_at) in due_times {
+                metrics.sla_due.with_label_values(&[policy.as_str()]).set((due_at - now) as f64 / 1000.0);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "SLA due times unavailable for metrics"),
+    }
+}
+
 async fn scrape(State(state): State<AppState>) -> Response {
     let metrics = &state.metrics;
     let pool = state.store.pool_stats();
@@ -168,6 +215,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
         }
         Err(error) => tracing::warn!(%error, "queue depth unavailable for metrics"),
     }
+    record_sla_figures(&state).await;
     let mut text = Vec::new();
     match TextEncoder::new().encode(&metrics.registry.gather(), &mut text) {
         Ok(()) => ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),

@@ -6,7 +6,7 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
-use super::sql::{from_chat, hold_agent_under_limit, room_select};
+use super::sql::{from_chat, hold_agent_under_limit, room_select, sla_breached_at};
 use super::{CloseRoom, Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
@@ -277,6 +277,8 @@ fn condition_sql(condition: &ChatCondition, binds: &mut Vec<Bound>) -> String {
         // Instants compare in whole seconds, as the wire shows them.
         ChatField::CreatedAt => "(r.ts / 1000)",
         ChatField::ClosedAt => "(r.closed_at / 1000)",
+        ChatField::SlaDueAt => "(r.sla_due_at / 1000)",
+        ChatField::SlaBreachedAt => concat!("(", sla_breached_at!(), " / 1000)"),
     };
     let bound = match condition.value {
         ChatValue::Empty => {

@@ -28,6 +28,8 @@ pub struct Inquiry {
     pub priority_weight: i64,
     pub estimated_waiting_time_queue: i64,
     pub sla_id: Option<String>,
+    /// When it is due under its SLA policy: queued time plus the policy's minutes.
+    pub sla_due_at: Option<Millis>,
     pub source_type: String,
     pub served_by: Option<String>,
     pub queued_at: Option<Millis>,

@@ -47,6 +47,10 @@ pub struct Room {
     pub priority_id: Option<String>,
     pub priority_weight: i64,
     pub estimated_waiting_time_queue: i64,
+    /// When the inquiry is due under its SLA policy: queued time plus the policy's minutes.
+    pub sla_due_at: Option<Millis>,
+    /// When the inquiry was recorded as breached at its current due time.
+    pub sla_breached_at: Option<Millis>,
     pub inquiry_id: Option<String>,
     pub inquiry_status: Option<String>,
     pub inquiry_message: String,

@@ -65,6 +65,15 @@ macro_rules! join_last_message {
 }
 pub(super) use join_last_message;
 
+/// When the room `r`'s inquiry was recorded as breached at its current due time; NULL
+/// while it was not.
+macro_rules! sla_breached_at {
+    () => {
+        "(SELECT b.breached_at FROM sla_breaches b WHERE b.inquiry_id = r.inquiry_id AND b.due_at = r.sla_due_at)"
+    };
+}
+pub(super) use sla_breached_at;
+
 /// Selects `Room` rows; a WHERE clause on `r`, `v`, `d` or `u` may follow.
 macro_rules! room_select {
     () => {
@@ -74,7 +83,9 @@ macro_rules! room_select {
              r.department_id, d.num_id AS department_num_id, d.name AS department_name, r.source_type, r.open, \
              r.chat_status, r.served_by, u.num_id AS served_by_num_id, u.username AS served_by_username, \
              u.name AS served_by_name, u.email AS served_by_email, r.served_at, r.closed_at, r.closed_by, \
-             r.close_comment, r.sla_id, r.priority_id, r.priority_weight, r.estimated_waiting_time_queue, r.inquiry_id, \
+             r.close_comment, r.sla_id, r.priority_id, r.priority_weight, r.estimated_waiting_time_queue, r.sla_due_at, ",
+            $crate::store::sql::sla_breached_at!(),
+            " AS sla_breached_at, r.inquiry_id, \
              r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
              r.last_customer_message_at, r.topic, r.tags, r.ts, r.updated_at, ",
             $crate::store::sql::last_message_columns!(),
@@ -91,7 +102,7 @@ macro_rules! inquiry_select {
         concat!(
             "SELECT r.inquiry_id AS id, r.id AS room_id, r.fname AS name, r.ts, r.inquiry_status AS status, \
              r.inquiry_message AS message, r.department_id, r.priority_id, r.priority_weight, r.estimated_waiting_time_queue, \
-             r.sla_id, r.source_type, r.served_by, r.queued_at, r.taken_at, r.updated_at, r.visitor_id, \
+             r.sla_id, r.sla_due_at, r.source_type, r.served_by, r.queued_at, r.taken_at, r.updated_at, r.visitor_id, \
              v.num_id AS visitor_num_id, v.token AS visitor_token, v.status AS visitor_status, ",
             $crate::store::sql::last_message_columns!(),
             $crate::store::sql::from_room_and_visitor!(),

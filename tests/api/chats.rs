@@ -11,7 +11,7 @@ use crate::harness::{MINUTE_START, START, Session, TestApp, both_backends};
 use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 
 /// The chat object's keys, in the order of the seed page.
-const CHAT_KEYS: [&str; 18] = [
+const CHAT_KEYS: [&str; 20] = [
     "id",
     "closedBy",
     "lastCustomerMessageAt",
@@ -30,6 +30,8 @@ const CHAT_KEYS: [&str; 18] = [
     "customer",
     "assignee",
     "department",
+    "slaDueAt",
+    "slaBreachedAt",
 ];
 
 /// `START` (2026-01-02T03:04:05.678Z) in UNIX seconds, as chats show instants. The tests
@@ -140,6 +142,7 @@ fn chat_object(chat: &Chat, status: &str) -> Value {
         "rating": null, "createdAt": AT, "lastMessageAt": null, "createdWith": "api", "snoozedUntil": null,
         "lastMessageText": null, "lastMessageId": null, "applicationId": null, "lastCommunicatedAgentId": null,
         "agents": [], "customer": chat.customer, "assignee": null, "department": null,
+        "slaDueAt": null, "slaBreachedAt": null,
     })
 }
 

@@ -34,6 +34,7 @@ use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
@@ -67,6 +68,8 @@ pub struct TestApp {
     /// The server's clock, when the test fixed it.
     pub clock: TestClock,
     server_clock: Arc<dyn Clock>,
+    /// Stops this server; its task ends once it has stopped.
+    server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
 }
@@ -232,7 +235,7 @@ impl TestApp {
             .expect("accept chats with no agents");
         let state = AppState::with_clock(store, settings, server_clock.clone());
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
-        let (base, shutdown) = serve_state(state).await;
+        let (base, shutdown, task) = serve_state(state).await;
         let client = reqwest::Client::new();
         let mut app = Self {
             base,
@@ -243,7 +246,8 @@ impl TestApp {
             metrics_base,
             clock: TestClock(manual),
             server_clock,
-            shutdown: vec![shutdown, metrics_shutdown],
+            server: Some((shutdown, task)),
+            shutdown: vec![metrics_shutdown],
             database,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
@@ -257,7 +261,16 @@ impl TestApp {
             .apply_setting_defaults(&settings.setting_defaults(), self.server_clock.now())
             .await
             .expect("setting defaults");
-        serve_state(AppState::with_clock(store, settings, self.server_clock.clone())).await
+        let (base, shutdown, _) = serve_state(AppState::with_clock(store, settings, self.server_clock.clone())).await;
+        (base, shutdown)
+    }
+
+    /// Stops this test's server, as a server goes down, and returns once it has
+    /// stopped (its background tasks with it). Its metrics listener stays.
+    pub async fn stop_server(&mut self) {
+        let (shutdown, task) = self.server.take().expect("the server runs");
+        let _ = shutdown.send(());
+        task.await.expect("the server stops cleanly");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -381,6 +394,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some((shutdown, _)) = self.server.take() {
+            let _ = shutdown.send(());
+        }
         for shutdown in self.shutdown.drain(..) {
             let _ = shutdown.send(());
         }
@@ -402,7 +418,8 @@ pub async fn open_store(url: &str, acquire_timeout: Duration) -> Store {
 
 /// Serves `store` on a fresh port; the sender stops the server.
 pub async fn start_server(store: Store, settings: AppSettings) -> (String, oneshot::Sender<()>) {
-    serve_state(AppState::new(store, settings)).await
+    let (base, shutdown, _) = serve_state(AppState::new(store, settings)).await;
+    (base, shutdown)
 }
 
 /// Serves the metrics of `state` on a fresh port; the sender stops that listener.
@@ -419,17 +436,17 @@ pub async fn start_metrics(state: AppState) -> (String, oneshot::Sender<()>) {
     (format!("http://{address}"), shutdown_tx)
 }
 
-async fn serve_state(state: AppState) -> (String, oneshot::Sender<()>) {
+async fn serve_state(state: AppState) -> (String, oneshot::Sender<()>, JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = shutdown_rx.await;
         };
         serve(listener, state, shutdown, Duration::from_secs(5)).await.expect("server runs");
     });
-    (format!("http://{address}"), shutdown_tx)
+    (format!("http://{address}"), shutdown_tx, task)
 }
 
 /// Sends a request and checks the answer against the OpenAPI document, so every test

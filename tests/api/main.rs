@@ -28,6 +28,7 @@ mod room_work;
 mod routing;
 mod seeds;
 mod settings;
+mod sla_breaches;
 mod transfers;
 mod visitors;
 mod widget;

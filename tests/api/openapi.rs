@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 113] = [
+const EXPECTED_ROUTES: [(&str, &str); 115] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -97,6 +97,8 @@ const EXPECTED_ROUTES: [(&str, &str); 113] = [
     ("get", "/api/v1/livechat/priorities.reset"),
     ("post", "/api/v1/livechat/priorities.reset"),
     ("put", "/api/v1/livechat/inquiry.prioritize"),
+    ("get", "/api/v1/livechat/sla.breaches"),
+    ("get", "/api/v1/livechat/sla.stats"),
     ("get", "/api/v1/settings.public"),
     ("get", "/api/v1/settings"),
     ("get", "/api/v1/settings/{_id}"),

@@ -43,7 +43,7 @@ struct Cli {
 
     /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
     /// take, chat-status, login, list-at-peak, hostile-bodies, auto-routing,
-    /// routing-full-queue), or `all`.
+    /// routing-full-queue, sla-breaches), or `all` (every one but sla-breaches).
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
     scenario: Vec<Vec<Scenario>>,
 
@@ -245,6 +245,11 @@ impl Bench<'_> {
                     self.cli.hostile_clients
                 );
                 rows.extend(self.hostile_bodies(connections, http_ceiling).await?);
+                continue;
+            }
+            if scenario == Scenario::SlaBreaches {
+                eprintln!("running {}: deadlines over the next minute", scenario.name());
+                rows.push(self.sla_breaches().await?);
                 continue;
             }
             if matches!(scenario, Scenario::AutoRouting | Scenario::RoutingFullQueue) {
@@ -453,6 +458,43 @@ impl Bench<'_> {
             rows.push(row(waits_name, waits, String::new(), None));
         }
         Ok(rows)
+    }
+
+    /// Gives every queued inquiry a due time within the next minute, waits until the
+    /// server has recorded each breach (at most two minutes past the last deadline),
+    /// and reports the delays from due time to record as the row's latencies.
+    async fn sla_breaches(&self) -> anyhow::Result<Row> {
+        const LEAD_MS: i64 = 5_000;
+        self.database.reset_queue().await?;
+        self.server.reset_peak_rss();
+        let started = std::time::Instant::now();
+        let staged = self.database.stage_sla_deadlines(0, now_millis(), LEAD_MS).await?;
+        let give_up = started + Duration::from_millis(LEAD_MS as u64 + 60_000) + Duration::from_secs(120);
+        let delays = loop {
+            let delays = self.database.sla_breach_delays().await?;
+            if delays.len() as u64 >= staged || std::time::Instant::now() > give_up {
+                break delays;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let mut tally = load::Tally::new();
+        for &delay in &delays {
+            tally.record(load::Outcome::Ok, Duration::from_millis(delay.max(0) as u64));
+        }
+        tally.elapsed = started.elapsed();
+        let note = format!("{} of {staged} inquiries breached; latencies are due time to record", delays.len());
+        let row = Row {
+            scenario: Scenario::SlaBreaches.name(),
+            connections: 0,
+            http: Some(tally),
+            http_ceiling: 0.0,
+            database: None,
+            peak_rss_bytes: self.server.peak_rss_bytes(),
+            note,
+            figures: None,
+        };
+        self.database.reset_queue().await?;
+        Ok(row)
     }
 
     /// Exactly-once: no inquiry answered "taken" twice, and the rows agree.

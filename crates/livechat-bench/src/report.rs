@@ -15,7 +15,8 @@ pub struct Row {
     pub connections: usize,
     /// `None` when the server lacks the route.
     pub http: Option<Tally>,
-    /// The HTTP ceiling at the same concurrency, requests per second.
+    /// The HTTP ceiling at the same concurrency, requests per second; 0 when the
+    /// scenario sends no load to compare with it.
     pub http_ceiling: f64,
     /// The scenario's store calls from the bench process; `None` when not measurable.
     pub database: Option<Tally>,
@@ -27,7 +28,8 @@ pub struct Row {
 
 impl Row {
     fn ratio_to_http(&self) -> Option<f64> {
-        Some(self.http.as_ref()?.per_second() / self.http_ceiling)
+        let ceiling = Some(self.http_ceiling).filter(|ceiling| *ceiling > 0.0)?;
+        Some(self.http.as_ref()?.per_second() / ceiling)
     }
 
     fn ratio_to_database(&self) -> Option<f64> {

@@ -54,6 +54,10 @@ pub enum Scenario {
     /// Rooms opened at a steady rate while every agent is at its limit and the seeded
     /// queue waits (see `routing.rs`).
     RoutingFullQueue,
+    /// Every seeded inquiry given an SLA due time within the next minute; how long after
+    /// its due time the server records each breach. Not part of `all`: it waits for
+    /// the deadlines.
+    SlaBreaches,
 }
 
 impl Scenario {
@@ -86,6 +90,7 @@ impl Scenario {
             Self::HostileBodies => "hostile-bodies",
             Self::AutoRouting => "auto-routing",
             Self::RoutingFullQueue => "routing-full-queue",
+            Self::SlaBreaches => "sla-breaches (due to recorded)",
         }
     }
 
@@ -100,6 +105,7 @@ impl Scenario {
                 | Self::HostileBodies
                 | Self::AutoRouting
                 | Self::RoutingFullQueue
+                | Self::SlaBreaches
         )
     }
 }
@@ -321,6 +327,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
         }
         Scenario::HostileBodies => http_step(ordinary_step(worker), &fixture, ledger, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
+        Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -398,6 +405,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
         }
         Scenario::HostileBodies => store_step(ordinary_step(worker), &fixture, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
+        Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })

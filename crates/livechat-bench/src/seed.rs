@@ -411,6 +411,36 @@ impl Database {
         Ok(())
     }
 
+    /// Gives every queued inquiry the seeded SLA policy `index` with a due time spread
+    /// evenly over the minute after `now` plus `lead` milliseconds, and forgets earlier
+    /// breaches; returns how many inquiries got one.
+    pub async fn stage_sla_deadlines(&self, index: usize, now: i64, lead: i64) -> anyhow::Result<u64> {
+        const FORGET: &str = "DELETE FROM sla_breaches";
+        // The due time is queued time plus the policy's minutes: queued that much before
+        // the deadline, which falls `lead` plus (num_id * 7 mod 60000) milliseconds ahead.
+        const STAGE: &str = "UPDATE rooms SET sla_id = $1, estimated_waiting_time_queue = $2, \
+               queued_at = $3 - $2 * 60000 + $4 + (num_id * 7) % 60000 \
+             WHERE inquiry_status = 'queued'";
+        let minutes = 5 * (index as i64 + 1);
+        on_database!(self, |pool| sqlx::query(FORGET).execute(pool).await.map(|_| ()))?;
+        let staged = on_database!(self, |pool| sqlx::query(STAGE)
+            .bind(sla_id(index))
+            .bind(minutes)
+            .bind(now)
+            .bind(lead)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(staged)
+    }
+
+    /// Each breach's delay from due time to record, in milliseconds.
+    pub async fn sla_breach_delays(&self) -> anyhow::Result<Vec<i64>> {
+        const SQL: &str = "SELECT breached_at - due_at FROM sla_breaches";
+        let rows: Vec<(i64,)> = on_database!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(delay,)| delay).collect())
+    }
+
     /// Puts every seeded inquiry back to its seeded state (queued, no agent, no SLA,
     /// open, chat status new), so each scenario starts from the same queue, and stores
     /// manual routing, so that inquiries wait for the take scenarios instead of being

@@ -100,7 +100,8 @@ struct SearchCondition {
     operator: Option<OperatorName>,
     /// What the field is compared with: a status name, an integer id (or numeric
     /// string), or UNIX seconds (a number or numeric string); `null` with = or != finds
-    /// chats without an assignee or department.
+    /// chats without an assignee, department, SLA due time or SLA breach.
+    /// `chats.slaDueAt` and `chats.slaBreachedAt` are additions of this server.
     #[serde(default, deserialize_with = "present")]
     value: Option<Value>,
 }
@@ -152,7 +153,7 @@ impl SearchCondition {
             ChatField::Assignee | ChatField::Department | ChatField::Customer => {
                 NumericId::deserialize(value).map(|NumericId(id)| ChatValue::Id(id))
             }
-            ChatField::CreatedAt | ChatField::ClosedAt => {
+            ChatField::CreatedAt | ChatField::ClosedAt | ChatField::SlaDueAt | ChatField::SlaBreachedAt => {
                 Seconds::deserialize(value).map(|Seconds(seconds)| ChatValue::Seconds(seconds))
             }
         };

@@ -317,8 +317,16 @@ impl Named for ChatSortField {
 }
 
 impl Named for ChatField {
-    const NAMES: &'static [&'static str] =
-        &["chats.status", "chats.assignee", "chats.department", "chats.createdAt", "chats.closedAt", "chats.customer"];
+    const NAMES: &'static [&'static str] = &[
+        "chats.status",
+        "chats.assignee",
+        "chats.department",
+        "chats.createdAt",
+        "chats.closedAt",
+        "chats.customer",
+        "chats.slaDueAt",
+        "chats.slaBreachedAt",
+    ];
     const NOT_BLANK: bool = true;
 
     fn parse(raw: &str) -> Option<Self> {

@@ -116,6 +116,14 @@ pub struct Chat {
     assignee: Option<ChatAgent>,
     #[schema(required = true)]
     department: Option<ChatDepartment>,
+    /// An addition of this server (HelpCrunch has none): when the chat's inquiry is due
+    /// under its SLA policy (the Rocket.Chat face's `slaDueAt`); null without a policy.
+    #[schema(required = true)]
+    sla_due_at: Option<UnixSeconds>,
+    /// An addition of this server: when the chat's inquiry was recorded as still
+    /// waiting at that due time; null while it is not.
+    #[schema(required = true)]
+    sla_breached_at: Option<UnixSeconds>,
 }
 
 /// An agent of a chat.
@@ -191,6 +199,8 @@ impl From<&Room> for Chat {
             },
             assignee,
             department: room.department_num_id.map(|id| ChatDepartment { id, name: room.department_name.clone() }),
+            sla_due_at: room.sla_due_at.map(UnixSeconds),
+            sla_breached_at: room.sla_breached_at.map(UnixSeconds),
         }
     }
 }

@@ -16,6 +16,7 @@ mod rooms;
 mod routing;
 mod settings;
 mod sla;
+mod sla_breaches;
 mod transfers;
 mod users;
 mod visitor;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         room_work::router(),
         sla::router(),
         priorities::router(),
+        sla_breaches::router(),
         settings::router(),
         widget::router(),
         widget_config::router(),

@@ -294,6 +294,11 @@ pub struct InquiryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     sla_id: Option<String>,
+    /// An addition of this server (Rocket.Chat has none): when the inquiry is due under
+    /// its SLA policy, queued time plus the policy's minutes. Present with `slaId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_due_at: Option<Timestamp>,
     source: RoomSource,
     #[serde(rename = "_updatedAt")]
     updated_at: Timestamp,
@@ -329,6 +334,7 @@ impl From<&Inquiry> for InquiryView {
             priority_id: inquiry.priority_id.clone(),
             estimated_waiting_time_queue: inquiry.estimated_waiting_time_queue,
             sla_id: inquiry.sla_id.clone(),
+            sla_due_at: inquiry.sla_due_at.map(Timestamp),
             source: RoomSource { kind: inquiry.source_type.clone() },
             updated_at: Timestamp(inquiry.updated_at),
             last_message: inquiry
@@ -391,6 +397,11 @@ pub struct RoomView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     estimated_waiting_time_queue: Option<i64>,
+    /// An addition of this server (Rocket.Chat has none): when the inquiry is due under
+    /// its SLA policy, queued time plus the policy's minutes. Present with `slaId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sla_due_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     priority_id: Option<String>,
@@ -467,6 +478,7 @@ impl From<&Room> for RoomView {
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
             priority_id: room.priority_id.clone(),
             priority_weight: room.priority_id.as_ref().map(|_| room.priority_weight),
+            sla_due_at: room.sla_due_at.map(Timestamp),
             closed_at: room.closed_at.map(Timestamp),
             closer: room.closed_at.map(|_| closer),
         }

@@ -1,0 +1,221 @@
+//! SLA breaches: inquiries still queued at their due time, recorded once each, and the
+//! figures read from those records.
+//!
+//! The due time is the room's generated column `sla_due_at`; a breach is a row of
+//! `sla_breaches`, unique per inquiry and due time, so however many instances sweep at
+//! once each breach is recorded, and announced in its room, exactly once.
+
+use sqlx::FromRow;
+
+use super::messages::insert_message;
+use super::sql::within_reach;
+use super::{Backend, InstantRange, NewMessage, Store, StoreResult, begin_write, on_pool};
+use crate::domain::page::Page;
+use crate::domain::time::{Millis, iso};
+
+/// The system message that announces a breach in its room.
+pub const SLA_BREACH_MESSAGE: &str = "omnichannel_sla_breach";
+
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct SlaBreach {
+    pub inquiry_id: String,
+    pub room_id: String,
+    pub policy_id: String,
+    pub department_id: Option<String>,
+    pub due_at: Millis,
+    pub breached_at: Millis,
+    /// When the inquiry was finally taken; none while it waits.
+    pub taken_at: Option<Millis>,
+}
+
+/// Which breaches a listing shows; every part is optional.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SlaBreachFilter<'a> {
+    pub policy_id: Option<&'a str>,
+    pub department_id: Option<&'a str>,
+    /// Breached within these instants, both included.
+    pub breached: InstantRange,
+    /// Only breaches whose inquiry was (`Some(true)`) or was not yet (`Some(false)`) taken.
+    pub taken: Option<bool>,
+    /// Whose departments bound the breaches shown (see `within_reach`): those of its
+    /// departments and of none; every breach when none.
+    pub bound: Option<&'a str>,
+}
+
+/// One policy's figures over the inquiries that carry it.
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct SlaPolicyStats {
+    pub policy_id: String,
+    pub name: String,
+    /// Inquiries with the policy and a due time, open or closed.
+    pub inquiries: i64,
+    /// Of those, taken at or before their due time.
+    pub met: i64,
+    /// Of those, recorded as breached at their current due time.
+    pub breached: i64,
+    /// The median of queued-to-taken of the taken ones; none when none was taken.
+    pub median_wait: Option<Millis>,
+}
+
+/// Due breaches claimed by one statement of the sweep.
+const SWEEP_BATCH: i64 = 500;
+
+/// Queued inquiries past their due time without a breach at it, claimed and recorded.
+/// PostgreSQL skips rooms another transaction holds (a take, or another instance's
+/// sweep): those are seen again, as they then are, on the next sweep. SQLite has one
+/// writer at a time.
+macro_rules! claim_due_breaches {
+    ($lock:literal) => {
+        concat!(
+            "WITH due AS (SELECT r.inquiry_id, r.id, r.sla_id, r.department_id, r.sla_due_at FROM rooms r \
+               WHERE r.inquiry_status = 'queued' AND r.sla_due_at <= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.inquiry_id = r.inquiry_id AND b.due_at = r.sla_due_at) \
+               ORDER BY r.sla_due_at LIMIT $2",
+            $lock,
+            ") INSERT INTO sla_breaches (inquiry_id, room_id, policy_id, department_id, due_at, breached_at) \
+             SELECT inquiry_id, id, sla_id, department_id, sla_due_at, $1 FROM due WHERE TRUE \
+             ON CONFLICT (inquiry_id, due_at) DO NOTHING \
+             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at"
+        )
+    };
+}
+
+impl Store {
+    /// Records a breach for every queued inquiry whose due time is at or before `now`
+    /// and has none yet, each with its system message in the room, a batch per
+    /// transaction; `message_id` names each message. Returns the breaches recorded here.
+    pub async fn record_due_breaches(
+        &self,
+        now: Millis,
+        message_id: impl Fn() -> String,
+    ) -> StoreResult<Vec<SlaBreach>> {
+        const CLAIM_POSTGRES: &str = claim_due_breaches!(" FOR UPDATE OF r SKIP LOCKED");
+        const CLAIM_SQLITE: &str = claim_due_breaches!("");
+        let claim = match self.backend {
+            Backend::Postgres(_) => CLAIM_POSTGRES,
+            Backend::Sqlite(_) => CLAIM_SQLITE,
+        };
+        // Most sweeps find nothing due: they read, and take no write lock.
+        const ANY_DUE: &str = "SELECT EXISTS (SELECT 1 FROM rooms r WHERE r.inquiry_status = 'queued' \
+             AND r.sla_due_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.inquiry_id = r.inquiry_id AND b.due_at = r.sla_due_at))";
+        let (any_due,): (bool,) = on_pool!(self, |pool| sqlx::query_as(ANY_DUE).bind(now).fetch_one(pool).await)?;
+        let mut recorded = Vec::new();
+        if !any_due {
+            return Ok(recorded);
+        }
+        loop {
+            let batch: Vec<SlaBreach> = begin_write!(self, |tx| {
+                let batch: Vec<SlaBreach> =
+                    sqlx::query_as(claim).bind(now).bind(SWEEP_BATCH).fetch_all(&mut *tx).await?;
+                for breach in &batch {
+                    let extra = serde_json::json!({"slaBreach": {
+                        "slaId": breach.policy_id,
+                        "dueAt": iso(breach.due_at),
+                        "breachedAt": iso(breach.breached_at),
+                    }})
+                    .to_string();
+                    let message = NewMessage {
+                        id: &message_id(),
+                        room_id: &breach.room_id,
+                        msg: "",
+                        kind: Some(SLA_BREACH_MESSAGE),
+                        // Written in the name of the server's bot, as Rocket.Chat writes its own.
+                        author_id: "rocket.cat",
+                        author_username: "rocket.cat",
+                        author_name: Some("Rocket.Cat"),
+                        extra: Some(&extra),
+                        now,
+                    };
+                    insert_message!(&mut *tx, &message, false);
+                }
+                tx.commit().await?;
+                batch
+            });
+            let full = batch.len() as i64 == SWEEP_BATCH;
+            recorded.extend(batch);
+            if !full {
+                return Ok(recorded);
+            }
+        }
+    }
+
+    /// Breaches matching `filter`, newest first, with the number matching.
+    pub async fn sla_breaches(&self, filter: &SlaBreachFilter<'_>, page: Page) -> StoreResult<(Vec<SlaBreach>, i64)> {
+        macro_rules! breach_where {
+            () => {
+                concat!(
+                    "WHERE ($1 IS NULL OR policy_id = $1) AND ($2 IS NULL OR department_id = $2) \
+                   AND ($3 IS NULL OR breached_at >= $3) AND ($4 IS NULL OR breached_at <= $4) \
+                   AND ($5 IS NULL OR (taken_at IS NOT NULL) = $5) AND ",
+                    within_reach!("", "$6"),
+                    " "
+                )
+            };
+        }
+        const LIST: &str = concat!(
+            "SELECT inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at FROM sla_breaches ",
+            breach_where!(),
+            "ORDER BY breached_at DESC, num_id DESC LIMIT $7 OFFSET $8"
+        );
+        const COUNT: &str = concat!("SELECT COUNT(*) FROM sla_breaches ", breach_where!());
+        macro_rules! bind_filter {
+            ($query:expr) => {
+                $query
+                    .bind(filter.policy_id)
+                    .bind(filter.department_id)
+                    .bind(filter.breached.start)
+                    .bind(filter.breached.end)
+                    .bind(filter.taken)
+                    .bind(filter.bound)
+            };
+        }
+        on_pool!(self, |pool| {
+            let breaches =
+                bind_filter!(sqlx::query_as(LIST)).bind(page.count).bind(page.offset).fetch_all(pool).await?;
+            let (total,): (i64,) = bind_filter!(sqlx::query_as(COUNT)).fetch_one(pool).await?;
+            Ok((breaches, total))
+        })
+    }
+
+    /// Breaches recorded per policy id, for the breach counter of the metrics.
+    pub async fn sla_breach_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        const SQL: &str = "SELECT policy_id, COUNT(*) FROM sla_breaches GROUP BY policy_id ORDER BY policy_id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// The soonest due time of the queued inquiries of each policy.
+    pub async fn soonest_sla_due_times(&self) -> StoreResult<Vec<(String, Millis)>> {
+        const SQL: &str = "SELECT sla_id, MIN(sla_due_at) FROM rooms \
+             WHERE inquiry_status = 'queued' AND sla_due_at IS NOT NULL GROUP BY sla_id ORDER BY sla_id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// Figures per policy, of every policy, by name, over the inquiries within reach of
+    /// `bound` (see `within_reach`).
+    pub async fn sla_stats(&self, bound: Option<&str>) -> StoreResult<Vec<SlaPolicyStats>> {
+        macro_rules! of_policy {
+            () => {
+                concat!("FROM rooms r WHERE r.sla_id = p.id AND ", within_reach!("r.", "$1"))
+            };
+        }
+        // The median is the mean of the middle one or two waits, ranked within the policy.
+        const SQL: &str = concat!(
+            "SELECT p.id AS policy_id, p.name, \
+               (SELECT COUNT(*) ",
+            of_policy!(),
+            " AND r.sla_due_at IS NOT NULL) AS inquiries, (SELECT COUNT(*) ",
+            of_policy!(),
+            " AND r.taken_at <= r.sla_due_at) AS met, (SELECT COUNT(*) ",
+            of_policy!(),
+            " AND EXISTS (SELECT 1 FROM sla_breaches b WHERE b.inquiry_id = r.inquiry_id AND b.due_at = r.sla_due_at)) \
+               AS breached, \
+             (SELECT (MIN(w.wait) + MAX(w.wait)) / 2 FROM (SELECT r.taken_at - r.queued_at AS wait, \
+                ROW_NUMBER() OVER (ORDER BY r.taken_at - r.queued_at) AS wait_rank, COUNT(*) OVER () AS taken_count ",
+            of_policy!(),
+            " AND r.taken_at IS NOT NULL) w WHERE w.wait_rank IN ((w.taken_count + 1) / 2, (w.taken_count + 2) / 2)) AS median_wait \
+             FROM sla_policies p ORDER BY p.name"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(bound).fetch_all(pool).await)?)
+    }
+}
