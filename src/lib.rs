@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod routing;
 pub mod server;
@@ -18,7 +19,8 @@ use config::LogFormat;
 pub use http::{AppState, router};
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops
-/// accepting and gives in-flight requests up to `grace` to finish. Connections and
+/// accepting, gives in-flight requests up to `grace` to finish and closes the realtime
+/// connections. The instance's event bus runs meanwhile. Connections and
 /// requests are bounded by the timeouts and the connection limit of the state's
 /// settings (see [`server`]).
 pub async fn serve(
@@ -37,11 +39,19 @@ pub async fn serve(
         request_timeout_secs = settings.request_timeout_secs,
         "connection limits"
     );
+    let events = state.events.clone();
+    let bus = {
+        let (events, store, clock) = (state.events.clone(), state.store.clone(), state.clock.clone());
+        tokio::spawn(async move { events.run(store, clock).await })
+    };
     let app = router(state).layer(axum::middleware::from_fn_with_state(
         server::RequestLimits::from_settings(&settings),
         server::guard_request,
     ));
-    server::serve_router(listener, app, limits, shutdown, grace).await
+    let served = server::serve_router(listener, app, limits, shutdown, grace).await;
+    bus.abort();
+    events.close();
+    served
 }
 
 /// Serves Prometheus metrics of `state` on their own listener until `shutdown` resolves,

@@ -39,6 +39,7 @@ use crate::accounts::PasswordChecks;
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::domain::time::{Clock, Millis, SystemClock};
+use crate::events::EventBus;
 use crate::routing::PassGate;
 use crate::store::Store;
 use error::ApiError;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub password_checks: Arc<PasswordChecks>,
     pub routing: Arc<PassGate>,
+    /// This instance's fan-out of the store's events to realtime connections.
+    pub events: Arc<EventBus>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             clock,
             password_checks,
             routing: Arc::default(),
+            events: Arc::default(),
         }
     }
 
