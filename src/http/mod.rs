@@ -11,6 +11,7 @@ pub mod helpcrunch;
 mod json_guard;
 pub mod metrics;
 mod openapi;
+mod realtime;
 mod rocketchat;
 pub mod schema_check;
 pub mod shapes;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, _) = documented_routes().split_for_parts();
     let cors = cors::layer(&state.settings.cors_allowed_origins);
     let routes = routes
+        .merge(realtime::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))

@@ -23,6 +23,7 @@ mod object_access;
 mod openapi;
 mod queue_position;
 mod rc_answers;
+mod realtime;
 mod room_work;
 mod routing;
 mod seeds;

@@ -7,7 +7,7 @@ mod contacts;
 mod custom_fields;
 mod departments;
 mod inquiries;
-mod messages;
+pub(crate) mod messages;
 mod permissions;
 mod roles;
 mod room_work;
@@ -21,7 +21,7 @@ mod visitor;
 mod visitor_messages;
 mod widget;
 mod widget_config;
-mod wire;
+pub(crate) mod wire;
 
 use serde::Serialize;
 use utoipa::ToSchema;

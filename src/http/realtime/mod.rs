@@ -1,0 +1,180 @@
+//! Rocket.Chat's realtime API: DDP over a WebSocket at `/websocket`.
+//!
+//! A connection speaks DDP version 1: `connect`, `ping`/`pong` both ways, `method`
+//! (answered by `result` then `updated`), `sub` (answered by `ready` or `nosub`) and
+//! `unsub`. Stream events are sent as Rocket.Chat's streamer sends them: a `changed`
+//! frame on collection `stream-<name>` with `{eventName, args}`. Users log in with
+//! method `login` `{resume: <auth token>}`, visitors with `livechat:setUpConnection`
+//! `{token}`; stream rules are in [`session`].
+//!
+//! Limits: a frame is at most [`MAX_FRAME_BYTES`]; a connection holds at most
+//! [`MAX_SUBSCRIPTIONS`]; at most [`SEND_QUEUE_FRAMES`] frames wait to be sent to a
+//! connection, and a connection that lets more pile up (or falls behind the event bus
+//! by more than its capacity) is disconnected; a client silent for
+//! [`HEARTBEAT_INTERVAL`] is pinged and one silent for [`HEARTBEAT_TIMEOUT`] is
+//! disconnected. A frame that is not a JSON object with a `msg` closes the connection
+//! with code 1007 and the reason; a binary frame closes it with 1003.
+
+mod frames;
+mod session;
+mod streams;
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::response::Response;
+use axum::routing::get;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::http::AppState;
+use crate::server::ConnectionSlot;
+use frames::{ClientFrame, Malformed};
+use session::{Flow, Session};
+
+/// The largest text frame a client may send.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The most subscriptions one connection may hold.
+pub const MAX_SUBSCRIPTIONS: usize = 100;
+
+/// Frames waiting to be written to one connection; past this the client is too slow.
+pub const SEND_QUEUE_FRAMES: usize = 256;
+
+/// After this long without a frame from the client, the server pings it.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(25);
+
+/// After this long without a frame from the client, the connection is closed.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// The WebSocket route; outside the OpenAPI document (it is no REST operation).
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/websocket", get(upgrade))
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    slot: Option<Extension<ConnectionSlot>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The socket keeps its HTTP connection's place under the connection limit.
+    let slot = slot.and_then(|Extension(slot)| slot.take());
+    upgrade.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |socket| async move {
+        serve(socket, state).await;
+        drop(slot);
+    })
+}
+
+/// Why the server ends a connection.
+struct Closing {
+    code: u16,
+    reason: &'static str,
+}
+
+impl Closing {
+    fn frame(&self) -> Message {
+        Message::Close(Some(CloseFrame { code: self.code, reason: Utf8Bytes::from_static(self.reason) }))
+    }
+}
+
+/// The connection's frames to the client, bounded.
+#[derive(Clone)]
+pub struct Outbox(mpsc::Sender<Message>);
+
+/// The client does not read its frames fast enough.
+pub struct TooSlow;
+
+impl Outbox {
+    pub fn send(&self, frame: serde_json::Value) -> Result<(), TooSlow> {
+        self.0.try_send(Message::Text(frame.to_string().into())).map_err(|_| TooSlow)
+    }
+}
+
+const TOO_SLOW: Closing = Closing { code: close_code::POLICY, reason: "too slow to read its frames" };
+
+async fn serve(socket: WebSocket, state: AppState) {
+    let (mut sink, mut incoming) = socket.split();
+    let (sender, mut queued) = mpsc::channel::<Message>(SEND_QUEUE_FRAMES);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = queued.recv().await {
+            let closing = matches!(frame, Message::Close(_));
+            if sink.send(frame).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let outbox = Outbox(sender.clone());
+    let mut events = state.events.subscribe();
+    let mut shutdown = state.events.closing();
+    let mut session = Session::new(state, outbox);
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL / 5);
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
+    let closing: Option<Closing> = loop {
+        tokio::select! {
+            frame = incoming.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        break Some(Closing { code: close_code::UNSUPPORTED, reason: "DDP frames are text" });
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        last_heard = Instant::now();
+                        continue;
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                };
+                last_heard = Instant::now();
+                pinged = false;
+                let flow = match ClientFrame::parse(&text) {
+                    Ok(frame) => session.handle(frame).await,
+                    Err(Malformed(reason)) => Flow::Close(close_code::INVALID, reason),
+                };
+                match flow {
+                    Flow::Continue => {}
+                    Flow::Close(code, reason) => break Some(Closing { code, reason }),
+                    Flow::TooSlow => break Some(TOO_SLOW),
+                }
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if session.deliver(&event).is_err() {
+                        break Some(TOO_SLOW);
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break Some(TOO_SLOW),
+                Err(RecvError::Closed) => break Some(Closing { code: close_code::AWAY, reason: "server shutting down" }),
+            },
+            _ = heartbeat.tick() => {
+                let silent = last_heard.elapsed();
+                if silent >= HEARTBEAT_TIMEOUT {
+                    break Some(Closing { code: close_code::AWAY, reason: "heartbeat timeout" });
+                }
+                if silent >= HEARTBEAT_INTERVAL && !pinged {
+                    pinged = true;
+                    if session.ping().is_err() {
+                        break Some(TOO_SLOW);
+                    }
+                }
+            }
+            _ = shutdown.changed() => {
+                break Some(Closing { code: close_code::AWAY, reason: "server shutting down" });
+            }
+        }
+    };
+    match closing {
+        // A slow client's queue is full: drop the connection rather than wait.
+        Some(closing) if closing.reason == TOO_SLOW.reason => writer.abort(),
+        Some(closing) => {
+            let _ = sender.try_send(closing.frame());
+        }
+        None => {}
+    }
+    drop(sender);
+    drop(session);
+}
