@@ -4,16 +4,17 @@
 //! close the connection; with PostgreSQL, an event written through one instance reaches
 //! subscribers of another.
 
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use livechat_server::config::AppSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
 
 use crate::agent_messages::{send, served_room};
 use crate::harness::{Backend, START, Session, TestApp, both_backends, open_store};
@@ -396,6 +397,62 @@ both_backends!(frames_out_of_protocol_are_answered_or_close_the_connection, |app
     let closed = ddp.closed().await.expect("a close frame");
     assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1003, "DDP frames are text"));
 });
+
+both_backends!(
+    a_silent_client_is_pinged_then_disconnected,
+    settings = AppSettings { realtime_heartbeat_secs: NonZeroU64::new(1).unwrap(), ..Default::default() },
+    |app| {
+        let mut ddp = Ddp::connect(&app.base).await;
+        // Answering the server's ping keeps the connection.
+        assert_eq!(ddp.recv().await, json!({"msg": "ping"}));
+        ddp.send(json!({"msg": "pong"})).await;
+        assert_eq!(ddp.recv().await, json!({"msg": "ping"}));
+        // Silence past twice the heartbeat ends it.
+        let closed = ddp.closed().await.expect("a close frame");
+        assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1001, "heartbeat timeout"));
+    }
+);
+
+both_backends!(
+    a_client_too_slow_to_read_its_frames_is_disconnected,
+    settings = AppSettings { realtime_send_queue_frames: NonZeroUsize::new(2).unwrap(), ..Default::default() },
+    |app| {
+        const MESSAGES: usize = 600;
+        let agent = available_agent(&app, "agent").await;
+        let room_id = served_room(&app, &agent, "tok-1", None).await;
+        // A client reading nothing, with a small receive buffer.
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let address = app.base.trim_start_matches("http://").parse().unwrap();
+        let stream = MaybeTlsStream::Plain(socket.connect(address).await.unwrap());
+        let url = format!("{}/websocket", app.base.replacen("http", "ws", 1));
+        let (socket, _) = client_async(url, stream).await.unwrap();
+        let mut slow = Ddp { socket, next_id: 0 };
+        slow.send(json!({"msg": "connect", "version": "1"})).await;
+        slow.send(json!({"msg": "sub", "id": "1", "name": "stream-room-messages",
+                         "params": [room_id, visitor_options("tok-1")]}))
+            .await;
+        let text = "x".repeat(5000);
+        for index in 0..MESSAGES {
+            assert_eq!(send(&app, &agent, &room_id, &format!("m{index}"), &text).await.0, StatusCode::OK);
+        }
+        // What reached the client before the server gave up on it, then the end.
+        let mut received = 0;
+        loop {
+            match tokio::time::timeout(FRAME_WAIT, slow.socket.next()).await.expect("the connection ends in time") {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text).unwrap();
+                    if frame["msg"] == json!("changed") {
+                        received += 1;
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            }
+        }
+        assert!(received < MESSAGES, "the slow client received all {received} messages");
+    }
+);
 
 /// With PostgreSQL, two servers on one database: a visitor subscribed on instance A
 /// receives the message an agent sends through instance B.

@@ -8,11 +8,11 @@
 //! `{token}`; stream rules are in [`session`].
 //!
 //! Limits: a frame is at most [`MAX_FRAME_BYTES`]; a connection holds at most
-//! [`MAX_SUBSCRIPTIONS`]; at most [`SEND_QUEUE_FRAMES`] frames wait to be sent to a
-//! connection, and a connection that lets more pile up (or falls behind the event bus
+//! [`MAX_SUBSCRIPTIONS`]; at most `realtime_send_queue_frames` frames wait to be sent to
+//! a connection, and a connection that lets more pile up (or falls behind the event bus
 //! by more than its capacity) is disconnected; a client silent for
-//! [`HEARTBEAT_INTERVAL`] is pinged and one silent for [`HEARTBEAT_TIMEOUT`] is
-//! disconnected. A frame that is not a JSON object with a `msg` closes the connection
+//! `realtime_heartbeat_secs` is pinged and one silent twice as long is disconnected;
+//! the socket counts under the server's connection limit until it closes. A frame that is not a JSON object with a `msg` closes the connection
 //! with code 1007 and the reason; a binary frame closes it with 1003.
 
 mod frames;
@@ -41,15 +41,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// The most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
-
-/// Frames waiting to be written to one connection; past this the client is too slow.
-pub const SEND_QUEUE_FRAMES: usize = 256;
-
-/// After this long without a frame from the client, the server pings it.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(25);
-
-/// After this long without a frame from the client, the connection is closed.
-pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(50);
 
 /// The WebSocket route; outside the OpenAPI document (it is no REST operation).
 pub fn router() -> axum::Router<AppState> {
@@ -98,7 +89,9 @@ const TOO_SLOW: Closing = Closing { code: close_code::POLICY, reason: "too slow 
 
 async fn serve(socket: WebSocket, state: AppState) {
     let (mut sink, mut incoming) = socket.split();
-    let (sender, mut queued) = mpsc::channel::<Message>(SEND_QUEUE_FRAMES);
+    let (sender, mut queued) = mpsc::channel::<Message>(state.settings.realtime_send_queue_frames.get());
+    // Pinged after the interval of silence, closed after twice that.
+    let heartbeat_interval = Duration::from_secs(state.settings.realtime_heartbeat_secs.get());
     let writer = tokio::spawn(async move {
         while let Some(frame) = queued.recv().await {
             let closing = matches!(frame, Message::Close(_));
@@ -112,7 +105,7 @@ async fn serve(socket: WebSocket, state: AppState) {
     let mut events = state.events.subscribe();
     let mut shutdown = state.events.closing();
     let mut session = Session::new(state, outbox);
-    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL / 5);
+    let mut heartbeat = tokio::time::interval(heartbeat_interval / 5);
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let closing: Option<Closing> = loop {
@@ -152,10 +145,10 @@ async fn serve(socket: WebSocket, state: AppState) {
             },
             _ = heartbeat.tick() => {
                 let silent = last_heard.elapsed();
-                if silent >= HEARTBEAT_TIMEOUT {
+                if silent >= heartbeat_interval * 2 {
                     break Some(Closing { code: close_code::AWAY, reason: "heartbeat timeout" });
                 }
-                if silent >= HEARTBEAT_INTERVAL && !pinged {
+                if silent >= heartbeat_interval && !pinged {
                     pinged = true;
                     if session.ping().is_err() {
                         break Some(TOO_SLOW);
