@@ -393,6 +393,14 @@ both_backends!(frames_out_of_protocol_are_answered_or_close_the_connection, |app
     let closed = ddp.closed().await.expect("a close frame");
     assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1007, "the frame is not a JSON object"));
     let mut ddp = Ddp::connect(&app.base).await;
+    ddp.send(json!({"msg": "ping", "id": "x".repeat(70 * 1024)})).await;
+    let closed = ddp.closed().await.expect("a close frame");
+    assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1009, "frame too large"));
+    let mut ddp = Ddp::connect(&app.base).await;
+    ddp.send(json!({"msg": "ping", "id": "x".repeat(300 * 1024)})).await;
+    let closed = ddp.closed().await.expect("a close frame");
+    assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1002, "unreadable frame"));
+    let mut ddp = Ddp::connect(&app.base).await;
     ddp.socket.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
     let closed = ddp.closed().await.expect("a close frame");
     assert_eq!((u16::from(closed.code), closed.reason.as_str()), (1003, "DDP frames are text"));

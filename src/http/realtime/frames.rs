@@ -234,7 +234,8 @@ mod tests {
         );
         assert_eq!(
             meteor_error(json!("not-allowed"), None),
-            json!({"isClientSafe": true, "error": "not-allowed", "message": "[not-allowed]", "errorType": "Meteor.Error"})
+            json!({"isClientSafe": true, "error": "not-allowed", "message": "[not-allowed]",
+                   "errorType": "Meteor.Error"})
         );
     }
 

@@ -7,12 +7,13 @@
 //! method `login` `{resume: <auth token>}`, visitors with `livechat:setUpConnection`
 //! `{token}`; stream rules are in [`session`].
 //!
-//! Limits: a frame is at most [`MAX_FRAME_BYTES`]; a connection holds at most
-//! [`MAX_SUBSCRIPTIONS`]; at most `realtime_send_queue_frames` frames wait to be sent to
-//! a connection, and a connection that lets more pile up (or falls behind the event bus
-//! by more than its capacity) is disconnected; a client silent for
-//! `realtime_heartbeat_secs` is pinged and one silent twice as long is disconnected;
-//! the socket counts under the server's connection limit until it closes. A frame that is not a JSON object with a `msg` closes the connection
+//! Limits: a frame is at most [`MAX_FRAME_BYTES`] (a larger one closes the connection
+//! with 1009); a connection holds at most [`MAX_SUBSCRIPTIONS`]; at most
+//! `realtime_send_queue_frames` frames wait to be sent to a connection, and a connection
+//! that lets more pile up (or falls behind the event bus by more than its capacity) is
+//! disconnected; a client silent for `realtime_heartbeat_secs` is pinged and one silent
+//! twice as long is disconnected; the socket counts under the server's connection limit
+//! until it closes. A frame that is not a JSON object with a `msg` closes the connection
 //! with code 1007 and the reason; a binary frame closes it with 1003.
 
 mod frames;
@@ -39,6 +40,10 @@ use session::{Flow, Session};
 /// The largest text frame a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// Past this the socket stops reading a frame at all (a frame between this and
+/// [`MAX_FRAME_BYTES`] is read, then refused with its own close reason).
+const UNREADABLE_FRAME_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
 /// The most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 
@@ -54,10 +59,12 @@ async fn upgrade(
 ) -> Response {
     // The socket keeps its HTTP connection's place under the connection limit.
     let slot = slot.and_then(|Extension(slot)| slot.take());
-    upgrade.max_message_size(MAX_FRAME_BYTES).max_frame_size(MAX_FRAME_BYTES).on_upgrade(move |socket| async move {
-        serve(socket, state).await;
-        drop(slot);
-    })
+    upgrade.max_message_size(UNREADABLE_FRAME_BYTES).max_frame_size(UNREADABLE_FRAME_BYTES).on_upgrade(
+        move |socket| async move {
+            serve(socket, state).await;
+            drop(slot);
+        },
+    )
 }
 
 /// Why the server ends a connection.
@@ -85,7 +92,18 @@ impl Outbox {
     }
 }
 
-const TOO_SLOW: Closing = Closing { code: close_code::POLICY, reason: "too slow to read its frames" };
+const UNREADABLE: Closing = Closing { code: close_code::PROTOCOL, reason: "unreadable frame" };
+const SHUTTING_DOWN: Closing = Closing { code: close_code::AWAY, reason: "server shutting down" };
+
+/// How a connection ends.
+enum Ending {
+    /// The client closed it, or it broke.
+    ByClient,
+    /// The server closes it with a code and reason.
+    Close(Closing),
+    /// The client does not read: it is dropped without waiting to send it anything more.
+    TooSlow,
+}
 
 async fn serve(socket: WebSocket, state: AppState) {
     let (mut sink, mut incoming) = socket.split();
@@ -108,20 +126,25 @@ async fn serve(socket: WebSocket, state: AppState) {
     let mut heartbeat = tokio::time::interval(heartbeat_interval / 5);
     let mut last_heard = Instant::now();
     let mut pinged = false;
-    let closing: Option<Closing> = loop {
+    let ending = loop {
         tokio::select! {
             frame = incoming.next() => {
                 let text = match frame {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
-                        break Some(Closing { code: close_code::UNSUPPORTED, reason: "DDP frames are text" });
+                        break Ending::Close(Closing { code: close_code::UNSUPPORTED, reason: "DDP frames are text" });
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                         last_heard = Instant::now();
+                        pinged = false;
                         continue;
                     }
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                    Some(Ok(Message::Close(_))) | None => break Ending::ByClient,
+                    Some(Err(_)) => break Ending::Close(UNREADABLE),
                 };
+                if text.len() > MAX_FRAME_BYTES {
+                    break Ending::Close(Closing { code: close_code::SIZE, reason: "frame too large" });
+                }
                 last_heard = Instant::now();
                 pinged = false;
                 let flow = match ClientFrame::parse(&text) {
@@ -130,43 +153,40 @@ async fn serve(socket: WebSocket, state: AppState) {
                 };
                 match flow {
                     Flow::Continue => {}
-                    Flow::Close(code, reason) => break Some(Closing { code, reason }),
-                    Flow::TooSlow => break Some(TOO_SLOW),
+                    Flow::Close(code, reason) => break Ending::Close(Closing { code, reason }),
+                    Flow::TooSlow => break Ending::TooSlow,
                 }
             }
             event = events.recv() => match event {
                 Ok(event) => {
                     if session.deliver(&event).is_err() {
-                        break Some(TOO_SLOW);
+                        break Ending::TooSlow;
                     }
                 }
-                Err(RecvError::Lagged(_)) => break Some(TOO_SLOW),
-                Err(RecvError::Closed) => break Some(Closing { code: close_code::AWAY, reason: "server shutting down" }),
+                Err(RecvError::Lagged(_)) => break Ending::TooSlow,
+                Err(RecvError::Closed) => break Ending::Close(SHUTTING_DOWN),
             },
             _ = heartbeat.tick() => {
                 let silent = last_heard.elapsed();
                 if silent >= heartbeat_interval * 2 {
-                    break Some(Closing { code: close_code::AWAY, reason: "heartbeat timeout" });
+                    break Ending::Close(Closing { code: close_code::AWAY, reason: "heartbeat timeout" });
                 }
                 if silent >= heartbeat_interval && !pinged {
                     pinged = true;
                     if session.ping().is_err() {
-                        break Some(TOO_SLOW);
+                        break Ending::TooSlow;
                     }
                 }
             }
-            _ = shutdown.changed() => {
-                break Some(Closing { code: close_code::AWAY, reason: "server shutting down" });
-            }
+            _ = shutdown.changed() => break Ending::Close(SHUTTING_DOWN),
         }
     };
-    match closing {
-        // A slow client's queue is full: drop the connection rather than wait.
-        Some(closing) if closing.reason == TOO_SLOW.reason => writer.abort(),
-        Some(closing) => {
+    match ending {
+        Ending::TooSlow => writer.abort(),
+        Ending::Close(closing) => {
             let _ = sender.try_send(closing.frame());
         }
-        None => {}
+        Ending::ByClient => {}
     }
     drop(sender);
     drop(session);
