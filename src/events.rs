@@ -8,9 +8,13 @@
 //! instance) the bus is woken in-process after each write transaction and reads the
 //! rows after the last one it saw.
 //!
+//! Every [`SWEEP_EVERY`] the bus also reads the events after the last one it saw, in
+//! case a notification was lost; an event found twice is published once.
+//!
 //! The events table is bounded: the bus deletes events older than [`EVENT_RETENTION`]
 //! every [`PRUNE_EVERY`].
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +35,39 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
 
 /// The pause before trying again after the database failed the bus.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// How often the bus reads the events after the last one it saw without being woken: a
+/// safety net for notifications lost on a listening connection that died silently.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// How many published event ids the bus remembers, so that an event both notified and
+/// found by a catch-up is published once.
+const REMEMBERED_IDS: usize = 4096;
+
+/// Where the bus stands: the highest event id it saw and the ids it published lately.
+#[derive(Default)]
+struct Cursor {
+    last_seen: i64,
+    published: HashSet<i64>,
+    published_order: VecDeque<i64>,
+}
+
+impl Cursor {
+    /// Records `id`; false when it was published already.
+    fn first_sight(&mut self, id: i64) -> bool {
+        self.last_seen = self.last_seen.max(id);
+        if !self.published.insert(id) {
+            return false;
+        }
+        self.published_order.push_back(id);
+        if self.published_order.len() > REMEMBERED_IDS
+            && let Some(oldest) = self.published_order.pop_front()
+        {
+            self.published.remove(&oldest);
+        }
+        true
+    }
+}
 
 /// An event as the bus hands it to subscribers: with the room's inquiry as it is when
 /// the bus reads the event, for the inquiry kinds (read once per instance, not once per
@@ -86,7 +123,7 @@ impl EventBus {
     /// Reads and publishes the store's events, and prunes old ones, until the task
     /// running it is dropped.
     pub async fn run(&self, store: Store, clock: Arc<dyn Clock>) {
-        let (mut feed, mut last_seen) = loop {
+        let (mut feed, mut cursor) = loop {
             match start(&store).await {
                 Ok(started) => break started,
                 Err(error) => {
@@ -96,20 +133,26 @@ impl EventBus {
             }
         };
         let mut prune = tokio::time::interval(PRUNE_EVERY);
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
         loop {
             tokio::select! {
                 wake = feed.next() => {
                     let delivered = match wake {
-                        Ok(EventWake::Event(id)) => self.deliver_one(&store, id, &mut last_seen).await,
-                        Ok(EventWake::Check) => self.catch_up(&store, &mut last_seen).await,
+                        Ok(EventWake::Event(id)) => self.deliver_one(&store, id, &mut cursor).await,
+                        Ok(EventWake::Check) => self.catch_up(&store, &mut cursor).await,
                         Err(error) => Err(error),
                     };
                     if let Err(error) = delivered {
                         tracing::warn!(%error, "the event bus failed to read events; catching up shortly");
                         tokio::time::sleep(RETRY_PAUSE).await;
-                        if let Err(error) = self.catch_up(&store, &mut last_seen).await {
+                        if let Err(error) = self.catch_up(&store, &mut cursor).await {
                             tracing::warn!(%error, "the event bus failed to catch up");
                         }
+                    }
+                }
+                _ = sweep.tick() => {
+                    if let Err(error) = self.catch_up(&store, &mut cursor).await {
+                        tracing::warn!(%error, "the event bus failed to catch up");
                     }
                 }
                 _ = prune.tick() => {
@@ -126,22 +169,27 @@ impl EventBus {
 
     /// Publishes the notified event. Notifications arrive in commit order, which may
     /// differ from id order, so each is read by its id.
-    async fn deliver_one(&self, store: &Store, id: i64, last_seen: &mut i64) -> StoreResult<()> {
-        if let Some(event) = store.event_by_id(id).await? {
-            *last_seen = (*last_seen).max(event.id);
+    async fn deliver_one(&self, store: &Store, id: i64, cursor: &mut Cursor) -> StoreResult<()> {
+        if cursor.published.contains(&id) {
+            return Ok(());
+        }
+        if let Some(event) = store.event_by_id(id).await?
+            && cursor.first_sight(event.id)
+        {
             self.publish(store, event).await;
         }
         Ok(())
     }
 
-    /// Publishes every event after `last_seen`.
-    async fn catch_up(&self, store: &Store, last_seen: &mut i64) -> StoreResult<()> {
+    /// Publishes every event after the last one seen.
+    async fn catch_up(&self, store: &Store, cursor: &mut Cursor) -> StoreResult<()> {
         loop {
-            let events = store.events_after(*last_seen).await?;
+            let events = store.events_after(cursor.last_seen).await?;
             let full = events.len() as i64 == EVENT_BATCH;
             for event in events {
-                *last_seen = event.id;
-                self.publish(store, event).await;
+                if cursor.first_sight(event.id) {
+                    self.publish(store, event).await;
+                }
             }
             if !full {
                 return Ok(());
@@ -151,8 +199,8 @@ impl EventBus {
 }
 
 /// Listens first, then reads where the events stand, so nothing falls in between.
-async fn start(store: &Store) -> StoreResult<(EventFeed, i64)> {
+async fn start(store: &Store) -> StoreResult<(EventFeed, Cursor)> {
     let feed = store.event_feed().await?;
     let last_seen = store.latest_event_id().await?;
-    Ok((feed, last_seen))
+    Ok((feed, Cursor { last_seen, ..Cursor::default() }))
 }

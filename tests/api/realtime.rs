@@ -354,6 +354,15 @@ both_backends!(authentication_failures_answer_ddp_errors, |app| {
 });
 
 both_backends!(frames_out_of_protocol_are_answered_or_close_the_connection, |app| {
+    // Plain HTTP is refused in Rocket.Chat's envelope.
+    let response = app.client.get(app.url("/websocket")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"success": false, "error": "This path speaks DDP over a WebSocket only [error-websocket-required]",
+               "errorType": "error-websocket-required"})
+    );
+
     // Before `connect`, nothing else is served.
     let mut early = Ddp::open(&app.base).await;
     early.send(json!({"msg": "method", "id": "1", "method": "login", "params": []})).await;

@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
@@ -33,6 +34,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::server::ConnectionSlot;
 use frames::{ClientFrame, Malformed};
 use session::{Flow, Session};
@@ -55,8 +57,12 @@ pub fn router() -> axum::Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     slot: Option<Extension<ConnectionSlot>>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let Ok(upgrade) = upgrade else {
+        return ApiError::coded("error-websocket-required", "This path speaks DDP over a WebSocket only")
+            .into_response();
+    };
     // The socket keeps its HTTP connection's place under the connection limit.
     let slot = slot.and_then(|Extension(slot)| slot.take());
     upgrade.max_message_size(UNREADABLE_FRAME_BYTES).max_frame_size(UNREADABLE_FRAME_BYTES).on_upgrade(

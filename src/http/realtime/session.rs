@@ -233,12 +233,12 @@ impl Session {
             .get(1)
             .and_then(|options| options["args"].get(0))
             .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
-        let stream = match name.strip_prefix("stream-") {
-            Some(ROOM_MESSAGES) => Stream::RoomMessages { room_id: event_name.to_owned() },
+        let (stream, room_id) = match name.strip_prefix("stream-") {
+            Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
             Some(NOTIFY_ROOM) => match event_name.split_once('/') {
-                Some((room_id, DELETE_MESSAGE)) => Stream::RoomDeletions { room_id: room_id.to_owned() },
+                Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
                 Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
-                    Stream::RoomActivity { room_id: room_id.to_owned(), event: event.to_owned() }
+                    (Stream::RoomActivity { room_id: room_id.to_owned(), event: event.to_owned() }, room_id)
                 }
                 _ => return Err(Refusal::not_allowed()),
             },
@@ -250,12 +250,6 @@ impl Session {
                 };
             }
             _ => return Err(Refusal::new(json!(404), Some(&format!("Subscription '{name}' not found")))),
-        };
-        let room_id = match &stream {
-            Stream::RoomMessages { room_id }
-            | Stream::RoomDeletions { room_id }
-            | Stream::RoomActivity { room_id, .. } => room_id,
-            Stream::Queue { .. } => unreachable!("queue streams return above"),
         };
         if self.may_see_room(room_id, token).await? { Ok(stream) } else { Err(Refusal::not_allowed()) }
     }
