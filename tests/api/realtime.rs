@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
 
@@ -468,6 +469,36 @@ both_backends!(
             }
         }
         assert!(received < MESSAGES, "the slow client received all {received} messages");
+    }
+);
+
+/// Opens `/websocket` as a browser page of `origin` would; the handshake's status and,
+/// when refused, its body.
+async fn handshake_from(base: &str, origin: &str) -> (u16, Value) {
+    let url = format!("{}/websocket", base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    match connect_async(request).await {
+        Ok((_, response)) => (response.status().as_u16(), Value::Null),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().as_deref().map(|body| serde_json::from_slice(body).unwrap());
+            (response.status().as_u16(), body.unwrap_or(Value::Null))
+        }
+        Err(error) => panic!("the handshake failed: {error}"),
+    }
+}
+
+both_backends!(
+    browser_pages_open_the_socket_from_this_origin_or_an_allowed_one,
+    settings = AppSettings { cors_allowed_origins: vec!["https://www.example.com".into()], ..Default::default() },
+    |app| {
+        let own = app.base.clone();
+        assert_eq!(handshake_from(&app.base, &own).await, (101, Value::Null));
+        assert_eq!(handshake_from(&app.base, "https://www.example.com").await, (101, Value::Null));
+        let refused = json!({"success": false, "error": "Origin not allowed [error-origin-not-allowed]",
+                             "errorType": "error-origin-not-allowed"});
+        assert_eq!(handshake_from(&app.base, "https://evil.example").await, (403, refused.clone()));
+        assert_eq!(handshake_from(&app.base, "null").await, (403, refused));
     }
 );
 

@@ -7,6 +7,9 @@
 //! method `login` `{resume: <auth token>}`, visitors with `livechat:setUpConnection`
 //! `{token}`; stream rules are in [`session`].
 //!
+//! A browser page may open the socket from this server's own origin or from an origin
+//! of `LIVECHAT_CORS_ALLOWED_ORIGINS`; other origins are refused (403).
+//!
 //! Limits: a frame is at most [`MAX_FRAME_BYTES`] (a larger one closes the connection
 //! with 1009); a connection holds at most [`MAX_SUBSCRIPTIONS`]; at most
 //! `realtime_send_queue_frames` frames wait to be sent to a connection, and a connection
@@ -26,6 +29,8 @@ use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::header::{HOST, ORIGIN};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
@@ -57,12 +62,17 @@ pub fn router() -> axum::Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     slot: Option<Extension<ConnectionSlot>>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let Ok(upgrade) = upgrade else {
         return ApiError::coded("error-websocket-required", "This path speaks DDP over a WebSocket only")
             .into_response();
     };
+    if !origin_allowed(&headers, &state.settings.cors_allowed_origins) {
+        return ApiError::coded_with_status(StatusCode::FORBIDDEN, "error-origin-not-allowed", "Origin not allowed")
+            .into_response();
+    }
     // The socket keeps its HTTP connection's place under the connection limit.
     let slot = slot.and_then(|Extension(slot)| slot.take());
     upgrade.max_message_size(UNREADABLE_FRAME_BYTES).max_frame_size(UNREADABLE_FRAME_BYTES).on_upgrade(
@@ -71,6 +81,20 @@ async fn upgrade(
             drop(slot);
         },
     )
+}
+
+/// Whether a browser page of the request's `Origin` may open the socket: a client that
+/// names no origin (not a browser), a page of this server's own origin, or one of the
+/// origins the CORS setting allows.
+fn origin_allowed(headers: &HeaderMap, cors_allowed_origins: &[String]) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    let own_host = headers.get(HOST).and_then(|host| host.to_str().ok());
+    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    if origin_host.is_some() && origin_host.map(str::to_ascii_lowercase) == own_host.map(str::to_ascii_lowercase) {
+        return true;
+    }
+    cors_allowed_origins.iter().any(|allowed| allowed.trim() == origin)
 }
 
 /// Why the server ends a connection.
