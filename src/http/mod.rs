@@ -119,6 +119,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(openapi::router())
         .merge(rocketchat::router())
+        .merge(realtime::method_call::router())
         .merge(avatar::router())
         .merge(helpcrunch::router())
 }

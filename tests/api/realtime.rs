@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async, connect_async};
 
 use crate::agent_messages::{send, served_room};
+use crate::envelopes::{invalid_params, not_logged_in};
 use crate::harness::{Backend, START, Session, TestApp, both_backends, open_store};
 use crate::lifecycle::{available_agent, inquiry_of, visitor_with_room};
 
@@ -471,6 +472,79 @@ both_backends!(
         assert!(received < MESSAGES, "the slow client received all {received} messages");
     }
 );
+
+/// A DDP method frame as `method.call` carries it.
+fn method_frame(id: &str, method: &str, params: Value) -> Value {
+    json!({"message": json!({"msg": "method", "id": id, "method": method, "params": params}).to_string()})
+}
+
+both_backends!(methods_are_called_over_rest_too, clock = START, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+    let activity = format!("{room_id}/user-activity");
+    assert_eq!(console.sub("stream-notify-room", json!([activity, false])).await, ready("2"));
+
+    // A visitor types through method.callAnon, naming its token.
+    let typing =
+        method_frame("7", "stream-notify-room", json!([activity, "guest-1", ["user-typing"], {"token": "tok-1"}]));
+    assert_eq!(
+        app.post("/api/v1/method.callAnon/stream-notify-room", None, typing).await,
+        (StatusCode::OK, json!({"message": r#"{"msg":"result","id":"7"}"#, "success": true}))
+    );
+    assert_eq!(console.recv().await, changed("notify-room", &activity, json!(["guest-1", ["user-typing"]])));
+
+    // Logged-in calls; a refusing method answers its error in the frame.
+    let login = method_frame("8", "login", json!([{"resume": agent.token}]));
+    let (status, body) = app.post("/api/v1/method.call/login", Some(&agent), login).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let result: Value = serde_json::from_str(body["message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result,
+        json!({"msg": "result", "id": "8", "result": {"id": agent.user_id, "token": agent.token,
+            "tokenExpires": {"$date": START + 90 * 24 * 60 * 60 * 1000}, "type": "resume"}})
+    );
+    let unknown = method_frame("9", "livechat:doEverything", json!([]));
+    let (status, body) = app.post("/api/v1/method.call/livechat:doEverything", Some(&agent), unknown).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let result: Value = serde_json::from_str(body["message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result,
+        json!({"msg": "result", "id": "9", "error": {"isClientSafe": true, "error": 404,
+            "reason": "Method 'livechat:doEverything' not found",
+            "message": "Method 'livechat:doEverything' not found [404]", "errorType": "Meteor.Error"}})
+    );
+
+    // Bad input.
+    let invalid = (StatusCode::BAD_REQUEST, json!({"success": false, "error": "Invalid method call"}));
+    for message in ["{not json", r#"{"msg":"sub","id":"1","name":"x"}"#, r#"{"msg":"method","id":1,"method":"login"}"#]
+    {
+        assert_eq!(app.post("/api/v1/method.callAnon/login", None, json!({"message": message})).await, invalid);
+    }
+    let refused = |message: &str| (StatusCode::BAD_REQUEST, invalid_params(message));
+    assert_eq!(
+        app.post("/api/v1/method.callAnon/login", None, json!({})).await,
+        refused("must have required property 'message'")
+    );
+    assert_eq!(
+        app.post("/api/v1/method.callAnon/login", None, json!({"message": 1})).await,
+        refused("/message must be string")
+    );
+    assert_eq!(
+        app.post("/api/v1/method.callAnon/login", None, json!({"message": "x".repeat(5001)})).await,
+        refused("/message must NOT have more than 5000 characters")
+    );
+    let long_name = format!("/api/v1/method.callAnon/{}", "x".repeat(257));
+    assert_eq!(
+        app.post(&long_name, None, method_frame("1", "login", json!([]))).await,
+        refused("/method must NOT have more than 256 characters")
+    );
+    assert_eq!(
+        app.post("/api/v1/method.call/login", None, method_frame("1", "login", json!([]))).await,
+        (StatusCode::UNAUTHORIZED, not_logged_in())
+    );
+});
 
 /// Opens `/websocket` as a browser page of `origin` would; the handshake's status and,
 /// when refused, its body.

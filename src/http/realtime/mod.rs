@@ -20,6 +20,7 @@
 //! with code 1007 and the reason; a binary frame closes it with 1003.
 
 mod frames;
+pub mod method_call;
 mod session;
 mod streams;
 

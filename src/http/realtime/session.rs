@@ -69,27 +69,26 @@ impl From<StoreError> for Refusal {
     }
 }
 
-pub struct Session {
+/// Who speaks on a connection (or in one `method.call` request): the user or visitor it
+/// logged in as, and the methods it calls.
+pub struct Identity {
+    /// The connection's DDP session id.
     id: String,
     state: AppState,
-    outbox: Outbox,
-    connected: bool,
     user: Option<AuthUser>,
     visitor: Option<Visitor>,
+}
+
+pub struct Session {
+    identity: Identity,
+    outbox: Outbox,
+    connected: bool,
     subscriptions: HashMap<String, Stream>,
 }
 
 impl Session {
     pub fn new(state: AppState, outbox: Outbox) -> Self {
-        Self {
-            id: meteor_id(),
-            state,
-            outbox,
-            connected: false,
-            user: None,
-            visitor: None,
-            subscriptions: HashMap::new(),
-        }
+        Self { identity: Identity::new(state, None), outbox, connected: false, subscriptions: HashMap::new() }
     }
 
     pub fn ping(&self) -> Result<(), TooSlow> {
@@ -99,7 +98,7 @@ impl Session {
     /// Sends the frames `event` becomes for this connection's subscriptions.
     pub fn deliver(&self, event: &BusEvent) -> Result<(), TooSlow> {
         for stream in self.subscriptions.values() {
-            if let Some(frame) = stream.frame_for(event, &self.id) {
+            if let Some(frame) = stream.frame_for(event, &self.identity.id) {
                 self.outbox.send(frame)?;
             }
         }
@@ -111,7 +110,7 @@ impl Session {
             ClientFrame::Connect { version } => {
                 if version == "1" {
                     self.connected = true;
-                    self.outbox.send(frames::connected(&self.id)).into()
+                    self.outbox.send(frames::connected(&self.identity.id)).into()
                 } else {
                     match self.outbox.send(frames::failed()) {
                         Ok(()) => Flow::Close(close_code::NORMAL, "unsupported DDP version"),
@@ -123,7 +122,7 @@ impl Session {
             ClientFrame::Ping { id } => self.outbox.send(frames::pong(id)).into(),
             ClientFrame::Pong => Flow::Continue,
             ClientFrame::Method { id, method, params } => {
-                let outcome = self.call(&method, params).await.map_err(|refusal| refusal.0);
+                let outcome = self.identity.call(&method, params).await;
                 match self.outbox.send(frames::result(&id, outcome)) {
                     Ok(()) => self.outbox.send(frames::updated(&id)).into(),
                     Err(TooSlow) => Flow::TooSlow,
@@ -151,7 +150,51 @@ impl Session {
         }
     }
 
-    async fn call(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
+    async fn subscribe(&self, name: &str, params: &[Value]) -> Result<Stream, Refusal> {
+        let event_name = match params.first() {
+            Some(Value::String(event_name)) if !event_name.is_empty() => event_name.as_str(),
+            _ => return Err(Refusal::new(json!("invalid-event-name"), None)),
+        };
+        // The streamer's options: `{useCollection, args: [...]}`, or a bare boolean.
+        let token = params
+            .get(1)
+            .and_then(|options| options["args"].get(0))
+            .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
+        let (stream, room_id) = match name.strip_prefix("stream-") {
+            Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
+            Some(NOTIFY_ROOM) => match event_name.split_once('/') {
+                Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
+                Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
+                    (Stream::RoomActivity { room_id: room_id.to_owned(), event: event.to_owned() }, room_id)
+                }
+                _ => return Err(Refusal::not_allowed()),
+            },
+            Some(INQUIRY_QUEUE) => {
+                return if self.identity.may_observe_queue(event_name).await? {
+                    Ok(Stream::Queue { event_name: event_name.to_owned() })
+                } else {
+                    Err(Refusal::not_allowed())
+                };
+            }
+            _ => return Err(Refusal::new(json!(404), Some(&format!("Subscription '{name}' not found")))),
+        };
+        if self.identity.may_see_room(room_id, token).await? { Ok(stream) } else { Err(Refusal::not_allowed()) }
+    }
+}
+
+impl Identity {
+    /// The identity of a connection, or of a REST caller (`user`).
+    pub fn new(state: AppState, user: Option<AuthUser>) -> Self {
+        Self { id: meteor_id(), state, user, visitor: None }
+    }
+
+    /// Calls a method: its result (none for methods that return nothing) or the error
+    /// DDP carries.
+    pub async fn call(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Value> {
+        self.dispatch(method, params).await.map_err(|refusal| refusal.0)
+    }
+
+    async fn dispatch(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
         match method {
             "login" => self.login(params).await.map(Some),
             "livechat:setUpConnection" => self.set_up_connection(params).await.map(|()| None),
@@ -221,37 +264,6 @@ impl Session {
         let payload = json!({"event": event, "args": args, "origin": self.id}).to_string();
         self.state.store.record_user_activity(room_id, &payload, self.state.now()).await?;
         Ok(())
-    }
-
-    async fn subscribe(&self, name: &str, params: &[Value]) -> Result<Stream, Refusal> {
-        let event_name = match params.first() {
-            Some(Value::String(event_name)) if !event_name.is_empty() => event_name.as_str(),
-            _ => return Err(Refusal::new(json!("invalid-event-name"), None)),
-        };
-        // The streamer's options: `{useCollection, args: [...]}`, or a bare boolean.
-        let token = params
-            .get(1)
-            .and_then(|options| options["args"].get(0))
-            .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
-        let (stream, room_id) = match name.strip_prefix("stream-") {
-            Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
-            Some(NOTIFY_ROOM) => match event_name.split_once('/') {
-                Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
-                Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
-                    (Stream::RoomActivity { room_id: room_id.to_owned(), event: event.to_owned() }, room_id)
-                }
-                _ => return Err(Refusal::not_allowed()),
-            },
-            Some(INQUIRY_QUEUE) => {
-                return if self.may_observe_queue(event_name).await? {
-                    Ok(Stream::Queue { event_name: event_name.to_owned() })
-                } else {
-                    Err(Refusal::not_allowed())
-                };
-            }
-            _ => return Err(Refusal::new(json!(404), Some(&format!("Subscription '{name}' not found")))),
-        };
-        if self.may_see_room(room_id, token).await? { Ok(stream) } else { Err(Refusal::not_allowed()) }
     }
 
     /// Whether the connection's visitor, the visitor of `token`, or the logged-in user
