@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use clap::{Args, FromArgMatches, ValueEnum};
@@ -261,6 +261,16 @@ pub struct AppSettings {
     /// serves it. None by default: `/livechat` is not served.
     #[arg(long, env = "LIVECHAT_WIDGET_DIR", global = true)]
     pub widget_dir: Option<std::path::PathBuf>,
+
+    /// Seconds a realtime (DDP) client may stay silent before the server pings it; a
+    /// client silent twice this long is disconnected.
+    #[arg(long, env = "LIVECHAT_REALTIME_HEARTBEAT_SECS", default_value_t = NonZeroU64::new(25).expect("not zero"), global = true)]
+    pub realtime_heartbeat_secs: NonZeroU64,
+
+    /// Frames that may wait to be written to one realtime connection; a client that lets
+    /// more pile up is disconnected.
+    #[arg(long, env = "LIVECHAT_REALTIME_SEND_QUEUE_FRAMES", default_value_t = NonZeroUsize::new(256).expect("not zero"), global = true)]
+    pub realtime_send_queue_frames: NonZeroUsize,
 }
 
 impl AppSettings {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod routing;
 pub mod server;
@@ -19,7 +20,8 @@ use config::LogFormat;
 pub use http::{AppState, router};
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops
-/// accepting and gives in-flight requests up to `grace` to finish. Connections and
+/// accepting, gives in-flight requests up to `grace` to finish and closes the realtime
+/// connections. The instance's event bus runs meanwhile. Connections and
 /// requests are bounded by the timeouts and the connection limit of the state's
 /// settings (see [`server`]). While it serves, it sweeps SLA breaches (see [`sla`]).
 pub async fn serve(
@@ -39,12 +41,19 @@ pub async fn serve(
         "connection limits"
     );
     let sweep = tokio::spawn(sla::sweep_breaches(state.store.clone(), state.clock.clone()));
+    let events = state.events.clone();
+    let bus = {
+        let (events, store, clock) = (state.events.clone(), state.store.clone(), state.clock.clone());
+        tokio::spawn(async move { events.run(store, clock).await })
+    };
     let app = router(state).layer(axum::middleware::from_fn_with_state(
         server::RequestLimits::from_settings(&settings),
         server::guard_request,
     ));
     let served = server::serve_router(listener, app, limits, shutdown, grace).await;
     sweep.abort();
+    bus.abort();
+    events.close();
     served
 }
 

@@ -39,7 +39,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, oneshot, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -215,11 +215,9 @@ pub async fn serve_router(
         };
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
-                let connection = Connection { app: app.clone(), peer, limits, closing: closing_rx.clone() };
-                tokio::spawn(async move {
-                    connection.run(stream).await;
-                    drop(slot);
-                });
+                let slot = ConnectionSlot(Arc::new(std::sync::Mutex::new(Some(slot))));
+                let connection = Connection { app: app.clone(), peer, limits, closing: closing_rx.clone(), slot };
+                tokio::spawn(connection.run(stream));
             }
             Err(_) => match refusals.clone().try_acquire_owned() {
                 Ok(refusal) => {
@@ -303,6 +301,20 @@ struct Connection {
     peer: SocketAddr,
     limits: Limits,
     closing: watch::Receiver<bool>,
+    /// Freed when the connection ends, unless a WebSocket upgrade took it over.
+    slot: ConnectionSlot,
+}
+
+/// A connection's place under [`Limits::max_connections`], in every request's
+/// extensions: a WebSocket upgrade takes it, so that the upgraded connection, which
+/// outlives the HTTP connection, counts until it closes.
+#[derive(Clone)]
+pub struct ConnectionSlot(Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl ConnectionSlot {
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.0.lock().ok()?.take()
+    }
 }
 
 /// What a connection's deadline ends.
@@ -320,12 +332,13 @@ impl Connection {
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched { stream, activity: activity.clone() });
         let service = {
-            let (app, peer, activity) = (self.app.clone(), self.peer, activity.clone());
+            let (app, peer, activity, slot) = (self.app.clone(), self.peer, activity.clone(), self.slot.clone());
             hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let in_flight = activity.request_started();
                 let body_in_flight = activity.request_started();
                 let mut request = request.map(|body| Body::new(CountedBody { body, _in_flight: body_in_flight }));
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(slot.clone());
                 let app = app.clone();
                 async move {
                     let response = app.oneshot(request).await;
@@ -334,8 +347,10 @@ impl Connection {
                 }
             })
         };
-        let connection =
-            hyper::server::conn::http1::Builder::new().max_buf_size(READ_BUFFER_BYTES).serve_connection(io, service);
+        let connection = hyper::server::conn::http1::Builder::new()
+            .max_buf_size(READ_BUFFER_BYTES)
+            .serve_connection(io, service)
+            .with_upgrades();
         let mut connection = pin!(connection);
         // Once the connection was asked to close for idleness, when it is dropped.
         let mut close_by: Option<Instant> = None;

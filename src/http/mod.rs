@@ -11,6 +11,7 @@ pub mod helpcrunch;
 mod json_guard;
 pub mod metrics;
 mod openapi;
+mod realtime;
 mod rocketchat;
 pub mod schema_check;
 pub mod shapes;
@@ -40,6 +41,7 @@ use crate::accounts::PasswordChecks;
 use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::domain::time::{Clock, Millis, SystemClock};
+use crate::events::EventBus;
 use crate::routing::PassGate;
 use crate::store::Store;
 use error::ApiError;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub password_checks: Arc<PasswordChecks>,
     pub routing: Arc<PassGate>,
+    /// This instance's fan-out of the store's events to realtime connections.
+    pub events: Arc<EventBus>,
 }
 
 impl AppState {
@@ -73,6 +77,7 @@ impl AppState {
             clock,
             password_checks,
             routing: Arc::default(),
+            events: Arc::default(),
         }
     }
 
@@ -115,6 +120,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(openapi::router())
         .merge(rocketchat::router())
+        .merge(realtime::method_call::router())
         .merge(avatar::router())
         .merge(helpcrunch::router())
 }
@@ -136,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         None => routes,
     };
     let routes = routes
+        .merge(realtime::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), helpcrunch::require_api_key))

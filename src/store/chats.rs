@@ -6,6 +6,7 @@
 //! is read again to tell why; if it changed between the two statements, the change is
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
+use super::events::{INQUIRY_QUEUED, INQUIRY_TAKEN, record_event};
 use super::sql::{from_chat, hold_agent_under_limit, room_select, sla_breached_at};
 use super::{CloseRoom, Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
@@ -84,12 +85,6 @@ impl Store {
     /// room; "new" puts it back in the queue without an assignee (reopening it when
     /// closed); the working statuses need an assignee and reopen a closed chat.
     pub async fn set_chat_status(&self, change: StatusChange<'_>) -> StoreResult<StatusOutcome> {
-        // Back to the queue: from an assigned chat or from a closed one.
-        const REQUEUE: &str = "UPDATE rooms SET open = TRUE, chat_status = 'new', inquiry_status = 'queued', \
-               inquiry_id = COALESCE(inquiry_id, $2), queued_at = $3, taken_at = NULL, served_by = NULL, \
-               served_at = NULL, closed_at = NULL, closed_by = NULL, closer_id = NULL, close_comment = NULL, \
-               updated_at = $3 \
-             WHERE num_id = $1 AND chat_status <> 'new'";
         // A working status: only with an assignee; a closed chat reopens.
         const WORK: &str = "UPDATE rooms SET open = TRUE, chat_status = $2, inquiry_status = 'taken', \
                taken_at = COALESCE(taken_at, $3), closed_at = NULL, closed_by = NULL, closer_id = NULL, \
@@ -117,14 +112,7 @@ impl Store {
                         Err(error) => Err(error),
                     }
                 }
-                ChatStatus::New => on_pool!(self, |pool| sqlx::query(REQUEUE)
-                    .bind(change.chat)
-                    .bind(change.inquiry_id)
-                    .bind(change.now)
-                    .execute(pool)
-                    .await
-                    .map(|done| done.rows_affected() == 1))
-                .map_err(StoreError::from),
+                ChatStatus::New => self.requeue_chat(change.chat, &room_id, change.inquiry_id, change.now).await,
                 working => on_pool!(self, |pool| sqlx::query(WORK)
                     .bind(change.chat)
                     .bind(working.as_str())
@@ -154,6 +142,27 @@ impl Store {
         Err(StoreError::Contention)
     }
 
+    /// Puts chat `chat` (room `room_id`) back in the queue, as "new" without an assignee,
+    /// recording the inquiry's return with it; whether the chat changed.
+    async fn requeue_chat(&self, chat: i64, room_id: &str, inquiry_id: &str, now: Millis) -> StoreResult<bool> {
+        // Back to the queue: from an assigned chat or from a closed one.
+        const REQUEUE: &str = "UPDATE rooms SET open = TRUE, chat_status = 'new', inquiry_status = 'queued', \
+               inquiry_id = COALESCE(inquiry_id, $2), queued_at = $3, taken_at = NULL, served_by = NULL, \
+               served_at = NULL, closed_at = NULL, closed_by = NULL, closer_id = NULL, close_comment = NULL, \
+               updated_at = $3 \
+             WHERE num_id = $1 AND chat_status <> 'new'";
+        begin_write!(self, |tx| {
+            let changed =
+                sqlx::query(REQUEUE).bind(chat).bind(inquiry_id).bind(now).execute(&mut *tx).await?.rows_affected()
+                    == 1;
+            if changed {
+                record_event!(&mut *tx, INQUIRY_QUEUED, room_id, "{}", now);
+                tx.commit().await?;
+            }
+            Ok(changed)
+        })
+    }
+
     /// Gives an open chat without an assignee to an agent under its chat limit: its
     /// inquiry is taken and the chat "opened". Exactly one of any number of concurrent
     /// assignments wins; a chat another agent has is `AlreadyAssigned`. As in
@@ -164,17 +173,18 @@ impl Store {
             hold_agent_under_limit!("(SELECT lr.department_id FROM rooms lr WHERE lr.num_id = $1)");
         const TAKE: &str = "UPDATE rooms SET inquiry_status = 'taken', taken_at = $3, served_by = $2, served_at = $3, \
                chat_status = 'opened', updated_at = $3 \
-             WHERE num_id = $1 AND open AND served_by IS NULL";
+             WHERE num_id = $1 AND open AND served_by IS NULL RETURNING id";
         for _ in 0..ATTEMPTS {
             let (held, taken) = begin_write!(self, |tx| {
                 let held = sqlx::query(HOLD_AGENT).bind(chat).bind(agent_id).bind(now).execute(&mut *tx).await?;
                 let mut taken = false;
                 if held.rows_affected() == 1 {
-                    taken =
-                        sqlx::query(TAKE).bind(chat).bind(agent_id).bind(now).execute(&mut *tx).await?.rows_affected()
-                            == 1;
-                    if taken {
+                    let room: Option<(String,)> =
+                        sqlx::query_as(TAKE).bind(chat).bind(agent_id).bind(now).fetch_optional(&mut *tx).await?;
+                    if let Some((room_id,)) = room {
+                        record_event!(&mut *tx, INQUIRY_TAKEN, &room_id, "{}", now);
                         tx.commit().await?;
+                        taken = true;
                     }
                 }
                 (held.rows_affected() == 1, taken)

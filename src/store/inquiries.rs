@@ -6,6 +6,7 @@
 
 use sqlx::FromRow;
 
+use super::events::{self, record_event};
 use super::messages::{LastMessageColumns, Message};
 use super::sql::{hold_agent_under_limit, inquiry_select, queued_total, room_guard, under_chat_limit, within_reach};
 use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
@@ -156,7 +157,8 @@ impl Store {
              WHERE inquiry_id = $1 AND inquiry_status = 'queued' AND ",
             within_reach!("", "$2"),
             " AND ",
-            within_reach!("", "$4")
+            within_reach!("", "$4"),
+            " RETURNING id"
         );
         const STATUS: &str = concat!(
             "SELECT r.inquiry_status, u.livechat_status = 'available' AS agent_available, ",
@@ -173,17 +175,18 @@ impl Store {
             if held.rows_affected() == 0 {
                 false
             } else {
-                let taken = sqlx::query(TAKE)
+                let taken: Option<(String,)> = sqlx::query_as(TAKE)
                     .bind(inquiry_id)
                     .bind(agent_id)
                     .bind(now)
                     .bind(caller_bound)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                if taken.rows_affected() == 1 {
+                if let Some((room_id,)) = &taken {
+                    record_event!(&mut *tx, events::INQUIRY_TAKEN, room_id, "{}", now);
                     tx.commit().await?;
                 }
-                taken.rows_affected() == 1
+                taken.is_some()
             }
         });
         if taken {
@@ -228,16 +231,23 @@ impl Store {
                (SELECT da.department_id FROM department_agents da WHERE da.agent_id = $6))"
         );
         const STATE: &str = "SELECT open, inquiry_status FROM rooms WHERE id = $1";
-        let returned = on_pool!(self, |pool| sqlx::query(RETURN)
-            .bind(room_id)
-            .bind(department_id)
-            .bind(now)
-            .bind(guard.user_id)
-            .bind(guard.others)
-            .bind(guard.bound)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
+        let returned = begin_write!(self, |tx| {
+            let returned = sqlx::query(RETURN)
+                .bind(room_id)
+                .bind(department_id)
+                .bind(now)
+                .bind(guard.user_id)
+                .bind(guard.others)
+                .bind(guard.bound)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if returned == 1 {
+                record_event!(&mut *tx, events::INQUIRY_QUEUED, room_id, "{}", now);
+                tx.commit().await?;
+            }
+            returned
+        });
         if returned == 1 {
             return Ok(ReturnOutcome::Returned);
         }

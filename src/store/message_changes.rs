@@ -2,6 +2,7 @@
 //! is one statement, or one transaction, whose WHERE clause holds the whole precondition:
 //! the room's state, the caller's access to it and the caller's right to the message.
 
+use super::events::{MESSAGE_DELETED, MESSAGE_UPDATED, record_event};
 use super::messages::{Message, NewMessage, insert_message};
 use super::rooms::LOCK_ROOM;
 use super::sql::{message_columns, room_access};
@@ -153,33 +154,46 @@ impl Store {
              RETURNING ",
             message_columns!()
         );
-        let edited: Option<Message> = match actor {
-            MessageActor::Agent { access, username, any, own } => on_pool!(self, |pool| sqlx::query_as(BY_AGENT)
-                .bind(message_id)
-                .bind(room_id)
-                .bind(msg)
-                .bind(now)
-                .bind(access.user_id)
-                .bind(username)
-                .bind(any)
-                .bind(own)
-                .bind(access.any_room)
-                .bind(access.closed_rooms)
-                .bind(access.closed_department_rooms)
-                .bind(access.bound)
-                .fetch_optional(pool)
-                .await)?,
-            MessageActor::Visitor { visitor_id, username } => on_pool!(self, |pool| sqlx::query_as(BY_VISITOR)
-                .bind(message_id)
-                .bind(room_id)
-                .bind(msg)
-                .bind(now)
-                .bind(visitor_id)
-                .bind(username)
-                .fetch_optional(pool)
-                .await)?,
-        };
-        Ok(edited)
+        // The edit and its event commit together.
+        begin_write!(self, |tx| {
+            let edited: Option<Message> = match actor {
+                MessageActor::Agent { access, username, any, own } => {
+                    sqlx::query_as(BY_AGENT)
+                        .bind(message_id)
+                        .bind(room_id)
+                        .bind(msg)
+                        .bind(now)
+                        .bind(access.user_id)
+                        .bind(username)
+                        .bind(any)
+                        .bind(own)
+                        .bind(access.any_room)
+                        .bind(access.closed_rooms)
+                        .bind(access.closed_department_rooms)
+                        .bind(access.bound)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+                MessageActor::Visitor { visitor_id, username } => {
+                    sqlx::query_as(BY_VISITOR)
+                        .bind(message_id)
+                        .bind(room_id)
+                        .bind(msg)
+                        .bind(now)
+                        .bind(visitor_id)
+                        .bind(username)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+            };
+            let Some(edited) = edited else { return Ok(None) };
+            if edited.updated_at == now {
+                let payload = serde_json::to_string(&edited).expect("a message serializes");
+                record_event!(&mut *tx, MESSAGE_UPDATED, room_id, &payload, now);
+            }
+            tx.commit().await?;
+            Ok(Some(edited))
+        })
     }
 
     /// Deletes a plain message and, when it was the room's last message, makes the latest
@@ -249,6 +263,8 @@ impl Store {
             let Some(deleted) = deleted else { return Ok(None) };
             sqlx::query(RESET).bind(room_id).bind(message_id).bind(now).execute(&mut *tx).await?;
             sqlx::query(TOMBSTONE).bind(message_id).bind(room_id).bind(now).execute(&mut *tx).await?;
+            let payload = serde_json::to_string(&deleted).expect("a message serializes");
+            record_event!(&mut *tx, MESSAGE_DELETED, room_id, &payload, now);
             tx.commit().await?;
             Ok(Some(deleted))
         })

@@ -7,7 +7,7 @@ use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
 use crate::domain::time::Millis;
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     pub id: String,
     pub num_id: i64,
@@ -84,7 +84,8 @@ pub struct NewMessage<'a> {
     pub now: Millis,
 }
 
-/// Inserts a message on a transaction of either backend, evaluating to the stored row.
+/// Inserts a message on a transaction of either backend with its `MESSAGE_SENT` event,
+/// evaluating to the stored row.
 macro_rules! insert_message {
     ($tx:expr, $message:expr, $from_visitor:expr) => {{
         let message: &$crate::store::NewMessage<'_> = $message;
@@ -106,6 +107,13 @@ macro_rules! insert_message {
         .bind(message.now)
         .fetch_one($tx)
         .await?;
+        $crate::store::events::record_event!(
+            $tx,
+            $crate::store::events::MESSAGE_SENT,
+            message.room_id,
+            &serde_json::to_string(&stored).expect("a message serializes"),
+            message.now
+        );
         stored
     }};
 }

@@ -12,6 +12,7 @@ mod auth;
 mod chats;
 mod custom_fields;
 mod departments;
+pub mod events;
 mod inquiries;
 mod message_changes;
 mod messages;
@@ -35,6 +36,8 @@ mod widget_config;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use crate::config::DatabaseUrl;
 use crate::domain::page::{Direction, SortKey};
@@ -151,6 +154,17 @@ pub struct Store {
     max_connections: u32,
     /// Store operations under way, to estimate how many wait for a connection.
     in_flight: Arc<AtomicUsize>,
+    /// Bumped after every SQLite write transaction ends, to wake the event readers.
+    writes: Arc<watch::Sender<u64>>,
+}
+
+/// Tells in-process event readers, when dropped, that a write transaction ended.
+pub(crate) struct WriteEnded<'a>(&'a Store);
+
+impl Drop for WriteEnded<'_> {
+    fn drop(&mut self) {
+        self.0.write_ended();
+    }
 }
 
 /// The pool as metrics show it.
@@ -269,6 +283,8 @@ macro_rules! begin_write {
                 $body
             }
             $crate::store::Backend::Sqlite(pool) => {
+                // Declared before the transaction, so dropped after it ends.
+                let _ended = $store.write_guard();
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 $body
@@ -285,7 +301,16 @@ impl Store {
             DatabaseUrl::Postgres(url) => Backend::Postgres(postgres::connect(url, options).await?),
             DatabaseUrl::Sqlite(url) => Backend::Sqlite(sqlite::connect(url, options).await?),
         };
-        Ok(Self { backend, max_connections: options.max_connections, in_flight: Arc::default() })
+        Ok(Self {
+            backend,
+            max_connections: options.max_connections,
+            in_flight: Arc::default(),
+            writes: Arc::new(watch::channel(0).0),
+        })
+    }
+
+    fn write_guard(&self) -> WriteEnded<'_> {
+        WriteEnded(self)
     }
 
     fn operation_started(&self) -> InFlight {

@@ -6,6 +6,7 @@
 
 use sqlx::FromRow;
 
+use super::events::{INQUIRY_QUEUED, ROOM_CLOSED, record_event};
 use super::messages::{LastMessageColumns, Message, NewMessage, insert_message};
 use super::sql::{room_guard, room_select, within_reach};
 use super::{
@@ -221,6 +222,15 @@ pub struct InstantRange {
     pub end: Option<Millis>,
 }
 
+/// An insert naming a visitor erased since it was read (see `erase_visitor`) finds no
+/// visitor: that is `NotFound`, not a failure.
+fn visitor_erased(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Database(ref database_error) if database_error.is_foreign_key_violation() => StoreError::NotFound,
+        other => other.into(),
+    }
+}
+
 impl Store {
     pub async fn room_by_id(&self, room_id: &str) -> StoreResult<Option<Room>> {
         const SQL: &str = concat!(room_select!(), "WHERE r.id = $1");
@@ -260,26 +270,27 @@ impl Store {
         if let Some(room) = self.open_room_of_visitor(&new.visitor.id).await? {
             return Ok(Some((room, false)));
         }
-        let inserted = on_pool!(self, |pool| sqlx::query(INSERT)
-            .bind(new.id)
-            .bind(&new.visitor.id)
-            .bind(new.visitor.display_name())
-            .bind(new.department_id)
-            .bind(new.source_type)
-            .bind(new.inquiry_id)
-            .bind(new.now)
-            .bind(new.without_agents)
-            .bind(ROLE_AGENT)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
-        .map_err(|error| match error {
-            // The visitor was erased since it was read (see `erase_visitor`).
-            sqlx::Error::Database(ref database_error) if database_error.is_foreign_key_violation() => {
-                StoreError::NotFound
+        let inserted = begin_write!(self, |tx| {
+            let inserted = sqlx::query(INSERT)
+                .bind(new.id)
+                .bind(&new.visitor.id)
+                .bind(new.visitor.display_name())
+                .bind(new.department_id)
+                .bind(new.source_type)
+                .bind(new.inquiry_id)
+                .bind(new.now)
+                .bind(new.without_agents)
+                .bind(ROLE_AGENT)
+                .execute(&mut *tx)
+                .await
+                .map_err(visitor_erased)?
+                .rows_affected();
+            if inserted == 1 {
+                record_event!(&mut *tx, INQUIRY_QUEUED, new.id, "{}", new.now);
+                tx.commit().await?;
             }
-            other => other.into(),
-        })?;
+            inserted
+        });
         // Nothing inserted and no open room: no agent was available.
         Ok(self.open_room_of_visitor(&new.visitor.id).await?.map(|room| (room, inserted == 1)))
     }
@@ -299,7 +310,8 @@ impl Store {
             "UPDATE rooms SET open = FALSE, chat_status = 'closed', inquiry_status = NULL, \
                closed_at = $3, closed_by = $4, closer_id = $5, close_comment = $6, tags = $10, updated_at = $3 \
              WHERE id = $1 AND open AND ($2 IS NULL OR visitor_id = $2) AND ",
-            room_guard!("$7", "$8", "$9")
+            room_guard!("$7", "$8", "$9"),
+            " RETURNING inquiry_id, department_id"
         );
         const LEAVE: &str = "DELETE FROM room_members WHERE room_id = $1";
         let (owner, closed_by, closer_id, username, name) = match close.closer {
@@ -331,7 +343,7 @@ impl Store {
             }
             add_unique(&mut tags, json_strings(closing_tags.as_deref()));
             let tags = (!tags.is_empty()).then(|| serde_json::to_string(&tags).expect("strings serialize"));
-            let closed = sqlx::query(CLOSE)
+            let closed: Option<(Option<String>, Option<String>)> = sqlx::query_as(CLOSE)
                 .bind(close.room_id)
                 .bind(owner)
                 .bind(close.now)
@@ -342,13 +354,13 @@ impl Store {
                 .bind(close.guard.others)
                 .bind(close.guard.bound)
                 .bind(tags)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-            if closed.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
+            let Some((inquiry_id, department_id)) = closed else { return Err(StoreError::NotFound) };
             sqlx::query(LEAVE).bind(close.room_id).execute(&mut *tx).await?;
             insert_message!(&mut *tx, &message, owner.is_some());
+            let payload = serde_json::json!({"inquiryId": inquiry_id, "departmentId": department_id}).to_string();
+            record_event!(&mut *tx, ROOM_CLOSED, close.room_id, &payload, close.now);
             tx.commit().await?;
             Ok(())
         })

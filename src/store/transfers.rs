@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::events::{INQUIRY_QUEUED, INQUIRY_TAKEN, record_event};
 use super::messages::{Message, NewMessage, insert_message};
 use super::sql::{hold_agent_under_limit, message_columns, room_guard};
 use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
@@ -269,6 +270,11 @@ impl Store {
                 return Ok(ForwardOutcome::RoomChanged);
             }
             insert_message!(&mut *tx, &message, false);
+            let kind = match forward.target {
+                ForwardTarget::Agent { .. } => INQUIRY_TAKEN,
+                ForwardTarget::Department(_) => INQUIRY_QUEUED,
+            };
+            record_event!(&mut *tx, kind, forward.room_id, "{}", forward.now);
             tx.commit().await?;
             Ok(ForwardOutcome::Forwarded)
         })

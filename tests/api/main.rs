@@ -24,6 +24,7 @@ mod openapi;
 mod priorities;
 mod queue_position;
 mod rc_answers;
+mod realtime;
 mod room_work;
 mod routing;
 mod seeds;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 115] = [
+const EXPECTED_ROUTES: [(&str, &str); 117] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -123,6 +123,8 @@ const EXPECTED_ROUTES: [(&str, &str); 115] = [
     ("get", "/avatar/{username}"),
     ("get", "/v1/departments"),
     ("get", "/v1/chats"),
+    ("post", "/api/v1/method.call/{method}"),
+    ("post", "/api/v1/method.callAnon/{method}"),
     ("get", "/v1/chats/{id}"),
     ("post", "/v1/chats/search"),
     ("put", "/v1/chats/status"),
@@ -294,6 +296,7 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("get", "/api/v1/livechat/config"),
         ("post", "/api/v1/livechat/offline.message"),
         ("get", "/api/v1/livechat/agent.next/{token}"),
+        ("post", "/api/v1/method.callAnon/{method}"),
         ("get", "/avatar/{username}"),
     ]
     .iter()

@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The rooms `caller` may see, from its permissions.
-pub(super) fn room_access(caller: &AuthUser) -> RoomAccess<'_> {
+pub(crate) fn room_access(caller: &AuthUser) -> RoomAccess<'_> {
     RoomAccess {
         user_id: &caller.id,
         any_room: caller.holds(VIEW_LIVECHAT_ROOMS),

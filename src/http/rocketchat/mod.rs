@@ -7,7 +7,7 @@ mod contacts;
 mod custom_fields;
 mod departments;
 mod inquiries;
-mod messages;
+pub(crate) mod messages;
 mod permissions;
 mod priorities;
 mod roles;
@@ -24,7 +24,7 @@ mod visitor_messages;
 mod visitors;
 mod widget;
 mod widget_config;
-mod wire;
+pub(crate) mod wire;
 
 use serde::Serialize;
 use utoipa::ToSchema;

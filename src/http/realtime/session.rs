@@ -1,0 +1,299 @@
+//! One DDP connection's state: whether it connected, who logged in on it, its
+//! subscriptions; its methods and the rules of its streams.
+//!
+//! Stream rules, as Rocket.Chat's: `stream-room-messages` `<rid>` and
+//! `stream-notify-room` `<rid>/deleteMessage`, `<rid>/typing`, `<rid>/user-activity` are
+//! open to the room's visitor (logged in with `livechat:setUpConnection`, or naming its
+//! token in the subscription's `args`: `{token}` or `{visitorToken}`) and to users who
+//! may see the room (the room access rules of the REST routes);
+//! `stream-livechat-inquiry-queue-observer` is open to users holding `view-l-room`,
+//! for `public`, for `department/<id>` of a department they belong to (any department
+//! for users reaching all rooms) and for `agent/<their id>`.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::close_code;
+use serde_json::{Value, json};
+
+use super::frames::{self, ClientFrame, meteor_error};
+use super::streams::{ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, NOTIFY_ROOM, ROOM_MESSAGES, Stream};
+use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
+use crate::domain::ids::{meteor_id, token_digest};
+use crate::domain::permissions::VIEW_L_ROOM;
+use crate::events::BusEvent;
+use crate::http::AppState;
+use crate::http::rocketchat::messages::room_access;
+use crate::store::{AuthUser, StoreError, Visitor};
+
+/// How long a resumed login token is announced as valid (`tokenExpires`), as
+/// Rocket.Chat's default login expiration: 90 days.
+const TOKEN_LIFETIME_MILLIS: i64 = 90 * 24 * 60 * 60 * 1000;
+
+/// What the connection does after a frame.
+pub enum Flow {
+    Continue,
+    Close(u16, &'static str),
+    TooSlow,
+}
+
+impl From<Result<(), TooSlow>> for Flow {
+    fn from(sent: Result<(), TooSlow>) -> Self {
+        match sent {
+            Ok(()) => Self::Continue,
+            Err(TooSlow) => Self::TooSlow,
+        }
+    }
+}
+
+/// Why a method or a subscription was refused: the error DDP carries.
+struct Refusal(Value);
+
+impl Refusal {
+    fn new(error: Value, reason: Option<&str>) -> Self {
+        Self(meteor_error(error, reason))
+    }
+
+    fn not_allowed() -> Self {
+        Self::new(json!("not-allowed"), None)
+    }
+
+    fn match_failed() -> Self {
+        Self::new(json!(400), Some("Match failed"))
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "a realtime request failed in the store");
+        Self::new(json!(500), Some("Internal server error"))
+    }
+}
+
+/// Who speaks on a connection (or in one `method.call` request): the user or visitor it
+/// logged in as, and the methods it calls.
+pub struct Identity {
+    /// The connection's DDP session id.
+    id: String,
+    state: AppState,
+    user: Option<AuthUser>,
+    visitor: Option<Visitor>,
+}
+
+pub struct Session {
+    identity: Identity,
+    outbox: Outbox,
+    connected: bool,
+    subscriptions: HashMap<String, Stream>,
+}
+
+impl Session {
+    pub fn new(state: AppState, outbox: Outbox) -> Self {
+        Self { identity: Identity::new(state, None), outbox, connected: false, subscriptions: HashMap::new() }
+    }
+
+    pub fn ping(&self) -> Result<(), TooSlow> {
+        self.outbox.send(frames::ping())
+    }
+
+    /// Sends the frames `event` becomes for this connection's subscriptions.
+    pub fn deliver(&self, event: &BusEvent) -> Result<(), TooSlow> {
+        for stream in self.subscriptions.values() {
+            if let Some(frame) = stream.frame_for(event, &self.identity.id) {
+                self.outbox.send(frame)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn handle(&mut self, frame: ClientFrame) -> Flow {
+        match frame {
+            ClientFrame::Connect { version } => {
+                if version == "1" {
+                    self.connected = true;
+                    self.outbox.send(frames::connected(&self.identity.id)).into()
+                } else {
+                    match self.outbox.send(frames::failed()) {
+                        Ok(()) => Flow::Close(close_code::NORMAL, "unsupported DDP version"),
+                        Err(TooSlow) => Flow::TooSlow,
+                    }
+                }
+            }
+            _ if !self.connected => self.outbox.send(frames::error("Must connect first", None)).into(),
+            ClientFrame::Ping { id } => self.outbox.send(frames::pong(id)).into(),
+            ClientFrame::Pong => Flow::Continue,
+            ClientFrame::Method { id, method, params } => {
+                let outcome = self.identity.call(&method, params).await;
+                match self.outbox.send(frames::result(&id, outcome)) {
+                    Ok(()) => self.outbox.send(frames::updated(&id)).into(),
+                    Err(TooSlow) => Flow::TooSlow,
+                }
+            }
+            ClientFrame::Sub { id, name, params } => {
+                let answer = match self.subscribe(&name, &params).await {
+                    Ok(stream)
+                        if self.subscriptions.len() < MAX_SUBSCRIPTIONS || self.subscriptions.contains_key(&id) =>
+                    {
+                        self.subscriptions.insert(id.clone(), stream);
+                        frames::ready(&id)
+                    }
+                    Ok(_) => frames::nosub(&id, Some(meteor_error(json!("too-many-subscriptions"), None))),
+                    Err(refusal) => frames::nosub(&id, Some(refusal.0)),
+                };
+                self.outbox.send(answer).into()
+            }
+            ClientFrame::Unsub { id } => {
+                self.subscriptions.remove(&id);
+                self.outbox.send(frames::nosub(&id, None)).into()
+            }
+            ClientFrame::Invalid { reason, frame } => self.outbox.send(frames::error(reason, Some(frame))).into(),
+            ClientFrame::Unknown { frame } => self.outbox.send(frames::error("Bad request", Some(frame))).into(),
+        }
+    }
+
+    async fn subscribe(&self, name: &str, params: &[Value]) -> Result<Stream, Refusal> {
+        let event_name = match params.first() {
+            Some(Value::String(event_name)) if !event_name.is_empty() => event_name.as_str(),
+            _ => return Err(Refusal::new(json!("invalid-event-name"), None)),
+        };
+        // The streamer's options: `{useCollection, args: [...]}`, or a bare boolean.
+        let token = params
+            .get(1)
+            .and_then(|options| options["args"].get(0))
+            .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
+        let (stream, room_id) = match name.strip_prefix("stream-") {
+            Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
+            Some(NOTIFY_ROOM) => match event_name.split_once('/') {
+                Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
+                Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
+                    (Stream::RoomActivity { room_id: room_id.to_owned(), event: event.to_owned() }, room_id)
+                }
+                _ => return Err(Refusal::not_allowed()),
+            },
+            Some(INQUIRY_QUEUE) => {
+                return if self.identity.may_observe_queue(event_name).await? {
+                    Ok(Stream::Queue { event_name: event_name.to_owned() })
+                } else {
+                    Err(Refusal::not_allowed())
+                };
+            }
+            _ => return Err(Refusal::new(json!(404), Some(&format!("Subscription '{name}' not found")))),
+        };
+        if self.identity.may_see_room(room_id, token).await? { Ok(stream) } else { Err(Refusal::not_allowed()) }
+    }
+}
+
+impl Identity {
+    /// The identity of a connection, or of a REST caller (`user`).
+    pub fn new(state: AppState, user: Option<AuthUser>) -> Self {
+        Self { id: meteor_id(), state, user, visitor: None }
+    }
+
+    /// Calls a method: its result (none for methods that return nothing) or the error
+    /// DDP carries.
+    pub async fn call(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Value> {
+        self.dispatch(method, params).await.map_err(|refusal| refusal.0)
+    }
+
+    async fn dispatch(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
+        match method {
+            "login" => self.login(params).await.map(Some),
+            "livechat:setUpConnection" => self.set_up_connection(params).await.map(|()| None),
+            "stream-notify-room" => self.notify_room(params).await.map(|()| None),
+            _ => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
+        }
+    }
+
+    /// `login` with `{resume: <auth token>}`: the token of a REST login or a personal
+    /// access token.
+    async fn login(&mut self, params: Vec<Value>) -> Result<Value, Refusal> {
+        let Some(token) = params.first().and_then(|credentials| credentials["resume"].as_str()) else {
+            return Err(Refusal::new(json!(400), Some("Unrecognized options for login request")));
+        };
+        let digest = token_digest(token);
+        let logged_out =
+            || Refusal::new(json!(403), Some("You've been logged out by the server. Please log in again."));
+        let user = self.state.store.user_for_token(&digest).await?.ok_or_else(logged_out)?;
+        let user = self.state.store.authenticate(&user.id, &digest).await?.ok_or_else(logged_out)?;
+        let answer = json!({
+            "id": user.id,
+            "token": token,
+            "tokenExpires": frames::ejson_date(self.state.now().saturating_add(TOKEN_LIFETIME_MILLIS)),
+            "type": "resume",
+        });
+        self.user = Some(user);
+        Ok(answer)
+    }
+
+    /// `livechat:setUpConnection` with `{token}`: the visitor of that token owns this
+    /// connection.
+    async fn set_up_connection(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
+        let Some(token) = params.first().and_then(|data| data["token"].as_str()) else {
+            return Err(Refusal::match_failed());
+        };
+        let visitor = self.state.store.visitor_by_token(token).await?;
+        self.visitor = Some(visitor.ok_or_else(|| Refusal::new(json!("invalid-token"), Some("Invalid token")))?);
+        Ok(())
+    }
+
+    /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity` with the event's
+    /// arguments (a visitor may add `{token}` last). Published to the room's other
+    /// subscribers; refused silently when the caller may not write there, as
+    /// Rocket.Chat's streamer does.
+    async fn notify_room(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
+        let Some((event_name, mut args)) = params.split_first().map(|(name, args)| (name.clone(), args.to_vec()))
+        else {
+            return Err(Refusal::match_failed());
+        };
+        let Some((room_id, event)) = event_name.as_str().and_then(|name| name.split_once('/')) else {
+            return Err(Refusal::match_failed());
+        };
+        if !ACTIVITY_EVENTS.contains(&event) {
+            return Ok(());
+        }
+        let named_token = match args.last() {
+            Some(Value::Object(credentials)) if credentials.contains_key("token") => {
+                let token = credentials["token"].as_str().map(str::to_owned);
+                args.pop();
+                token
+            }
+            _ => None,
+        };
+        if !self.may_see_room(room_id, named_token.as_deref()).await? {
+            return Ok(());
+        }
+        let payload = json!({"event": event, "args": args, "origin": self.id}).to_string();
+        self.state.store.record_user_activity(room_id, &payload, self.state.now()).await?;
+        Ok(())
+    }
+
+    /// Whether the connection's visitor, the visitor of `token`, or the logged-in user
+    /// may see the room.
+    async fn may_see_room(&self, room_id: &str, token: Option<&str>) -> Result<bool, Refusal> {
+        let store = &self.state.store;
+        let visitor_token = token.or(self.visitor.as_ref().map(|visitor| visitor.token.as_str()));
+        if let Some(visitor_token) = visitor_token
+            && let Some(room) = store.room_by_id(room_id).await?
+            && room.visitor_token == visitor_token
+        {
+            return Ok(true);
+        }
+        let Some(user) = &self.user else { return Ok(false) };
+        let state = store.room_state(room_id, room_access(user)).await?;
+        Ok(state.is_some_and(|state| state.accessible))
+    }
+
+    async fn may_observe_queue(&self, event_name: &str) -> Result<bool, Refusal> {
+        let Some(user) = self.user.as_ref().filter(|user| user.holds(VIEW_L_ROOM)) else { return Ok(false) };
+        if event_name == "public" {
+            return Ok(true);
+        }
+        if let Some(agent) = event_name.strip_prefix("agent/") {
+            return Ok(agent == user.id);
+        }
+        let Some(department) = event_name.strip_prefix("department/") else { return Ok(false) };
+        if user.department_bound().is_none() {
+            return Ok(true);
+        }
+        Ok(self.state.store.is_department_agent(department, &user.id).await?)
+    }
+}

@@ -1,0 +1,115 @@
+//! The streams a connection may subscribe to, who may, and which frames an event
+//! becomes for a subscription.
+
+use serde_json::{Value, json};
+
+use super::frames::{stream_event, with_ejson_dates};
+use crate::events::BusEvent;
+use crate::http::rocketchat::wire::{InquiryView, MessageView};
+use crate::store::Message;
+use crate::store::events::{
+    INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED, USER_ACTIVITY,
+};
+
+pub const ROOM_MESSAGES: &str = "room-messages";
+pub const NOTIFY_ROOM: &str = "notify-room";
+pub const INQUIRY_QUEUE: &str = "livechat-inquiry-queue-observer";
+
+/// The events of `stream-notify-room` served here, after `<rid>/`.
+pub const DELETE_MESSAGE: &str = "deleteMessage";
+pub const ACTIVITY_EVENTS: [&str; 2] = ["typing", "user-activity"];
+
+/// What one subscription receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// `stream-room-messages` of a room: its new and edited messages.
+    RoomMessages { room_id: String },
+    /// `stream-notify-room` `<rid>/deleteMessage`.
+    RoomDeletions { room_id: String },
+    /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity`.
+    RoomActivity { room_id: String, event: String },
+    /// `stream-livechat-inquiry-queue-observer` with its event name: `public`,
+    /// `department/<id>` or `agent/<id>`.
+    Queue { event_name: String },
+}
+
+/// The queue observer event name an inquiry of this department is published under.
+fn queue_event_name(department_id: Option<&str>) -> String {
+    match department_id {
+        Some(department) => format!("department/{department}"),
+        None => "public".to_owned(),
+    }
+}
+
+/// An inquiry as the queue observer sends it: Rocket.Chat's inquiry with its `type`.
+fn queue_args(kind: &str, inquiry: Value) -> Vec<Value> {
+    let mut inquiry = with_ejson_dates(inquiry);
+    if let Value::Object(fields) = &mut inquiry {
+        fields.insert("type".into(), Value::String(kind.to_owned()));
+    }
+    vec![inquiry]
+}
+
+impl Stream {
+    /// The frame `event` becomes for this subscription, if any. `session` is the
+    /// receiving connection's id: a connection does not hear its own typing.
+    pub fn frame_for(&self, published: &BusEvent, session: &str) -> Option<Value> {
+        let event = &published.event;
+        let room_of_event = event.room_id.as_deref();
+        match self {
+            Self::RoomMessages { room_id } => {
+                if room_of_event != Some(room_id) || !matches!(event.kind.as_str(), MESSAGE_SENT | MESSAGE_UPDATED) {
+                    return None;
+                }
+                let message: Message = serde_json::from_str(&event.payload).ok()?;
+                let view = MessageView::new(&message, event.visitor_token.as_deref());
+                let message = with_ejson_dates(serde_json::to_value(view).ok()?);
+                Some(stream_event(ROOM_MESSAGES, room_id, vec![message]))
+            }
+            Self::RoomDeletions { room_id } => {
+                if room_of_event != Some(room_id) || event.kind != MESSAGE_DELETED {
+                    return None;
+                }
+                let message: Message = serde_json::from_str(&event.payload).ok()?;
+                let event_name = format!("{room_id}/{DELETE_MESSAGE}");
+                Some(stream_event(NOTIFY_ROOM, &event_name, vec![json!({"_id": message.id})]))
+            }
+            Self::RoomActivity { room_id, event: activity } => {
+                if room_of_event != Some(room_id) || event.kind != USER_ACTIVITY {
+                    return None;
+                }
+                let payload: Value = serde_json::from_str(&event.payload).ok()?;
+                if payload["event"].as_str() != Some(activity) || payload["origin"].as_str() == Some(session) {
+                    return None;
+                }
+                let args = payload["args"].as_array().cloned().unwrap_or_default();
+                Some(stream_event(NOTIFY_ROOM, &format!("{room_id}/{activity}"), args))
+            }
+            Self::Queue { event_name } => {
+                let (department, args) = match (event.kind.as_str(), &published.inquiry) {
+                    (INQUIRY_QUEUED | INQUIRY_TAKEN, Some(inquiry)) => {
+                        // Queued and still queued when read: it entered the queue; otherwise
+                        // it changed, and a client drops an inquiry no longer queued.
+                        let kind = if event.kind == INQUIRY_QUEUED && inquiry.status == "queued" {
+                            "added"
+                        } else {
+                            "changed"
+                        };
+                        let view = serde_json::to_value(InquiryView::from(inquiry)).ok()?;
+                        (inquiry.department_id.clone(), queue_args(kind, view))
+                    }
+                    (ROOM_CLOSED, None) => {
+                        let closed: Value = serde_json::from_str(&event.payload).ok()?;
+                        let inquiry_id = closed["inquiryId"].as_str()?;
+                        let department = closed["departmentId"].as_str().map(str::to_owned);
+                        let removed = json!({"_id": inquiry_id, "rid": room_of_event, "department": department});
+                        (department, queue_args("removed", removed))
+                    }
+                    _ => return None,
+                };
+                (queue_event_name(department.as_deref()) == *event_name)
+                    .then(|| stream_event(INQUIRY_QUEUE, event_name, args))
+            }
+        }
+    }
+}
