@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::agent_messages::{room_of, send, served_room, set_setting};
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
-use crate::lifecycle::{available_agent, department};
+use crate::lifecycle::{available_agent, department, inquiry_of};
 
 fn done() -> (StatusCode, Value) {
     (StatusCode::OK, json!({"success": true}))
@@ -346,6 +346,95 @@ both_backends!(a_chat_goes_on_hold_and_back_in_both_faces, |app| {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
     assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+});
+
+/// Every message of every room, oldest first: `author|kind|msg|extra`.
+async fn every_message(app: &TestApp) -> Vec<String> {
+    app.column_strings(
+        "SELECT author_username || '|' || COALESCE(kind, '') || '|' || msg || '|' || COALESCE(extra, '') \
+         FROM messages ORDER BY num_id",
+    )
+    .await
+}
+
+/// Each room's inquiry, chat status and agent, oldest room first.
+async fn room_states(app: &TestApp) -> Vec<String> {
+    app.column_strings(
+        "SELECT COALESCE(inquiry_status, '-') || ' ' || chat_status || ' ' || COALESCE(served_by, '-') \
+         FROM rooms ORDER BY num_id",
+    )
+    .await
+}
+
+async fn visitor_writes(app: &TestApp, token: &str, room_id: &str, id: &str) {
+    let body = json!({"token": token, "rid": room_id, "msg": "Still there?", "_id": id});
+    let (status, body) = app.post("/api/v1/livechat/message", None, body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+const RESUMED_BY_VISITOR: &str = "rocket.cat|omnichannel_on_hold_chat_resumed||{\"comment\":\"The chat was \
+     automatically resumed from On Hold upon receiving a new message from Visitor tok-1\"}";
+
+both_backends!(a_visitors_message_resumes_the_chat_with_rocket_chats_note, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
+    assert_eq!(room_states(&app).await, vec![format!("taken opened {}", agent.user_id)]);
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+    assert_eq!(
+        every_message(&app).await,
+        vec![
+            "guest-1||Hello|".to_owned(),
+            "agent||One moment|".to_owned(),
+            "agent|omnichannel_placed_chat_on_hold||{\"comment\":\"The chat was manually placed On Hold by agent\"}"
+                .to_owned(),
+            "guest-1||Still there?|".to_owned(),
+            RESUMED_BY_VISITOR.to_owned(),
+        ]
+    );
+    // A chat not on hold gets no note.
+    visitor_writes(&app, "tok-1", &room_id, "again-2").await;
+    assert_eq!(every_message(&app).await.len(), 6);
+});
+
+both_backends!(a_visitors_message_queues_a_chat_on_hold_whose_agent_is_at_its_limit, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    set_setting(&app, "Livechat_maximum_chats_per_agent", json!(1)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+    // The chat on hold does not count: the agent takes another, up to its limit.
+    answered_room(&app, &agent, "tok-2", None).await;
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    // Back in the queue without an agent (the tests route by hand), resumed.
+    assert_eq!(room_states(&app).await, vec!["queued new -".to_owned(), format!("taken opened {}", agent.user_id)]);
+    assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
+    assert_eq!(inquiry_of(&app, &room_id).await["status"], json!("queued"));
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+    assert_eq!(every_message(&app).await.last().unwrap(), RESUMED_BY_VISITOR);
+});
+
+both_backends!(a_visitors_message_at_the_limit_goes_to_a_free_agent_under_auto_selection, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    set_setting(&app, "Livechat_maximum_chats_per_agent", json!(1)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+    answered_room(&app, &agent, "tok-2", None).await;
+    set_setting(&app, "Livechat_Routing_Method", json!("Auto_Selection")).await;
+    let other = available_agent(&app, "other").await;
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    assert_eq!(
+        room_states(&app).await,
+        vec![format!("taken opened {}", other.user_id), format!("taken opened {}", agent.user_id)]
+    );
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned(), "other=1".to_owned()]);
 });
 
 both_backends!(putting_on_hold_is_refused_as_rocket_chat_refuses_it, |app| {
