@@ -258,6 +258,119 @@ both_backends!(saving_room_info_is_refused_as_rocket_chat_refuses_it, |app| {
     assert_eq!(listed_room(&app, &room_id).await.get("topic"), None);
 });
 
+/// Defines a custom field of `scope` with an optional regexp.
+async fn define_field(app: &TestApp, field: &str, label: &str, scope: &str, regexp: Option<&str>) {
+    let mut data = json!({"field": field, "label": label, "scope": scope, "visibility": "visible"});
+    if let Some(regexp) = regexp {
+        data["regexp"] = json!(regexp);
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/livechat/custom-fields.save",
+            Some(&app.admin),
+            json!({"customFieldId": null, "customFieldData": data}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The visitor's `livechatData` as the widget reads it.
+async fn visitor_fields(app: &TestApp, token: &str) -> Option<Value> {
+    let (status, body) = app.get(&format!("/api/v1/livechat/visitor/{token}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["visitor"].get("livechatData").cloned()
+}
+
+both_backends!(saving_room_info_keeps_the_custom_fields_of_room_and_visitor, |app| {
+    define_field(&app, "order", "Order number", "room", Some("^[0-9]+$")).await;
+    define_field(&app, "note", "Note", "room", None).await;
+    define_field(&app, "plan", "Plan", "visitor", Some("^(gold|silver)$")).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+    // Values are trimmed; keys of no field of the scope are left out.
+    let body = json!({
+        "guestData": {"_id": visitor_id, "livechatData": {"plan": " gold ", "order": "7"}},
+        "roomData": {"_id": room_id, "livechatData": {"order": " 42 ", "note": "Call back", "unknown": "x"}},
+    });
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await["livechatData"], json!({"note": "Call back", "order": "42"}));
+    assert_eq!(visitor_fields(&app, "tok-1").await, Some(json!({"plan": "gold"})));
+
+    // A blank value removes its field; the others stay; the visitor's stay untouched.
+    let body = json!({
+        "guestData": {"_id": visitor_id},
+        "roomData": {"_id": room_id, "livechatData": {"note": " ", "order": "43"}},
+    });
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await["livechatData"], json!({"order": "43"}));
+    assert_eq!(visitor_fields(&app, "tok-1").await, Some(json!({"plan": "gold"})));
+    let body = json!({"guestData": {"_id": visitor_id}, "roomData": {"_id": room_id, "livechatData": {"order": ""}}});
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await.get("livechatData"), None);
+});
+
+both_backends!(saving_custom_fields_is_refused_as_rocket_chat_refuses_it, |app| {
+    define_field(&app, "order", "Order number", "room", Some("^[0-9]+$")).await;
+    define_field(&app, "plan", "Plan", "visitor", Some("^(gold|silver)$")).await;
+    let agent = available_agent(&app, "agent").await;
+    let monitor = app.user_with_roles("monitor", &["user", "livechat-monitor"]).await;
+    let sales = department(&app, "Sales", &[&agent]).await;
+    department(&app, "Support", &[&monitor]).await;
+    let room_id = served_room(&app, &agent, "tok-1", Some(&sales)).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+    let with = |room_fields: Value, guest_fields: Value| {
+        json!({"guestData": {"_id": visitor_id, "name": "Changed", "livechatData": guest_fields},
+               "roomData": {"_id": room_id, "topic": "Changed", "livechatData": room_fields}})
+    };
+
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "4x2"}), json!({}))).await,
+        refused("Invalid value for Order number field")
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "42"}), json!({"plan": "bronze"}))).await,
+        refused("Invalid value for Plan field")
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": 42}), json!({}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/livechatData/order must be string"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!("42"), json!({}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/livechatData must be object"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({}), json!({"plan": ["gold"]}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/guestData/livechatData/plan must be string"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "1".repeat(5001)}), json!({}))).await,
+        (
+            StatusCode::BAD_REQUEST,
+            invalid_params("/roomData/livechatData/order must NOT have more than 5000 characters")
+        )
+    );
+    // The room's errors come before the values'.
+    let unknown_room = json!({"guestData": {"_id": visitor_id},
+                              "roomData": {"_id": "nope", "livechatData": {"order": "x"}}});
+    assert_eq!(save_info(&app, Some(&agent), unknown_room).await, refused("error-invalid-room"));
+    // A monitor bound to another department.
+    assert_eq!(
+        save_info(&app, Some(&monitor), with(json!({"order": "x"}), json!({}))).await,
+        (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+    );
+    assert_eq!(
+        save_info(&app, Some(&monitor), with(json!({"order": "42"}), json!({}))).await,
+        (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+    );
+    // Nothing of the refused saves stays.
+    let room = listed_room(&app, &room_id).await;
+    assert_eq!((room.get("topic"), room.get("livechatData")), (None, None));
+    assert_eq!(visitor_fields(&app, "tok-1").await, None);
+    assert_eq!(app.get("/api/v1/livechat/visitor/tok-1", None).await.1["visitor"]["name"], json!("Visitor tok-1"));
+});
+
 both_backends!(two_saves_at_once_leave_one_of_them_whole, |app| {
     let agent = available_agent(&app, "agent").await;
     let room_id = served_room(&app, &agent, "tok-1", None).await;
