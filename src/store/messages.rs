@@ -184,7 +184,8 @@ impl Store {
             now: message.now,
         };
         begin_write!(self, |tx| {
-            // The room's row is held from here on: a hold or close waits for this message.
+            // The room's row is held from here on, before the agent's, in the order a close,
+            // a hold and a manual resume take them: a hold or close waits for this message.
             let on_hold: Option<(bool,)> = sqlx::query_as(UPDATE)
                 .bind(message.room_id)
                 .bind(visitor_id)

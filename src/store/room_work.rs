@@ -244,8 +244,8 @@ impl Store {
         })
     }
 
-    /// Resumes a room on hold when its serving agent is under its chat limit (the
-    /// agent's row is held while the load is checked, as an assignment does), leaving
+    /// Resumes a room on hold when its serving agent is under its chat limit (the room's
+    /// row, then the agent's, are held while the load is checked), leaving
     /// an `omnichannel_on_hold_chat_resumed` message.
     pub async fn resume_on_hold(
         &self,
@@ -267,6 +267,9 @@ impl Store {
         let message = note.message(room_id, "omnichannel_on_hold_chat_resumed", "", extra.as_deref());
         // `None`: the agent's row was not held (no such room or agent, or over limit).
         let resumed: Option<bool> = begin_write!(self, |tx| {
+            // The room's row before the agent's, in the order a close, a hold and a
+            // visitor's message take them, so none of them deadlocks with a resume.
+            sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let held = sqlx::query(HOLD_AGENT).bind(room_id).execute(&mut *tx).await?;
             if held.rows_affected() == 0 {
                 None

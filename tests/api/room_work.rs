@@ -550,6 +550,36 @@ both_backends!(a_visitors_message_at_the_limit_goes_to_a_free_agent_under_auto_s
     assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned(), "other=1".to_owned()]);
 });
 
+both_backends!(a_visitors_message_racing_a_manual_resume_resumes_once, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    let agent = available_agent(&app, "agent").await;
+    let app = Arc::new(app);
+    let agent = Arc::new(agent);
+    for round in 0..6 {
+        let token = format!("tok-{round}");
+        let room_id = answered_room(&app, &agent, &token, None).await;
+        assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+        let resumed = tokio::spawn({
+            let (app, agent, room_id) = (app.clone(), agent.clone(), room_id.clone());
+            async move { resume(&app, &agent, &room_id).await }
+        });
+        let message = tokio::spawn({
+            let (app, room_id, token) = (app.clone(), room_id.clone(), token.clone());
+            async move {
+                app.post("/api/v1/livechat/message", None, json!({"token": token, "rid": room_id, "msg": "Hi?"})).await
+            }
+        });
+        let resumed = resumed.await.unwrap();
+        assert_eq!(message.await.unwrap().0, StatusCode::OK);
+        assert!(resumed == done() || resumed == refused("error-room-not-on-hold"), "{resumed:?}");
+        assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+        assert_eq!(close(&app, &agent, json!({"rid": room_id})).await, done());
+    }
+    // One resume note a round, by whichever came first.
+    let resumes = system_messages(&app).await;
+    assert_eq!(resumes.iter().filter(|note| note.starts_with("omnichannel_on_hold_chat_resumed|")).count(), 6);
+});
+
 both_backends!(putting_on_hold_is_refused_as_rocket_chat_refuses_it, |app| {
     let agent = available_agent(&app, "agent").await;
     let other = available_agent(&app, "other").await;
