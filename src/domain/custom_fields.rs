@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// What a definition says about the values it accepts.
 pub struct FieldRule<'a> {
@@ -50,7 +50,7 @@ pub fn merged(stored: Option<&str>, changes: &[(String, String)]) -> Option<Stri
             Value::Object(object) => Some(object),
             _ => None,
         })
-        .unwrap_or_else(Map::new);
+        .unwrap_or_default();
     for (id, value) in changes {
         if value.is_empty() {
             object.remove(id);
