@@ -23,7 +23,8 @@ pub use http::{AppState, router};
 /// accepting, gives in-flight requests up to `grace` to finish and closes the realtime
 /// connections. The instance's event bus runs meanwhile. Connections and
 /// requests are bounded by the timeouts and the connection limit of the state's
-/// settings (see [`server`]). While it serves, it sweeps SLA breaches (see [`sla`]).
+/// settings (see [`server`]). While it serves, it sweeps SLA breaches (see [`sla`])
+/// and routes the queue periodically (see [`routing::route_periodically`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -41,6 +42,8 @@ pub async fn serve(
         "connection limits"
     );
     let sweep = tokio::spawn(sla::sweep_breaches(state.store.clone(), state.clock.clone()));
+    let routing =
+        tokio::spawn(routing::route_periodically(state.store.clone(), state.routing.clone(), state.clock.clone()));
     let events = state.events.clone();
     let bus = {
         let (events, store, clock) = (state.events.clone(), state.store.clone(), state.clock.clone());
@@ -52,6 +55,7 @@ pub async fn serve(
     ));
     let served = server::serve_router(listener, app, limits, shutdown, grace).await;
     sweep.abort();
+    routing.abort();
     bus.abort();
     events.close();
     served

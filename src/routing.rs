@@ -4,6 +4,10 @@
 //! the agents the routing method picks, as long as one may take them.
 //!
 //! Every instance routes after its own changes; they share nothing but the database.
+//! A change whose pass never ran (its instance stopped right after committing, or a
+//! pass failed) is caught up by a light periodic pass each instance also runs
+//! (`route_periodically`), so a routable inquiry never waits longer than
+//! [`PERIODIC_PASS_INTERVAL`] plus a pass.
 //! Within an instance one pass runs at a time (`PassGate`): concurrent passes would all
 //! choose the same inquiry and agent and queue on that agent's row, each losing in
 //! turn, so under a burst of changes they would spend their time losing races.
@@ -11,13 +15,16 @@
 //! so two instances choosing the same inquiry or the same last free place of an agent
 //! cannot both win: the loser chooses again.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio::time::MissedTickBehavior;
 
 use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::settings::{ContactManagerRouting, RoutingMethodSetting, SortingMechanism};
-use crate::domain::time::Millis;
+use crate::domain::time::{Clock, Millis};
 use crate::store::{Store, StoreResult, TakeOutcome, Visitor};
 
 /// Assignments one pass may lose to concurrent changes before it stops. Every loss
@@ -93,5 +100,24 @@ impl PassGate {
         }
         self.covered.store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
         route_queue(store, now).await
+    }
+}
+
+/// How often each instance routes the queue without a change of its own. Under
+/// Manual_Selection a pass reads one setting; otherwise, when no agent may take a
+/// chat, one query more.
+pub const PERIODIC_PASS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Routes the queue every [`PERIODIC_PASS_INTERVAL`] through `gate`, as a change of
+/// this instance would, until the task is dropped. A failed pass is logged; the next
+/// one tries again.
+pub async fn route_periodically(store: Store, gate: Arc<PassGate>, clock: Arc<dyn Clock>) {
+    let mut ticks = tokio::time::interval(PERIODIC_PASS_INTERVAL);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = gate.route_after_change(&store, || clock.now()).await {
+            tracing::warn!(%error, "the periodic routing pass failed");
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod chat;
 pub mod chat_search;
+pub mod custom_fields;
 pub mod ids;
 pub mod page;
 pub mod password;

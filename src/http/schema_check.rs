@@ -198,6 +198,17 @@ impl Checker<'_> {
                 self.value(property, value, &format!("{at}/{name}"));
             }
         }
+        // A map's values (`additionalProperties` given as a schema).
+        if let Some(values) = schema.get("additionalProperties").filter(|values| values.is_object()) {
+            for (name, value) in object {
+                if self.done() {
+                    return;
+                }
+                if !properties.is_some_and(|properties| properties.contains_key(name)) {
+                    self.value(values, value, &format!("{at}/{name}"));
+                }
+            }
+        }
     }
 
     fn array(&mut self, schema: &Map<String, Value>, items: &[Value], at: &str) {

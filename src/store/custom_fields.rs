@@ -140,6 +140,16 @@ impl Store {
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
     }
 
+    /// The definitions of one scope (`visitor` or `room`), by id.
+    pub async fn custom_fields_of_scope(&self, scope: &str) -> StoreResult<Vec<CustomField>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            custom_field_columns!(),
+            " FROM livechat_custom_fields WHERE scope = $1 ORDER BY id COLLATE \"BINARY\""
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL).bind(scope).fetch_all(pool).await)?)
+    }
+
     /// The ids of the visitor-scoped definitions: the custom fields a contact keeps.
     pub async fn visitor_custom_field_ids(&self) -> StoreResult<Vec<String>> {
         const SQL: &str = "SELECT id FROM livechat_custom_fields WHERE scope = 'visitor'";

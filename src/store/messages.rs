@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::sql::message_columns;
+use super::events::{INQUIRY_QUEUED, record_event};
+use super::sql::{message_columns, under_chat_limit};
 use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
 use crate::domain::time::Millis;
@@ -71,6 +72,9 @@ impl LastMessageColumns {
     }
 }
 
+/// The author of the server's own system messages, as Rocket.Chat names its bot.
+pub const ROCKET_CAT: &str = "rocket.cat";
+
 /// A message to add to an open room.
 pub struct NewMessage<'a> {
     pub id: &'a str,
@@ -119,35 +123,95 @@ macro_rules! insert_message {
 }
 pub(super) use insert_message;
 
+/// How a chat on hold is resumed when its visitor writes: Rocket.Chat's system
+/// message, in the name of the server's bot.
+pub struct AutomaticResume<'a> {
+    pub message_id: &'a str,
+    pub comment: &'a str,
+}
+
+/// A visitor's stored message and what it did to a chat on hold.
+pub struct VisitorMessageSent {
+    pub message: Message,
+    /// The chat was on hold and its agent at its chat limit: it went back to the queue.
+    pub requeued: bool,
+}
+
 impl Store {
     /// Adds a visitor's message to its open room and updates the room's last message.
-    /// The first visitor message becomes the inquiry's message; a "pending", "no
-    /// communication" or "on hold" chat becomes "opened" (Rocket.Chat resumes a chat on
-    /// hold when the visitor writes). `NotFound` when the room is not open or
-    /// not the visitor's; `Conflict` when the message id is taken.
-    pub async fn add_visitor_message(&self, visitor_id: &str, message: NewMessage<'_>) -> StoreResult<Message> {
+    /// The first visitor message becomes the inquiry's message; a "pending" or "no
+    /// communication" chat becomes "opened". A chat on hold is resumed, as Rocket.Chat
+    /// resumes it when the visitor writes: for its agent when the agent is under its
+    /// chat limit (the agent's row is held while the load is checked, as an assignment
+    /// does), otherwise back to the queue without an agent; either way with an
+    /// `omnichannel_on_hold_chat_resumed` message after the visitor's. All in one
+    /// transaction. `NotFound` when the room is not open or not the visitor's;
+    /// `Conflict` when the message id is taken.
+    pub async fn add_visitor_message(
+        &self,
+        visitor_id: &str,
+        message: NewMessage<'_>,
+        resume: AutomaticResume<'_>,
+    ) -> StoreResult<VisitorMessageSent> {
         const UPDATE: &str = "UPDATE rooms SET \
                last_message_id = $3, last_message_at = $4, last_customer_message_at = $4, \
                message_count = message_count + 1, \
                inquiry_message = CASE WHEN last_customer_message_at IS NULL THEN $5 ELSE inquiry_message END, \
-               chat_status = CASE WHEN chat_status IN ('pending', 'no communication', 'on hold') THEN 'opened' ELSE chat_status END, \
+               chat_status = CASE WHEN chat_status IN ('pending', 'no communication') THEN 'opened' ELSE chat_status END, \
                updated_at = $4 \
-             WHERE id = $1 AND visitor_id = $2 AND open";
+             WHERE id = $1 AND visitor_id = $2 AND open \
+             RETURNING chat_status = 'on hold'";
+        const HOLD_AGENT: &str = concat!(
+            "UPDATE users SET open_chats = open_chats \
+             WHERE id = (SELECT served_by FROM rooms WHERE id = $1) AND ",
+            under_chat_limit!("users.", "(SELECT lr.department_id FROM rooms lr WHERE lr.id = $1)")
+        );
+        const RESUME: &str = "UPDATE rooms SET chat_status = 'opened', updated_at = $2 \
+             WHERE id = $1 AND open AND chat_status = 'on hold'";
+        const REQUEUE: &str = "UPDATE rooms SET inquiry_status = 'queued', queued_at = $2, taken_at = NULL, \
+               served_by = NULL, served_at = NULL, chat_status = 'new', updated_at = $2 \
+             WHERE id = $1 AND open AND chat_status = 'on hold' AND inquiry_status = 'taken'";
+        let extra = serde_json::json!({ "comment": resume.comment }).to_string();
+        let note = NewMessage {
+            id: resume.message_id,
+            room_id: message.room_id,
+            msg: "",
+            kind: Some("omnichannel_on_hold_chat_resumed"),
+            author_id: ROCKET_CAT,
+            author_username: ROCKET_CAT,
+            author_name: Some("Rocket.Cat"),
+            extra: Some(&extra),
+            now: message.now,
+        };
         begin_write!(self, |tx| {
-            let updated = sqlx::query(UPDATE)
+            // The room's row is held from here on, before the agent's, in the order a close,
+            // a hold and a manual resume take them: a hold or close waits for this message.
+            let on_hold: Option<(bool,)> = sqlx::query_as(UPDATE)
                 .bind(message.room_id)
                 .bind(visitor_id)
                 .bind(message.id)
                 .bind(message.now)
                 .bind(message.msg)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-            if updated.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
+            let Some((on_hold,)) = on_hold else { return Err(StoreError::NotFound) };
             let stored = insert_message!(&mut *tx, &message, true);
+            let mut requeued = false;
+            if on_hold {
+                let held = sqlx::query(HOLD_AGENT).bind(message.room_id).execute(&mut *tx).await?;
+                if held.rows_affected() == 1 {
+                    sqlx::query(RESUME).bind(message.room_id).bind(message.now).execute(&mut *tx).await?;
+                } else {
+                    let queued = sqlx::query(REQUEUE).bind(message.room_id).bind(message.now).execute(&mut *tx).await?;
+                    requeued = queued.rows_affected() == 1;
+                    if requeued {
+                        record_event!(&mut *tx, INQUIRY_QUEUED, message.room_id, "{}", message.now);
+                    }
+                }
+                insert_message!(&mut *tx, &note, false);
+            }
             tx.commit().await?;
-            Ok(stored)
+            Ok(VisitorMessageSent { message: stored, requeued })
         })
     }
 

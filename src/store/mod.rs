@@ -52,7 +52,7 @@ pub use departments::{
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
-pub use messages::{Message, NewMessage};
+pub use messages::{AutomaticResume, Message, NewMessage, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityActor, PriorityChange, PrioritySortField};
 pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SystemNote};
 pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};

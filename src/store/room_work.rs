@@ -10,6 +10,7 @@ use super::rooms::LOCK_ROOM;
 use super::sql::{room_access, room_guard, under_chat_limit};
 use super::visitors::phone_key;
 use super::{RoomAccess, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
+use crate::domain::custom_fields;
 use crate::domain::time::Millis;
 
 /// A room as the room-work routes word their refusals: its state and the caller's
@@ -77,6 +78,10 @@ pub struct RoomInfo<'a> {
     pub topic: Option<&'a str>,
     /// The room's tags from now on (none when empty).
     pub tags: &'a [String],
+    /// Checked values of room-scoped custom fields; a blank value removes its field.
+    pub room_fields: &'a [(String, String)],
+    /// Checked values of visitor-scoped custom fields, for the visitor likewise.
+    pub visitor_fields: &'a [(String, String)],
     pub now: Millis,
 }
 
@@ -145,8 +150,10 @@ impl Store {
         })
     }
 
-    /// Saves the room's topic and tags and its visitor's name, email and phone in one
-    /// transaction. `NotFound` when the room is not the visitor's or out of the guard's
+    /// Saves the room's topic, tags and custom fields and its visitor's name, email,
+    /// phone and custom fields in one transaction. The custom fields merge into the
+    /// stored ones while the room's and the visitor's rows are held by the updates
+    /// before, so two saves never lose each other's fields. `NotFound` when the room is not the visitor's or out of the guard's
     /// reach; `Conflict` on `phone_key` when another visitor has the phone number.
     pub async fn save_room_info(&self, info: RoomInfo<'_>, guard: RoomGuard<'_>) -> StoreResult<()> {
         const ROOM: &str = concat!(
@@ -158,6 +165,10 @@ impl Store {
         const VISITOR: &str = "UPDATE visitors SET name = COALESCE($2, name), email = COALESCE($3, email), \
                phone = COALESCE($4, phone), phone_key = COALESCE($5, phone_key), updated_at = $6 \
              WHERE id = $1";
+        const ROOM_FIELDS: &str = "SELECT livechat_data FROM rooms WHERE id = $1";
+        const SET_ROOM_FIELDS: &str = "UPDATE rooms SET livechat_data = $2 WHERE id = $1";
+        const VISITOR_FIELDS: &str = "SELECT livechat_data FROM visitors WHERE id = $1";
+        const SET_VISITOR_FIELDS: &str = "UPDATE visitors SET livechat_data = $2 WHERE id = $1";
         let tags = (!info.tags.is_empty()).then(|| serde_json::to_string(info.tags).expect("strings serialize"));
         let key = info.phone.and_then(phone_key);
         begin_write!(self, |tx| {
@@ -184,6 +195,18 @@ impl Store {
                 .bind(info.now)
                 .execute(&mut *tx)
                 .await?;
+            if !info.room_fields.is_empty() {
+                let (stored,): (Option<String>,) =
+                    sqlx::query_as(ROOM_FIELDS).bind(info.room_id).fetch_one(&mut *tx).await?;
+                let merged = custom_fields::merged(stored.as_deref(), info.room_fields);
+                sqlx::query(SET_ROOM_FIELDS).bind(info.room_id).bind(merged).execute(&mut *tx).await?;
+            }
+            if !info.visitor_fields.is_empty() {
+                let (stored,): (Option<String>,) =
+                    sqlx::query_as(VISITOR_FIELDS).bind(info.visitor_id).fetch_one(&mut *tx).await?;
+                let merged = custom_fields::merged(stored.as_deref(), info.visitor_fields);
+                sqlx::query(SET_VISITOR_FIELDS).bind(info.visitor_id).bind(merged).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -221,8 +244,8 @@ impl Store {
         })
     }
 
-    /// Resumes a room on hold when its serving agent is under its chat limit (the
-    /// agent's row is held while the load is checked, as an assignment does), leaving
+    /// Resumes a room on hold when its serving agent is under its chat limit (the room's
+    /// row, then the agent's, are held while the load is checked), leaving
     /// an `omnichannel_on_hold_chat_resumed` message.
     pub async fn resume_on_hold(
         &self,
@@ -244,6 +267,9 @@ impl Store {
         let message = note.message(room_id, "omnichannel_on_hold_chat_resumed", "", extra.as_deref());
         // `None`: the agent's row was not held (no such room or agent, or over limit).
         let resumed: Option<bool> = begin_write!(self, |tx| {
+            // The room's row before the agent's, in the order a close, a hold and a
+            // visitor's message take them, so none of them deadlocks with a resume.
+            sqlx::query(LOCK_ROOM).bind(room_id).execute(&mut *tx).await?;
             let held = sqlx::query(HOLD_AGENT).bind(room_id).execute(&mut *tx).await?;
             if held.rows_affected() == 0 {
                 None

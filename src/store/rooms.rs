@@ -63,6 +63,8 @@ pub struct Room {
     pub topic: Option<String>,
     /// A JSON array of strings.
     tags: Option<String>,
+    /// The values of room-scoped custom fields: a JSON object of strings.
+    pub livechat_data: Option<String>,
     pub ts: Millis,
     pub updated_at: Millis,
     #[sqlx(flatten)]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::agent_messages::{room_of, send, served_room, set_setting};
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
-use crate::lifecycle::{available_agent, department};
+use crate::lifecycle::{available_agent, department, inquiry_of};
 
 fn done() -> (StatusCode, Value) {
     (StatusCode::OK, json!({"success": true}))
@@ -258,6 +258,119 @@ both_backends!(saving_room_info_is_refused_as_rocket_chat_refuses_it, |app| {
     assert_eq!(listed_room(&app, &room_id).await.get("topic"), None);
 });
 
+/// Defines a custom field of `scope` with an optional regexp.
+async fn define_field(app: &TestApp, field: &str, label: &str, scope: &str, regexp: Option<&str>) {
+    let mut data = json!({"field": field, "label": label, "scope": scope, "visibility": "visible"});
+    if let Some(regexp) = regexp {
+        data["regexp"] = json!(regexp);
+    }
+    let (status, body) = app
+        .post(
+            "/api/v1/livechat/custom-fields.save",
+            Some(&app.admin),
+            json!({"customFieldId": null, "customFieldData": data}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The visitor's `livechatData` as the widget reads it.
+async fn visitor_fields(app: &TestApp, token: &str) -> Option<Value> {
+    let (status, body) = app.get(&format!("/api/v1/livechat/visitor/{token}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["visitor"].get("livechatData").cloned()
+}
+
+both_backends!(saving_room_info_keeps_the_custom_fields_of_room_and_visitor, |app| {
+    define_field(&app, "order", "Order number", "room", Some("^[0-9]+$")).await;
+    define_field(&app, "note", "Note", "room", None).await;
+    define_field(&app, "plan", "Plan", "visitor", Some("^(gold|silver)$")).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+    // Values are trimmed; keys of no field of the scope are left out.
+    let body = json!({
+        "guestData": {"_id": visitor_id, "livechatData": {"plan": " gold ", "order": "7"}},
+        "roomData": {"_id": room_id, "livechatData": {"order": " 42 ", "note": "Call back", "unknown": "x"}},
+    });
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await["livechatData"], json!({"note": "Call back", "order": "42"}));
+    assert_eq!(visitor_fields(&app, "tok-1").await, Some(json!({"plan": "gold"})));
+
+    // A blank value removes its field; the others stay; the visitor's stay untouched.
+    let body = json!({
+        "guestData": {"_id": visitor_id},
+        "roomData": {"_id": room_id, "livechatData": {"note": " ", "order": "43"}},
+    });
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await["livechatData"], json!({"order": "43"}));
+    assert_eq!(visitor_fields(&app, "tok-1").await, Some(json!({"plan": "gold"})));
+    let body = json!({"guestData": {"_id": visitor_id}, "roomData": {"_id": room_id, "livechatData": {"order": ""}}});
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(listed_room(&app, &room_id).await.get("livechatData"), None);
+});
+
+both_backends!(saving_custom_fields_is_refused_as_rocket_chat_refuses_it, |app| {
+    define_field(&app, "order", "Order number", "room", Some("^[0-9]+$")).await;
+    define_field(&app, "plan", "Plan", "visitor", Some("^(gold|silver)$")).await;
+    let agent = available_agent(&app, "agent").await;
+    let monitor = app.user_with_roles("monitor", &["user", "livechat-monitor"]).await;
+    let sales = department(&app, "Sales", &[&agent]).await;
+    department(&app, "Support", &[&monitor]).await;
+    let room_id = served_room(&app, &agent, "tok-1", Some(&sales)).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+    let with = |room_fields: Value, guest_fields: Value| {
+        json!({"guestData": {"_id": visitor_id, "name": "Changed", "livechatData": guest_fields},
+               "roomData": {"_id": room_id, "topic": "Changed", "livechatData": room_fields}})
+    };
+
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "4x2"}), json!({}))).await,
+        refused("Invalid value for Order number field")
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "42"}), json!({"plan": "bronze"}))).await,
+        refused("Invalid value for Plan field")
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": 42}), json!({}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/livechatData/order must be string"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!("42"), json!({}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/livechatData must be object"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({}), json!({"plan": ["gold"]}))).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/guestData/livechatData/plan must be string"))
+    );
+    assert_eq!(
+        save_info(&app, Some(&agent), with(json!({"order": "1".repeat(5001)}), json!({}))).await,
+        (
+            StatusCode::BAD_REQUEST,
+            invalid_params("/roomData/livechatData/order must NOT have more than 5000 characters")
+        )
+    );
+    // The room's errors come before the values'.
+    let unknown_room = json!({"guestData": {"_id": visitor_id},
+                              "roomData": {"_id": "nope", "livechatData": {"order": "x"}}});
+    assert_eq!(save_info(&app, Some(&agent), unknown_room).await, refused("error-invalid-room"));
+    // A monitor bound to another department.
+    assert_eq!(
+        save_info(&app, Some(&monitor), with(json!({"order": "x"}), json!({}))).await,
+        (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+    );
+    assert_eq!(
+        save_info(&app, Some(&monitor), with(json!({"order": "42"}), json!({}))).await,
+        (StatusCode::FORBIDDEN, json!({"success": false, "error": "unauthorized"}))
+    );
+    // Nothing of the refused saves stays.
+    let room = listed_room(&app, &room_id).await;
+    assert_eq!((room.get("topic"), room.get("livechatData")), (None, None));
+    assert_eq!(visitor_fields(&app, "tok-1").await, None);
+    assert_eq!(app.get("/api/v1/livechat/visitor/tok-1", None).await.1["visitor"]["name"], json!("Visitor tok-1"));
+});
+
 both_backends!(two_saves_at_once_leave_one_of_them_whole, |app| {
     let agent = available_agent(&app, "agent").await;
     let room_id = served_room(&app, &agent, "tok-1", None).await;
@@ -346,6 +459,125 @@ both_backends!(a_chat_goes_on_hold_and_back_in_both_faces, |app| {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
     assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+});
+
+/// Every message of every room, oldest first: `author|kind|msg|extra`.
+async fn every_message(app: &TestApp) -> Vec<String> {
+    app.column_strings(
+        "SELECT author_username || '|' || COALESCE(kind, '') || '|' || msg || '|' || COALESCE(extra, '') \
+         FROM messages ORDER BY num_id",
+    )
+    .await
+}
+
+/// Each room's inquiry, chat status and agent, oldest room first.
+async fn room_states(app: &TestApp) -> Vec<String> {
+    app.column_strings(
+        "SELECT COALESCE(inquiry_status, '-') || ' ' || chat_status || ' ' || COALESCE(served_by, '-') \
+         FROM rooms ORDER BY num_id",
+    )
+    .await
+}
+
+async fn visitor_writes(app: &TestApp, token: &str, room_id: &str, id: &str) {
+    let body = json!({"token": token, "rid": room_id, "msg": "Still there?", "_id": id});
+    let (status, body) = app.post("/api/v1/livechat/message", None, body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+const RESUMED_BY_VISITOR: &str = "rocket.cat|omnichannel_on_hold_chat_resumed||{\"comment\":\"The chat was \
+     automatically resumed from On Hold upon receiving a new message from Visitor tok-1\"}";
+
+both_backends!(a_visitors_message_resumes_the_chat_with_rocket_chats_note, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
+    assert_eq!(room_states(&app).await, vec![format!("taken opened {}", agent.user_id)]);
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+    assert_eq!(
+        every_message(&app).await,
+        vec![
+            "guest-1||Hello|".to_owned(),
+            "agent||One moment|".to_owned(),
+            "agent|omnichannel_placed_chat_on_hold||{\"comment\":\"The chat was manually placed On Hold by agent\"}"
+                .to_owned(),
+            "guest-1||Still there?|".to_owned(),
+            RESUMED_BY_VISITOR.to_owned(),
+        ]
+    );
+    // A chat not on hold gets no note.
+    visitor_writes(&app, "tok-1", &room_id, "again-2").await;
+    assert_eq!(every_message(&app).await.len(), 6);
+});
+
+both_backends!(a_visitors_message_queues_a_chat_on_hold_whose_agent_is_at_its_limit, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    set_setting(&app, "Livechat_maximum_chats_per_agent", json!(1)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+    // The chat on hold does not count: the agent takes another, up to its limit.
+    answered_room(&app, &agent, "tok-2", None).await;
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    // Back in the queue without an agent (the tests route by hand), resumed.
+    assert_eq!(room_states(&app).await, vec!["queued new -".to_owned(), format!("taken opened {}", agent.user_id)]);
+    assert_eq!(room_of(&app, "tok-1", &room_id).await.get("onHold"), None);
+    assert_eq!(inquiry_of(&app, &room_id).await["status"], json!("queued"));
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+    assert_eq!(every_message(&app).await.last().unwrap(), RESUMED_BY_VISITOR);
+});
+
+both_backends!(a_visitors_message_at_the_limit_goes_to_a_free_agent_under_auto_selection, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    set_setting(&app, "Livechat_maximum_chats_per_agent", json!(1)).await;
+    let agent = available_agent(&app, "agent").await;
+    let room_id = answered_room(&app, &agent, "tok-1", None).await;
+    assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+    answered_room(&app, &agent, "tok-2", None).await;
+    set_setting(&app, "Livechat_Routing_Method", json!("Auto_Selection")).await;
+    let other = available_agent(&app, "other").await;
+
+    visitor_writes(&app, "tok-1", &room_id, "again-1").await;
+    assert_eq!(
+        room_states(&app).await,
+        vec![format!("taken opened {}", other.user_id), format!("taken opened {}", agent.user_id)]
+    );
+    assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned(), "other=1".to_owned()]);
+});
+
+both_backends!(a_visitors_message_racing_a_manual_resume_resumes_once, |app| {
+    set_setting(&app, "Livechat_allow_manual_on_hold", json!(true)).await;
+    let agent = available_agent(&app, "agent").await;
+    let app = Arc::new(app);
+    let agent = Arc::new(agent);
+    for round in 0..6 {
+        let token = format!("tok-{round}");
+        let room_id = answered_room(&app, &agent, &token, None).await;
+        assert_eq!(on_hold(&app, &agent, &room_id).await, done());
+        let resumed = tokio::spawn({
+            let (app, agent, room_id) = (app.clone(), agent.clone(), room_id.clone());
+            async move { resume(&app, &agent, &room_id).await }
+        });
+        let message = tokio::spawn({
+            let (app, room_id, token) = (app.clone(), room_id.clone(), token.clone());
+            async move {
+                app.post("/api/v1/livechat/message", None, json!({"token": token, "rid": room_id, "msg": "Hi?"})).await
+            }
+        });
+        let resumed = resumed.await.unwrap();
+        assert_eq!(message.await.unwrap().0, StatusCode::OK);
+        assert!(resumed == done() || resumed == refused("error-room-not-on-hold"), "{resumed:?}");
+        assert_eq!(open_chats(&app).await, vec!["agent=1".to_owned()]);
+        assert_eq!(close(&app, &agent, json!({"rid": room_id})).await, done());
+    }
+    // One resume note a round, by whichever came first.
+    let resumes = system_messages(&app).await;
+    assert_eq!(resumes.iter().filter(|note| note.starts_with("omnichannel_on_hold_chat_resumed|")).count(), 6);
 });
 
 both_backends!(putting_on_hold_is_refused_as_rocket_chat_refuses_it, |app| {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use livechat_server::config::AppSettings;
 use livechat_server::domain::routing::RoutingMethod;
+use livechat_server::routing::PERIODIC_PASS_INTERVAL;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -648,5 +649,41 @@ both_backends!(
         assert_eq!(app.get(path, Some(&app.admin)).await, (StatusCode::OK, method("Load_Rotation")));
         set_setting(&app, "Livechat_Routing_Method", json!("Manual_Selection")).await;
         assert_eq!(app.get(path, Some(&app.admin)).await, (StatusCode::OK, method("Manual_Selection")));
+    }
+);
+
+both_backends!(
+    a_lost_wake_up_is_caught_up_by_the_periodic_pass_of_any_instance,
+    settings = routed_by(RoutingMethod::AutoSelection),
+    |app| {
+        let alice = available_agent(&app, "alice").await;
+        assert_eq!(
+            save_info(&app, json!({"agentId": alice.user_id, "agentData": {"maxNumberSimultaneousChat": 1}})).await,
+            (StatusCode::OK, json!({"success": true}))
+        );
+        let (_, first) = visitor_with_room(&app, "v1", None).await;
+        let (_, second) = visitor_with_room(&app, "v2", None).await;
+        assert_eq!(
+            (server_of(&app, &first).await, server_of(&app, &second).await),
+            (json!(alice.user_id), Value::Null)
+        );
+        let other = open_store(&app.database_url, Duration::from_secs(10)).await;
+        let (_other_base, _stop) = app.start_another_server(other, routed_by(RoutingMethod::AutoSelection)).await;
+
+        // Another instance raises Alice's limit and stops before routing after it: the
+        // change is in the database and no instance was told.
+        app.execute("UPDATE users SET max_chats = 2 WHERE username = 'alice'").await;
+        const SERVED: &str = "SELECT COALESCE(served_by, '-') FROM rooms ORDER BY num_id";
+        let deadline = tokio::time::Instant::now() + PERIODIC_PASS_INTERVAL * 3;
+        let expected = vec![alice.user_id.clone(), alice.user_id.clone()];
+        while app.column_strings(SERVED).await != expected {
+            assert!(tokio::time::Instant::now() < deadline, "still queued: {:?}", app.column_strings(SERVED).await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            app.column_strings("SELECT username || '=' || CAST(open_chats AS TEXT) FROM users WHERE open_chats <> 0")
+                .await,
+            vec!["alice=2".to_owned()]
+        );
     }
 );

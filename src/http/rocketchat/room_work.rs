@@ -5,13 +5,17 @@
 
 use axum::Json;
 use axum::extract::State;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
-use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::messages::room_access;
+use crate::domain::custom_fields::{FieldRule, InvalidValue, checked_values};
 use crate::domain::ids::meteor_id;
 use crate::domain::permissions::{
     ON_HOLD_LIVECHAT_ROOM, ON_HOLD_OTHERS_LIVECHAT_ROOM, SAVE_OTHERS_LIVECHAT_ROOM_INFO, VIEW_L_ROOM,
@@ -72,9 +76,9 @@ struct GuestData {
     /// Unique among visitors once spaces, dashes, dots and brackets are left out.
     #[schema(max_length = 256)]
     phone: Option<String>,
-    /// Accepted and ignored.
-    #[allow(dead_code)]
-    livechat_data: Option<Value>,
+    /// Values of visitor-scoped custom fields by id (see `livechatData` of roomData).
+    #[schema(value_type = Option<BTreeMap<String, CustomFieldText>>, inline)]
+    livechat_data: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -90,9 +94,10 @@ struct RoomData {
     /// The room's tags from now on: absent or empty removes them, as in Rocket.Chat.
     #[schema(value_type = Option<Vec<KeyText>>, inline)]
     tags: Option<Vec<String>>,
-    /// Accepted and ignored.
-    #[allow(dead_code)]
-    livechat_data: Option<Value>,
+    /// Values of room-scoped custom fields by id: trimmed, checked against the field's
+    /// regexp; a blank value removes the field, keys naming no field are ignored.
+    #[schema(value_type = Option<BTreeMap<String, CustomFieldText>>, inline)]
+    livechat_data: Option<BTreeMap<String, String>>,
     /// Accepted and ignored.
     #[allow(dead_code)]
     #[schema(max_length = 256)]
@@ -102,6 +107,20 @@ struct RoomData {
     #[schema(max_length = 256)]
     sla_id: Option<String>,
 }
+
+/// The schema of one custom field's value, where no field attribute reaches.
+struct CustomFieldText;
+
+impl PartialSchema for CustomFieldText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_CUSTOM_FIELD_CHARS)).into()
+    }
+}
+
+impl ToSchema for CustomFieldText {}
+
+/// The longest custom field value taken, as livechat/custom.field takes.
+const MAX_CUSTOM_FIELD_CHARS: usize = 5000;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -151,8 +170,8 @@ async fn join_room(
     }
 }
 
-/// Saves the room's topic and tags and its visitor's name, email and phone, in one
-/// transaction. The room's serving agent (or a user who joined it) may, others with
+/// Saves the room's topic, tags and custom fields and its visitor's name, email, phone
+/// and custom fields, in one transaction. The room's serving agent (or a user who joined it) may, others with
 /// save-others-livechat-room-info (a confined monitor within its departments). Closed
 /// rooms may be edited, as in Rocket.Chat.
 #[utoipa::path(post, path = "/api/v1/livechat/room.saveInfo", tag = "rooms",
@@ -170,6 +189,22 @@ async fn save_info(
         bound: caller.department_bound(),
     };
     let (guest, room) = (&body.guest_data, &body.room_data);
+    let checked = async {
+        let visitor_fields = checked_fields(&state, "visitor", guest.livechat_data.as_ref()).await?;
+        let room_fields = checked_fields(&state, "room", room.livechat_data.as_ref()).await?;
+        Ok::<_, ApiError>((visitor_fields, room_fields))
+    };
+    let (visitor_fields, room_fields) = match checked.await {
+        Ok(fields) => fields,
+        // The room's errors come first, as in Rocket.Chat.
+        Err(refusal) => {
+            return Err(match state.store.room_work_state(&room.id, guard).await? {
+                None => ApiError::bad_request("error-invalid-room"),
+                Some(room) if !room.reachable => ApiError::unauthorized_object(),
+                Some(_) => refusal,
+            });
+        }
+    };
     let info = RoomInfo {
         room_id: &room.id,
         visitor_id: &guest.id,
@@ -178,6 +213,8 @@ async fn save_info(
         phone: given(guest.phone.as_deref()),
         topic: room.topic.as_deref().map(str::trim),
         tags: room.tags.as_deref().unwrap_or_default(),
+        room_fields: &room_fields,
+        visitor_fields: &visitor_fields,
         now: state.now(),
     };
     match state.store.save_room_info(info, guard).await {
@@ -193,6 +230,24 @@ async fn save_info(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// The given values of the custom fields of `scope`, checked (see
+/// [`checked_values`]); Rocket.Chat's `Invalid value for <label> field` when one does
+/// not match its field's regexp.
+async fn checked_fields(
+    state: &AppState,
+    scope: &str,
+    given: Option<&BTreeMap<String, String>>,
+) -> ApiResult<Vec<(String, String)>> {
+    let Some(given) = given.filter(|given| !given.is_empty()) else { return Ok(Vec::new()) };
+    let fields = state.store.custom_fields_of_scope(scope).await?;
+    let rules: Vec<FieldRule<'_>> = fields
+        .iter()
+        .map(|field| FieldRule { id: &field.id, label: &field.label, regexp: field.regexp.as_deref() })
+        .collect();
+    checked_values(&rules, given)
+        .map_err(|InvalidValue(label)| ApiError::bad_request(format!("Invalid value for {label} field")))
 }
 
 /// Puts an open room on hold: the agent serving or who joined it may, others with

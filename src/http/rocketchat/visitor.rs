@@ -25,8 +25,8 @@ use crate::http::schema_check::Violation;
 use crate::http::shapes::{Success, Timestamp};
 use crate::http::{AppState, ClientAddress};
 use crate::store::{
-    CloseRoom, Closer, Erasure, HttpHeaderInfo, NewMessage, NewRoom, Room, RoomGuard, StoreError, Visitor,
-    VisitorDetails,
+    AutomaticResume, CloseRoom, Closer, Erasure, HttpHeaderInfo, Message, NewMessage, NewRoom, Room, RoomGuard,
+    StoreError, StoreResult, Visitor, VisitorDetails,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -471,7 +471,7 @@ async fn send_message(
         extra: None,
         now: state.now(),
     };
-    match state.store.add_visitor_message(&visitor.id, message).await {
+    match store_visitor_message(&state, &visitor, message).await {
         Ok(stored) => {
             Ok(Json(SentMessage { message: MessageView::new(&stored, Some(&visitor.token)), success: Success }))
         }
@@ -482,6 +482,25 @@ async fn send_message(
         Err(StoreError::Conflict(_)) => Err(duplicated_message_id()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// Stores a visitor's message; a chat on hold it resumes back into the queue (its
+/// agent being at its chat limit) is routed at once.
+pub(super) async fn store_visitor_message(
+    state: &AppState,
+    visitor: &Visitor,
+    message: NewMessage<'_>,
+) -> StoreResult<Message> {
+    let comment = format!(
+        "The chat was automatically resumed from On Hold upon receiving a new message from {}",
+        visitor.display_name()
+    );
+    let resume = AutomaticResume { message_id: &meteor_id(), comment: &comment };
+    let sent = state.store.add_visitor_message(&visitor.id, message, resume).await?;
+    if sent.requeued {
+        state.route_queue().await;
+    }
+    Ok(sent.message)
 }
 
 /// Livechat_enabled is false.

@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::visitor::{invalid_room, known_visitor, no_agent_online, omnichannel_disabled, own_room, room_closed};
+use super::visitor::{
+    invalid_room, known_visitor, no_agent_online, omnichannel_disabled, own_room, room_closed, store_visitor_message,
+};
 use super::wire::MessageView;
 use crate::domain::ids::{meteor_id, object_id};
 use crate::domain::settings::{AcceptChatsWithNoAgents, LivechatEnabled, MessageAllowDeleting, MessageAllowEditing};
@@ -303,7 +305,7 @@ async fn send_messages(
             extra: None,
             now: state.now(),
         };
-        let stored = match state.store.add_visitor_message(&visitor.id, message).await {
+        let stored = match store_visitor_message(&state, &visitor, message).await {
             Ok(stored) => stored,
             // Closed while the batch was being written.
             Err(StoreError::NotFound) => return Err(room_closed()),

@@ -390,6 +390,10 @@ pub struct RoomView {
     /// Present while the room has tags.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    /// The values of room-scoped custom fields; present while there are any.
+    #[serde(rename = "livechatData", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Object>)]
+    livechat_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     sla_id: Option<String>,
@@ -474,6 +478,7 @@ impl From<&Room> for RoomView {
             on_hold: room.on_hold().then_some(true),
             topic: room.topic.clone(),
             tags: room.tags(),
+            livechat_data: room.livechat_data.as_deref().and_then(|data| serde_json::from_str(data).ok()),
             sla_id: room.sla_id.clone(),
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
             priority_id: room.priority_id.clone(),
