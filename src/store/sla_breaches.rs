@@ -28,6 +28,29 @@ pub struct SlaBreach {
     pub breached_at: Millis,
     /// When the inquiry was finally taken; none while it waits.
     pub taken_at: Option<Millis>,
+    /// When the room was closed with its inquiry never taken; none otherwise.
+    pub closed_at: Option<Millis>,
+}
+
+/// Where a breached inquiry stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaBreachState {
+    /// Still queued.
+    Open,
+    /// Taken by an agent since.
+    Taken,
+    /// Closed without being taken.
+    Closed,
+}
+
+impl SlaBreachState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Taken => "taken",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 /// The payload of an `sla.breached` event, stored for the webhooks and realtime streams
@@ -52,8 +75,8 @@ pub struct SlaBreachFilter<'a> {
     pub department_id: Option<&'a str>,
     /// Breached within these instants, both included.
     pub breached: InstantRange,
-    /// Only breaches whose inquiry was (`Some(true)`) or was not yet (`Some(false)`) taken.
-    pub taken: Option<bool>,
+    /// Only breaches whose inquiry stands so.
+    pub state: Option<SlaBreachState>,
     /// Whose departments bound the breaches shown (see `within_reach`): those of its
     /// departments and of none; every breach when none.
     pub bound: Option<&'a str>,
@@ -92,7 +115,7 @@ macro_rules! claim_due_breaches {
             ") INSERT INTO sla_breaches (inquiry_id, room_id, policy_id, department_id, due_at, breached_at) \
              SELECT inquiry_id, id, sla_id, department_id, sla_due_at, $1 FROM due WHERE TRUE \
              ON CONFLICT (inquiry_id, due_at) DO NOTHING \
-             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at"
+             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at"
         )
     };
 }
@@ -157,7 +180,7 @@ macro_rules! record_breach_at_take {
              SELECT inquiry_id, id, sla_id, department_id, sla_due_at, taken_at, taken_at FROM rooms \
              WHERE id = $1 AND inquiry_status = 'taken' AND sla_due_at < taken_at \
              ON CONFLICT (inquiry_id, due_at) DO NOTHING \
-             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at";
+             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at";
         let breaches: Vec<$crate::store::SlaBreach> =
             sqlx::query_as(LATE_TAKE).bind($room_id).fetch_all(&mut *$tx).await?;
         $crate::store::sla_breaches::announce_breaches!($tx, &breaches, $crate::domain::ids::meteor_id);
@@ -212,14 +235,16 @@ impl Store {
                 concat!(
                     "WHERE ($1 IS NULL OR policy_id = $1) AND ($2 IS NULL OR department_id = $2) \
                    AND ($3 IS NULL OR breached_at >= $3) AND ($4 IS NULL OR breached_at <= $4) \
-                   AND ($5 IS NULL OR (taken_at IS NOT NULL) = $5) AND ",
+                   AND ($5 IS NULL OR ($5 = 'open' AND taken_at IS NULL AND closed_at IS NULL) \
+                     OR ($5 = 'taken' AND taken_at IS NOT NULL) OR ($5 = 'closed' AND closed_at IS NOT NULL)) AND ",
                     within_reach!("", "$6"),
                     " "
                 )
             };
         }
         const LIST: &str = concat!(
-            "SELECT inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at FROM sla_breaches ",
+            "SELECT inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at \
+             FROM sla_breaches ",
             breach_where!(),
             "ORDER BY breached_at DESC, num_id DESC LIMIT $7 OFFSET $8"
         );
@@ -231,7 +256,7 @@ impl Store {
                     .bind(filter.department_id)
                     .bind(filter.breached.start)
                     .bind(filter.breached.end)
-                    .bind(filter.taken)
+                    .bind(filter.state.map(SlaBreachState::as_str))
                     .bind(filter.bound)
             };
         }

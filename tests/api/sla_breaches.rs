@@ -275,6 +275,22 @@ both_backends!(a_queued_inquiry_past_its_due_time_is_breached_once_and_ended_by_
             ], "success": true})
         )
     );
+
+    // The visitor still waiting leaves: the breach stays, closed, and is no longer open.
+    app.clock.set(due + 20_000);
+    let closed = app.post("/api/v1/livechat/room.close", None, json!({"token": "waiting", "rid": waiting})).await;
+    assert_eq!(closed, (StatusCode::OK, json!({"rid": waiting, "comment": "Closed by visitor", "success": true})));
+    let mut closed = open;
+    closed["closedAt"] = json!(iso(due + 20_000));
+    assert_eq!(
+        app.get(&format!("{BREACHES}?state=closed"), Some(&app.admin)).await,
+        (StatusCode::OK, page(vec![closed]))
+    );
+    assert_eq!(app.get(&format!("{BREACHES}?state=open"), Some(&app.admin)).await, (StatusCode::OK, page(vec![])));
+    assert_eq!(
+        app.get(&format!("{BREACHES}?state=taken"), Some(&app.admin)).await,
+        (StatusCode::OK, page(vec![ended]))
+    );
 });
 
 /// The payloads of the `sla.breached` events, oldest first.
@@ -477,7 +493,7 @@ both_backends!(breach_routes_refuse_bad_input, |app| {
         (StatusCode::BAD_REQUEST, bare("The \"to\" query parameter must be a valid date."))
     );
     assert_eq!(
-        refused("state=closed").await,
+        refused("state=gone").await,
         (StatusCode::BAD_REQUEST, invalid_params("/state must be equal to one of the allowed values"))
     );
     assert_eq!(
