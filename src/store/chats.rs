@@ -7,6 +7,7 @@
 //! tried again, a bounded number of times, and then given up as `StoreError::Contention`.
 
 use super::events::{INQUIRY_QUEUED, INQUIRY_TAKEN, record_event};
+use super::sla_breaches::record_breach_at_take;
 use super::sql::{from_chat, hold_agent_under_limit, room_select, sla_breached_at};
 use super::{CloseRoom, Closer, ReturnOutcome, Room, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::chat::ChatStatus;
@@ -183,6 +184,7 @@ impl Store {
                         sqlx::query_as(TAKE).bind(chat).bind(agent_id).bind(now).fetch_optional(&mut *tx).await?;
                     if let Some((room_id,)) = room {
                         record_event!(&mut *tx, INQUIRY_TAKEN, &room_id, "{}", now);
+                        record_breach_at_take!(tx, &room_id);
                         tx.commit().await?;
                         taken = true;
                     }

@@ -28,6 +28,9 @@ pub const INQUIRY_QUEUED: &str = "inquiry.queued";
 pub const INQUIRY_TAKEN: &str = "inquiry.taken";
 /// The room was closed; the payload names the inquiry and department it had.
 pub const ROOM_CLOSED: &str = "room.closed";
+/// A queued inquiry was recorded past its SLA due time (by the sweep or by a late take);
+/// the payload is a `LivechatSlaBreach`.
+pub const SLA_BREACHED: &str = "sla.breached";
 /// Someone in the room started or stopped typing; the payload is what the client sent.
 pub const USER_ACTIVITY: &str = "room.user-activity";
 

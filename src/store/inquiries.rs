@@ -8,6 +8,7 @@ use sqlx::FromRow;
 
 use super::events::{self, record_event};
 use super::messages::{LastMessageColumns, Message};
+use super::sla_breaches::record_breach_at_take;
 use super::sql::{hold_agent_under_limit, inquiry_select, queued_total, room_guard, under_chat_limit, within_reach};
 use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
 use crate::domain::chat::{INQUIRY_QUEUED, INQUIRY_TAKEN};
@@ -184,6 +185,7 @@ impl Store {
                     .await?;
                 if let Some((room_id,)) = &taken {
                     record_event!(&mut *tx, events::INQUIRY_TAKEN, room_id, "{}", now);
+                    record_breach_at_take!(tx, room_id);
                     tx.commit().await?;
                 }
                 taken.is_some()

@@ -59,7 +59,7 @@ pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, Room
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
-pub use sla_breaches::{SLA_BREACH_MESSAGE, SlaBreach, SlaBreachFilter, SlaPolicyStats};
+pub use sla_breaches::{SLA_BREACH_MESSAGE, SlaBreach, SlaBreachFilter, SlaBreachState, SlaPolicyStats};
 pub use transfers::{
     DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, TRANSFER_HISTORY, TransferSortField,
 };

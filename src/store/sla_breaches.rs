@@ -3,15 +3,17 @@
 //!
 //! The due time is the room's generated column `sla_due_at`; a breach is a row of
 //! `sla_breaches`, unique per inquiry and due time, so however many instances sweep at
-//! once each breach is recorded, and announced in its room, exactly once.
+//! once each breach is recorded, and announced in its room and as an `sla.breached`
+//! event, exactly once. The sweep records inquiries still queued; a take after the due
+//! time that no sweep saw yet records its breach itself (`record_breach_at_take`).
 
+use serde::Serialize;
 use sqlx::FromRow;
 
-use super::messages::insert_message;
 use super::sql::within_reach;
-use super::{Backend, InstantRange, NewMessage, Store, StoreResult, begin_write, on_pool};
+use super::{Backend, InstantRange, Store, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
-use crate::domain::time::{Millis, iso};
+use crate::domain::time::Millis;
 
 /// The system message that announces a breach in its room.
 pub const SLA_BREACH_MESSAGE: &str = "omnichannel_sla_breach";
@@ -26,6 +28,44 @@ pub struct SlaBreach {
     pub breached_at: Millis,
     /// When the inquiry was finally taken; none while it waits.
     pub taken_at: Option<Millis>,
+    /// When the room was closed with its inquiry never taken; none otherwise.
+    pub closed_at: Option<Millis>,
+}
+
+/// Where a breached inquiry stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlaBreachState {
+    /// Still queued.
+    Open,
+    /// Taken by an agent since.
+    Taken,
+    /// Closed without being taken.
+    Closed,
+}
+
+impl SlaBreachState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Taken => "taken",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// The payload of an `sla.breached` event, stored for the webhooks and realtime streams
+/// to carry (Rocket.Chat has no such event; the name follows its `ILivechat*` types).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LivechatSlaBreach<'a> {
+    pub inquiry_id: &'a str,
+    pub room_id: &'a str,
+    pub sla_id: &'a str,
+    /// The policy's name when the breach was recorded; none if it was deleted meanwhile.
+    pub sla_name: Option<&'a str>,
+    pub department_id: Option<&'a str>,
+    pub due_at: String,
+    pub breached_at: String,
 }
 
 /// Which breaches a listing shows; every part is optional.
@@ -35,8 +75,8 @@ pub struct SlaBreachFilter<'a> {
     pub department_id: Option<&'a str>,
     /// Breached within these instants, both included.
     pub breached: InstantRange,
-    /// Only breaches whose inquiry was (`Some(true)`) or was not yet (`Some(false)`) taken.
-    pub taken: Option<bool>,
+    /// Only breaches whose inquiry stands so.
+    pub state: Option<SlaBreachState>,
     /// Whose departments bound the breaches shown (see `within_reach`): those of its
     /// departments and of none; every breach when none.
     pub bound: Option<&'a str>,
@@ -75,15 +115,83 @@ macro_rules! claim_due_breaches {
             ") INSERT INTO sla_breaches (inquiry_id, room_id, policy_id, department_id, due_at, breached_at) \
              SELECT inquiry_id, id, sla_id, department_id, sla_due_at, $1 FROM due WHERE TRUE \
              ON CONFLICT (inquiry_id, due_at) DO NOTHING \
-             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at"
+             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at"
         )
     };
 }
 
+/// Announces breaches just recorded on a write transaction: for each, the system
+/// message in its room (with its `message.sent` event) and the `sla.breached` event;
+/// `$message_id` names each message.
+macro_rules! announce_breaches {
+    ($tx:expr, $breaches:expr, $message_id:expr) => {{
+        const POLICY_NAME: &str = "SELECT name FROM sla_policies WHERE id = $1";
+        let mut policy_names: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+        for breach in $breaches {
+            if !policy_names.contains_key(&breach.policy_id) {
+                let name: Option<(String,)> =
+                    sqlx::query_as(POLICY_NAME).bind(&breach.policy_id).fetch_optional(&mut *$tx).await?;
+                policy_names.insert(breach.policy_id.clone(), name.map(|(name,)| name));
+            }
+            let extra = serde_json::json!({"slaBreach": {
+                "slaId": breach.policy_id,
+                "dueAt": $crate::domain::time::iso(breach.due_at),
+                "breachedAt": $crate::domain::time::iso(breach.breached_at),
+            }})
+            .to_string();
+            let message = $crate::store::NewMessage {
+                id: &$message_id(),
+                room_id: &breach.room_id,
+                msg: "",
+                kind: Some($crate::store::SLA_BREACH_MESSAGE),
+                // Written in the name of the server's bot, as Rocket.Chat writes its own.
+                author_id: "rocket.cat",
+                author_username: "rocket.cat",
+                author_name: Some("Rocket.Cat"),
+                extra: Some(&extra),
+                now: breach.breached_at,
+            };
+            $crate::store::messages::insert_message!(&mut *$tx, &message, false);
+            let payload = $crate::store::sla_breaches::LivechatSlaBreach {
+                inquiry_id: &breach.inquiry_id,
+                room_id: &breach.room_id,
+                sla_id: &breach.policy_id,
+                sla_name: policy_names[&breach.policy_id].as_deref(),
+                department_id: breach.department_id.as_deref(),
+                due_at: $crate::domain::time::iso(breach.due_at),
+                breached_at: $crate::domain::time::iso(breach.breached_at),
+            };
+            let payload = serde_json::to_string(&payload).expect("a breach serializes");
+            $crate::store::events::record_event!(&mut *$tx, $crate::store::events::SLA_BREACHED, &breach.room_id, &payload, breach.breached_at);
+        }
+    }};
+}
+
+/// Records, on the transaction of a take that just took room `$room_id` out of the
+/// queue, the breach the sweep had not recorded yet: when the take came after the due
+/// time (it was queued past it) and no breach of that due time exists. Between a due
+/// time and the next sweep a take would otherwise leave no record. The unique key keeps
+/// it once with a concurrent sweep; the breach is born taken. Only for takes of an
+/// inquiry that was queued: a taken room passed to another agent is not taken again.
+macro_rules! record_breach_at_take {
+    ($tx:expr, $room_id:expr) => {{
+        const LATE_TAKE: &str = "INSERT INTO sla_breaches \
+               (inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at) \
+             SELECT inquiry_id, id, sla_id, department_id, sla_due_at, taken_at, taken_at FROM rooms \
+             WHERE id = $1 AND inquiry_status = 'taken' AND sla_due_at < taken_at \
+             ON CONFLICT (inquiry_id, due_at) DO NOTHING \
+             RETURNING inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at";
+        let breaches: Vec<$crate::store::SlaBreach> =
+            sqlx::query_as(LATE_TAKE).bind($room_id).fetch_all(&mut *$tx).await?;
+        $crate::store::sla_breaches::announce_breaches!($tx, &breaches, $crate::domain::ids::meteor_id);
+    }};
+}
+pub(super) use {announce_breaches, record_breach_at_take};
+
 impl Store {
     /// Records a breach for every queued inquiry whose due time is at or before `now`
-    /// and has none yet, each with its system message in the room, a batch per
-    /// transaction; `message_id` names each message. Returns the breaches recorded here.
+    /// and has none yet, each with its system message in the room and its `sla.breached`
+    /// event, a batch per transaction; `message_id` names each message. Returns the breaches recorded here.
     pub async fn record_due_breaches(
         &self,
         now: Millis,
@@ -108,27 +216,7 @@ impl Store {
             let batch: Vec<SlaBreach> = begin_write!(self, |tx| {
                 let batch: Vec<SlaBreach> =
                     sqlx::query_as(claim).bind(now).bind(SWEEP_BATCH).fetch_all(&mut *tx).await?;
-                for breach in &batch {
-                    let extra = serde_json::json!({"slaBreach": {
-                        "slaId": breach.policy_id,
-                        "dueAt": iso(breach.due_at),
-                        "breachedAt": iso(breach.breached_at),
-                    }})
-                    .to_string();
-                    let message = NewMessage {
-                        id: &message_id(),
-                        room_id: &breach.room_id,
-                        msg: "",
-                        kind: Some(SLA_BREACH_MESSAGE),
-                        // Written in the name of the server's bot, as Rocket.Chat writes its own.
-                        author_id: "rocket.cat",
-                        author_username: "rocket.cat",
-                        author_name: Some("Rocket.Cat"),
-                        extra: Some(&extra),
-                        now,
-                    };
-                    insert_message!(&mut *tx, &message, false);
-                }
+                announce_breaches!(tx, &batch, message_id);
                 tx.commit().await?;
                 batch
             });
@@ -147,14 +235,16 @@ impl Store {
                 concat!(
                     "WHERE ($1 IS NULL OR policy_id = $1) AND ($2 IS NULL OR department_id = $2) \
                    AND ($3 IS NULL OR breached_at >= $3) AND ($4 IS NULL OR breached_at <= $4) \
-                   AND ($5 IS NULL OR (taken_at IS NOT NULL) = $5) AND ",
+                   AND ($5 IS NULL OR ($5 = 'open' AND taken_at IS NULL AND closed_at IS NULL) \
+                     OR ($5 = 'taken' AND taken_at IS NOT NULL) OR ($5 = 'closed' AND closed_at IS NOT NULL)) AND ",
                     within_reach!("", "$6"),
                     " "
                 )
             };
         }
         const LIST: &str = concat!(
-            "SELECT inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at FROM sla_breaches ",
+            "SELECT inquiry_id, room_id, policy_id, department_id, due_at, breached_at, taken_at, closed_at \
+             FROM sla_breaches ",
             breach_where!(),
             "ORDER BY breached_at DESC, num_id DESC LIMIT $7 OFFSET $8"
         );
@@ -166,7 +256,7 @@ impl Store {
                     .bind(filter.department_id)
                     .bind(filter.breached.start)
                     .bind(filter.breached.end)
-                    .bind(filter.taken)
+                    .bind(filter.state.map(SlaBreachState::as_str))
                     .bind(filter.bound)
             };
         }

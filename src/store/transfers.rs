@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::events::{INQUIRY_QUEUED, INQUIRY_TAKEN, record_event};
 use super::messages::{Message, NewMessage, insert_message};
+use super::sla_breaches::record_breach_at_take;
 use super::sql::{hold_agent_under_limit, message_columns, room_guard};
 use super::{RoomGuard, SortColumn, Store, StoreResult, begin_write, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
@@ -275,6 +276,10 @@ impl Store {
                 ForwardTarget::Department(_) => INQUIRY_QUEUED,
             };
             record_event!(&mut *tx, kind, forward.room_id, "{}", forward.now);
+            // An unassigned room given to an agent is a take of its queued inquiry.
+            if matches!(forward.target, ForwardTarget::Agent { .. }) && forward.seen_served_by.is_none() {
+                record_breach_at_take!(tx, forward.room_id);
+            }
             tx.commit().await?;
             Ok(ForwardOutcome::Forwarded)
         })

@@ -7,6 +7,7 @@ use std::time::Duration;
 use livechat_server::config::AppSettings;
 use livechat_server::domain::ids::meteor_id;
 use livechat_server::domain::time::{Millis, iso, unix_seconds};
+use livechat_server::store::{AssigneeOutcome, TakeOutcome};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -210,6 +211,18 @@ both_backends!(a_queued_inquiry_past_its_due_time_is_breached_once_and_ended_by_
     let rows = app.column_strings("SELECT policy_id FROM sla_breaches").await;
     assert_eq!(rows, vec![policy.clone(), policy.clone()]);
 
+    // Each breach is an `sla.breached` event for the webhooks and realtime clients.
+    let event = |room: &str, inquiry: &str, department: Option<&str>| {
+        json!({"inquiryId": inquiry, "roomId": room, "slaId": policy, "slaName": "Quick", "departmentId": department,
+               "dueAt": iso(due), "breachedAt": iso(due + 500)})
+    };
+    let mut expected = vec![event(&room_id, &inquiry_id, Some(&sales)), event(&waiting, &waiting_inquiry, None)];
+    let recorded = breach_events(&app).await;
+    if recorded[0]["roomId"] != json!(room_id) {
+        expected.reverse();
+    }
+    assert_eq!(recorded, expected);
+
     // Taking the inquiry ends its breach, in the take itself.
     app.clock.set(due + 10_000);
     let taken = app.post("/api/v1/livechat/inquiries.take", Some(&agent), json!({"inquiryId": inquiry_id})).await;
@@ -260,6 +273,87 @@ both_backends!(a_queued_inquiry_past_its_due_time_is_breached_once_and_ended_by_
                 {"slaId": other, "name": "Other", "inquiries": 0, "met": 0, "breached": 0},
                 {"slaId": policy, "name": "Quick", "inquiries": 2, "met": 0, "breached": 2, "medianWaitSeconds": 70.0},
             ], "success": true})
+        )
+    );
+
+    // The visitor still waiting leaves: the breach stays, closed, and is no longer open.
+    app.clock.set(due + 20_000);
+    let closed = app.post("/api/v1/livechat/room.close", None, json!({"token": "waiting", "rid": waiting})).await;
+    assert_eq!(closed, (StatusCode::OK, json!({"rid": waiting, "comment": "Closed by visitor", "success": true})));
+    let mut closed = open;
+    closed["closedAt"] = json!(iso(due + 20_000));
+    assert_eq!(
+        app.get(&format!("{BREACHES}?state=closed"), Some(&app.admin)).await,
+        (StatusCode::OK, page(vec![closed]))
+    );
+    assert_eq!(app.get(&format!("{BREACHES}?state=open"), Some(&app.admin)).await, (StatusCode::OK, page(vec![])));
+    assert_eq!(
+        app.get(&format!("{BREACHES}?state=taken"), Some(&app.admin)).await,
+        (StatusCode::OK, page(vec![ended]))
+    );
+});
+
+/// The payloads of the `sla.breached` events, oldest first.
+async fn breach_events(app: &TestApp) -> Vec<Value> {
+    let payloads = app.column_strings("SELECT payload FROM events WHERE kind = 'sla.breached' ORDER BY id").await;
+    payloads.iter().map(|payload| serde_json::from_str(payload).unwrap()).collect()
+}
+
+both_backends!(a_take_after_the_due_time_before_any_sweep_records_the_breach_once, clock = START, |app| {
+    let key = api_key(&app).await;
+    let policy = create_sla(&app, "Quick", 1).await;
+    let agent = available_agent(&app, "agent").await;
+    let sales = department(&app, "Sales", &[&agent]).await;
+    let taken_late = room_with_sla(&app, "taken", &policy, Some(&sales)).await;
+    let assigned_late = room_with_sla(&app, "assigned", &policy, None).await;
+    let on_time = room_with_sla(&app, "on-time", &policy, None).await;
+    let inquiry = |room: String| {
+        let app = &app;
+        async move { inquiry_of(app, &room).await["_id"].as_str().unwrap().to_owned() }
+    };
+    let (taken_inquiry, assigned_inquiry, on_time_inquiry) =
+        (inquiry(taken_late.clone()).await, inquiry(assigned_late.clone()).await, inquiry(on_time.clone()).await);
+    let assigned_chat = chat_of(&app, &key, &assigned_late).await["id"].as_i64().unwrap();
+    let due = START + MINUTE;
+
+    // The server's clock stays before the due time, so its sweep never sees these
+    // inquiries due: the takes, made later on the same database, find no breach.
+    let store = open_store(&app.database_url, Duration::from_secs(10)).await;
+    assert_eq!(store.take_inquiry(&on_time_inquiry, &agent.user_id, None, due).await.unwrap(), TakeOutcome::Taken);
+    assert_eq!(store.take_inquiry(&taken_inquiry, &agent.user_id, None, due + 300).await.unwrap(), TakeOutcome::Taken);
+    assert_eq!(store.assign_chat(assigned_chat, &agent.user_id, due + 400).await.unwrap(), AssigneeOutcome::Changed);
+    // A sweep after the takes has nothing left to record.
+    assert_eq!(store.record_due_breaches(due + 10 * MINUTE, meteor_id).await.unwrap(), vec![]);
+
+    let assigned = json!({"inquiryId": assigned_inquiry, "rid": assigned_late, "slaId": policy, "dueAt": iso(due),
+                          "breachedAt": iso(due + 400), "takenAt": iso(due + 400)});
+    let taken = json!({"inquiryId": taken_inquiry, "rid": taken_late, "slaId": policy, "departmentId": sales,
+                       "dueAt": iso(due), "breachedAt": iso(due + 300), "takenAt": iso(due + 300)});
+    assert_eq!(
+        app.get(BREACHES, Some(&app.admin)).await,
+        (StatusCode::OK, json!({"breaches": [assigned, taken], "count": 2, "offset": 0, "total": 2, "success": true}))
+    );
+    let mut notes = app.column_strings("SELECT room_id FROM messages WHERE kind = 'omnichannel_sla_breach'").await;
+    notes.sort();
+    let mut late_rooms = vec![taken_late.clone(), assigned_late.clone()];
+    late_rooms.sort();
+    assert_eq!(notes, late_rooms);
+    assert_eq!(
+        breach_events(&app).await,
+        vec![
+            json!({"inquiryId": taken_inquiry, "roomId": taken_late, "slaId": policy, "slaName": "Quick",
+                   "departmentId": sales, "dueAt": iso(due), "breachedAt": iso(due + 300)}),
+            json!({"inquiryId": assigned_inquiry, "roomId": assigned_late, "slaId": policy, "slaName": "Quick",
+                   "departmentId": null, "dueAt": iso(due), "breachedAt": iso(due + 400)}),
+        ]
+    );
+    // Taken exactly at its due time, the third met it.
+    assert_eq!(
+        app.get(STATS, Some(&app.admin)).await,
+        (
+            StatusCode::OK,
+            json!({"stats": [{"slaId": policy, "name": "Quick", "inquiries": 3, "met": 1, "breached": 2,
+                              "medianWaitSeconds": 60.3}], "success": true})
         )
     );
 });
@@ -399,7 +493,7 @@ both_backends!(breach_routes_refuse_bad_input, |app| {
         (StatusCode::BAD_REQUEST, bare("The \"to\" query parameter must be a valid date."))
     );
     assert_eq!(
-        refused("state=closed").await,
+        refused("state=gone").await,
         (StatusCode::BAD_REQUEST, invalid_params("/state must be equal to one of the allowed values"))
     );
     assert_eq!(

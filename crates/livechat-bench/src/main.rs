@@ -43,7 +43,8 @@ struct Cli {
 
     /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
     /// take, chat-status, login, list-at-peak, hostile-bodies, auto-routing,
-    /// routing-full-queue, sla-breaches), or `all` (every one but sla-breaches).
+    /// routing-full-queue, sla-breaches, sweep-cost), or `all` (every one but
+    /// sla-breaches and sweep-cost).
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
     scenario: Vec<Vec<Scenario>>,
 
@@ -250,6 +251,12 @@ impl Bench<'_> {
             if scenario == Scenario::SlaBreaches {
                 eprintln!("running {}: deadlines over the next minute", scenario.name());
                 rows.push(self.sla_breaches().await?);
+                continue;
+            }
+            if scenario == Scenario::SweepCost {
+                let http_ceiling = self.http_ceiling(self.cli.connections).await;
+                eprintln!("running {}: the queue without due times, then with them falling due", scenario.name());
+                rows.extend(self.sweep_cost(http_ceiling).await?);
                 continue;
             }
             if matches!(scenario, Scenario::AutoRouting | Scenario::RoutingFullQueue) {
@@ -468,7 +475,7 @@ impl Bench<'_> {
         self.database.reset_queue().await?;
         self.server.reset_peak_rss();
         let started = std::time::Instant::now();
-        let staged = self.database.stage_sla_deadlines(0, now_millis(), LEAD_MS).await?;
+        let staged = self.database.stage_sla_deadlines(0, now_millis(), LEAD_MS, 60_000).await?;
         let give_up = started + Duration::from_millis(LEAD_MS as u64 + 60_000) + Duration::from_secs(120);
         let delays = loop {
             let delays = self.database.sla_breach_delays().await?;
@@ -495,6 +502,59 @@ impl Bench<'_> {
         };
         self.database.reset_queue().await?;
         Ok(row)
+    }
+
+    /// GET inquiries.queuedForUser, then POST inquiries.take, each from a reset queue:
+    /// first with no due times, then with every queued inquiry's due time falling
+    /// within the run, so that the sweep records breaches (and takes record the ones it
+    /// had not reached) while the requests are measured.
+    async fn sweep_cost(&self, http_ceiling: f64) -> anyhow::Result<Vec<Row>> {
+        const PHASES: [(&str, bool, bool); 4] = [
+            ("sweep-cost: queuedForUser, no due times", false, false),
+            ("sweep-cost: take, no due times", true, false),
+            ("sweep-cost: queuedForUser, due during the run", false, true),
+            ("sweep-cost: take, due during the run", true, true),
+        ];
+        let (duration, connections) = (self.cli.duration, self.cli.connections);
+        let spread = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1);
+        let mut rows = Vec::new();
+        for (name, takes, due) in PHASES {
+            self.database.reset_queue().await?;
+            let staged = if due { self.database.stage_sla_deadlines(0, now_millis(), 0, spread).await? } else { 0 };
+            let ledger = Arc::new(TakeLedger::default());
+            self.server.reset_peak_rss();
+            let steps = (0..connections)
+                .map(|worker| {
+                    if takes {
+                        scenarios::http_step(Scenario::Take, &self.fixture, &ledger, worker)
+                    } else {
+                        scenarios::queued_for_user_step(&self.fixture, worker)
+                    }
+                })
+                .collect();
+            let http = closed_loop(duration, steps).await;
+            let mut notes = vec![if due {
+                let breaches = self.database.sla_breach_delays().await?.len();
+                format!("{staged} due times over the run, {breaches} breaches recorded")
+            } else {
+                "no due times".to_owned()
+            }];
+            if let Some(error) = &http.first_error {
+                notes.push(format!("first error: {}", shorten(error)));
+            }
+            rows.push(Row {
+                scenario: name,
+                connections,
+                http: Some(http),
+                http_ceiling,
+                database: None,
+                peak_rss_bytes: self.server.peak_rss_bytes(),
+                note: notes.join("; "),
+                figures: None,
+            });
+        }
+        self.database.reset_queue().await?;
+        Ok(rows)
     }
 
     /// Exactly-once: no inquiry answered "taken" twice, and the rows agree.

@@ -58,6 +58,10 @@ pub enum Scenario {
     /// its due time the server records each breach. Not part of `all`: it waits for
     /// the deadlines.
     SlaBreaches,
+    /// What the breach sweep costs the queue: GET inquiries.queuedForUser, then POST
+    /// inquiries.take, each without SLA due times and then with every queued inquiry
+    /// falling due during the run. Not part of `all`: it runs four times the duration.
+    SweepCost,
 }
 
 impl Scenario {
@@ -91,6 +95,7 @@ impl Scenario {
             Self::AutoRouting => "auto-routing",
             Self::RoutingFullQueue => "routing-full-queue",
             Self::SlaBreaches => "sla-breaches (due to recorded)",
+            Self::SweepCost => "sweep-cost",
         }
     }
 
@@ -106,6 +111,7 @@ impl Scenario {
                 | Self::AutoRouting
                 | Self::RoutingFullQueue
                 | Self::SlaBreaches
+                | Self::SweepCost
         )
     }
 }
@@ -242,6 +248,18 @@ fn ordinary_step(worker: usize) -> Scenario {
     if worker.is_multiple_of(2) { Scenario::GetOne } else { Scenario::ChatStatus }
 }
 
+/// GET inquiries.queuedForUser?count=25 as worker `worker`'s agent, whose departments
+/// are all of them.
+pub fn queued_for_user_step(fixture: &Fixture, worker: usize) -> Step {
+    let client = Client::new(&fixture.base_url);
+    let agent = fixture.agents[worker % fixture.agents.len()].clone();
+    Box::new(move || {
+        let request =
+            client.request(reqwest::Method::GET, "/api/v1/livechat/inquiries.queuedForUser?count=25", Some(&agent));
+        Box::pin(send(request, &[]))
+    })
+}
+
 /// Worker `worker`'s HTTP step for `scenario`.
 pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLedger>, worker: usize) -> Step {
     let client = Client::new(&fixture.base_url);
@@ -328,6 +346,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
         Scenario::HostileBodies => http_step(ordinary_step(worker), &fixture, ledger, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
+        Scenario::SweepCost => unreachable!("the sweep-cost scenario runs its own phases"),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -406,6 +425,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
         Scenario::HostileBodies => store_step(ordinary_step(worker), &fixture, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
+        Scenario::SweepCost => unreachable!("the sweep-cost scenario runs its own phases"),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })

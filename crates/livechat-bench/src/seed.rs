@@ -44,6 +44,13 @@ pub fn department_id(index: usize) -> String {
     format!("benchdept{index:08}")
 }
 
+/// The minutes of seeded policy `index`: a day or more, longer than the hour the seeded
+/// queue has waited, so that a scenario setting a policy (sla-cycle) breaches nothing;
+/// the breach scenarios stage their due times themselves.
+pub fn sla_minutes(index: usize) -> i64 {
+    24 * 60 * (index as i64 + 1)
+}
+
 pub fn sla_id(index: usize) -> String {
     format!("benchsla{index:016}")
 }
@@ -263,7 +270,7 @@ impl Database {
             width: 6,
         };
         self.insert(&slas, SLA_COUNT, |row| {
-            let minutes = 5 * (row as i64 + 1);
+            let minutes = sla_minutes(row);
             vec![
                 sla_id(row).into(),
                 format!("Bench SLA {minutes} min").into(),
@@ -412,22 +419,23 @@ impl Database {
     }
 
     /// Gives every queued inquiry the seeded SLA policy `index` with a due time spread
-    /// evenly over the minute after `now` plus `lead` milliseconds, and forgets earlier
-    /// breaches; returns how many inquiries got one.
-    pub async fn stage_sla_deadlines(&self, index: usize, now: i64, lead: i64) -> anyhow::Result<u64> {
+    /// evenly over the `spread` milliseconds after `now` plus `lead` milliseconds, and
+    /// forgets earlier breaches; returns how many inquiries got one.
+    pub async fn stage_sla_deadlines(&self, index: usize, now: i64, lead: i64, spread: i64) -> anyhow::Result<u64> {
         const FORGET: &str = "DELETE FROM sla_breaches";
         // The due time is queued time plus the policy's minutes: queued that much before
-        // the deadline, which falls `lead` plus (num_id * 7 mod 60000) milliseconds ahead.
+        // the deadline, which falls `lead` plus (num_id * 7 mod `spread`) milliseconds ahead.
         const STAGE: &str = "UPDATE rooms SET sla_id = $1, estimated_waiting_time_queue = $2, \
-               queued_at = $3 - $2 * 60000 + $4 + (num_id * 7) % 60000 \
+               queued_at = $3 - $2 * 60000 + $4 + (num_id * 7) % $5 \
              WHERE inquiry_status = 'queued'";
-        let minutes = 5 * (index as i64 + 1);
+        let minutes = sla_minutes(index);
         on_database!(self, |pool| sqlx::query(FORGET).execute(pool).await.map(|_| ()))?;
         let staged = on_database!(self, |pool| sqlx::query(STAGE)
             .bind(sla_id(index))
             .bind(minutes)
             .bind(now)
             .bind(lead)
+            .bind(spread)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;

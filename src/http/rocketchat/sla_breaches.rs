@@ -16,7 +16,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Caller, PageParams, Paged, Query, permission_set};
 use crate::http::openapi::{RcBadRequest, RcPermitted};
 use crate::http::shapes::{Success, Timestamp, rc_page};
-use crate::store::{InstantRange, SlaBreach, SlaBreachFilter, SlaPolicyStats};
+use crate::store::{InstantRange, SlaBreach, SlaBreachFilter, SlaBreachState, SlaPolicyStats};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(breaches)).routes(routes!(stats))
@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 permission_set!(ReadBreaches = [MANAGE_LIVECHAT_SLA, VIEW_LIVECHAT_MANAGER]);
 
-/// Whether a breach's inquiry was taken since.
+/// Where a breach's inquiry stands.
 #[derive(Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum BreachState {
@@ -32,6 +32,8 @@ enum BreachState {
     Open,
     /// Taken by an agent since.
     Taken,
+    /// Closed without being taken.
+    Closed,
 }
 
 #[derive(Deserialize, ToSchema, IntoParams)]
@@ -54,7 +56,7 @@ struct BreachFilter {
     #[schema(max_length = 256)]
     #[param(max_length = 256)]
     to: Option<String>,
-    /// open (not taken yet) or taken
+    /// open (still queued), taken or closed (closed without being taken)
     #[param(inline)]
     state: Option<BreachState>,
 }
@@ -76,6 +78,10 @@ struct BreachView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     taken_at: Option<Timestamp>,
+    /// When the room was closed with its inquiry never taken; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    closed_at: Option<Timestamp>,
 }
 
 impl From<SlaBreach> for BreachView {
@@ -88,6 +94,7 @@ impl From<SlaBreach> for BreachView {
             due_at: Timestamp(breach.due_at),
             breached_at: Timestamp(breach.breached_at),
             taken_at: breach.taken_at.map(Timestamp),
+            closed_at: breach.closed_at.map(Timestamp),
         }
     }
 }
@@ -134,7 +141,11 @@ async fn breaches(
             start: instant("from", filter.from.as_deref())?,
             end: instant("to", filter.to.as_deref())?,
         },
-        taken: filter.state.map(|state| matches!(state, BreachState::Taken)),
+        state: filter.state.map(|state| match state {
+            BreachState::Open => SlaBreachState::Open,
+            BreachState::Taken => SlaBreachState::Taken,
+            BreachState::Closed => SlaBreachState::Closed,
+        }),
         bound,
     };
     let (breaches, total) = state.store.sla_breaches(&filter, query.page).await?;
