@@ -323,6 +323,107 @@ both_backends!(subscriptions_outside_the_callers_reach_are_refused, |app| {
     );
 });
 
+/// The serving agent of `room_id` as `livechat/agent.info` shows it to the visitor.
+async fn agent_info(app: &TestApp, room_id: &str, token: &str) -> Value {
+    let (status, body) = app.get(&format!("/api/v1/livechat/agent.info/{room_id}/{token}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["agent"].clone()
+}
+
+both_backends!(a_widget_sets_up_its_connection_before_registering_and_hears_agents_take_the_room, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    // The widget names its token before the visitor exists.
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-new"}])).await,
+        json!({"msg": "result", "id": "1"})
+    );
+    // A second call does not change whose connection it is.
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-2"}])).await,
+        json!({"msg": "result", "id": "2"})
+    );
+    let (_, room_id) = visitor_with_room(&app, "tok-new", None).await;
+    let (_, other_room) = visitor_with_room(&app, "tok-2", None).await;
+    // Subscriptions naming no token are the connection's visitor's.
+    let no_token = json!({"useCollection": false, "args": []});
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, no_token])).await, ready("3"));
+    assert_eq!(widget.sub("stream-room-messages", json!([room_id])).await, ready("4"));
+    assert_eq!(widget.sub("stream-livechat-room", json!([other_room, no_token])).await, not_allowed("5"));
+
+    take(&app, &agent, &room_id).await;
+    let data = agent_info(&app, &room_id, "tok-new").await;
+    assert_eq!(
+        data,
+        json!({"_id": agent.user_id, "username": "agent", "name": "agent", "status": "offline",
+               "emails": [{"address": "agent@example.com", "verified": false}]})
+    );
+    let agent_data = json!([{"type": "agentData", "data": data}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+
+    // A transfer to another agent names the new one.
+    let forward = json!({"roomId": room_id, "userId": other_agent.user_id});
+    let (status, body) = app.post("/api/v1/livechat/room.forward", Some(&app.admin), forward).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+    // The transfer's system message comes first, on the room's messages.
+    assert_eq!(widget.recv().await["collection"], json!("stream-room-messages"));
+    let data = agent_info(&app, &room_id, "tok-new").await;
+    assert_eq!(data["_id"], json!(other_agent.user_id));
+    let agent_data = json!([{"type": "agentData", "data": data}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+});
+
+both_backends!(the_agent_data_follows_the_agent_info_settings, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let hide = json!({"value": false});
+    let (status, body) = app.post("/api/v1/settings/Livechat_show_agent_info", Some(&app.admin), hide).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+
+    take(&app, &agent, &room_id).await;
+    let agent_data = json!([{"type": "agentData", "data": {"hiddenInfo": true}}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+});
+
+/// Takes the room's inquiry as `agent`.
+async fn take(app: &TestApp, agent: &Session, room_id: &str) {
+    let inquiry_id = inquiry_of(app, room_id).await["_id"].clone();
+    let answer = app.post("/api/v1/livechat/inquiries.take", Some(agent), json!({"inquiryId": inquiry_id})).await;
+    assert_eq!(answer, (StatusCode::OK, json!({"success": true})));
+}
+
+both_backends!(livechat_room_subscriptions_outside_the_callers_reach_are_refused, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    visitor_with_room(&app, "tok-2", None).await;
+
+    let mut stranger = Ddp::connect(&app.base).await;
+    assert_eq!(
+        stranger.sub("stream-livechat-room", json!([room_id, visitor_options("tok-2")])).await,
+        not_allowed("1")
+    );
+    assert_eq!(
+        stranger.sub("stream-livechat-room", json!(["no-such-room", visitor_options("tok-2")])).await,
+        not_allowed("2")
+    );
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&other_agent).await;
+    assert_eq!(console.sub("stream-livechat-room", json!([room_id, false])).await, not_allowed("2"));
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.sub("stream-livechat-room", json!([room_id])).await, not_allowed("1"));
+    // The serving agent and an administrator may.
+    let mut serving = Ddp::connect(&app.base).await;
+    serving.login(&agent).await;
+    assert_eq!(serving.sub("stream-livechat-room", json!([room_id, false])).await, ready("2"));
+    let mut admin = Ddp::connect(&app.base).await;
+    admin.login(&app.admin).await;
+    assert_eq!(admin.sub("stream-livechat-room", json!([room_id, false])).await, ready("2"));
+});
+
 both_backends!(authentication_failures_answer_ddp_errors, |app| {
     let mut ddp = Ddp::connect(&app.base).await;
     let logged_out = "You've been logged out by the server. Please log in again.";
@@ -337,19 +438,22 @@ both_backends!(authentication_failures_answer_ddp_errors, |app| {
             "reason": "Unrecognized options for login request",
             "message": "Unrecognized options for login request [400]", "errorType": "Meteor.Error"}})
     );
-    assert_eq!(
-        ddp.call("livechat:setUpConnection", json!([{"token": "nobody"}])).await,
-        json!({"msg": "result", "id": "3", "error": {"isClientSafe": true, "error": "invalid-token",
-            "reason": "Invalid token", "message": "Invalid token [invalid-token]", "errorType": "Meteor.Error"}})
-    );
-    assert_eq!(
-        ddp.call("livechat:setUpConnection", json!([])).await,
-        json!({"msg": "result", "id": "4", "error": {"isClientSafe": true, "error": 400, "reason": "Match failed",
-            "message": "Match failed [400]", "errorType": "Meteor.Error"}})
-    );
+    let match_failed = json!({"isClientSafe": true, "error": 400, "reason": "Match failed",
+        "message": "Match failed [400]", "errorType": "Meteor.Error"});
+    for (id, params) in [
+        ("3", json!([])),
+        ("4", json!([{"token": 1}])),
+        ("5", json!([{"token": "tok-1", "name": "Ada"}])),
+        ("6", json!(["tok-1"])),
+    ] {
+        assert_eq!(
+            ddp.call("livechat:setUpConnection", params).await,
+            json!({"msg": "result", "id": id, "error": match_failed})
+        );
+    }
     assert_eq!(
         ddp.call("livechat:doEverything", json!([])).await,
-        json!({"msg": "result", "id": "5", "error": {"isClientSafe": true, "error": 404,
+        json!({"msg": "result", "id": "7", "error": {"isClientSafe": true, "error": 404,
             "reason": "Method 'livechat:doEverything' not found",
             "message": "Method 'livechat:doEverything' not found [404]", "errorType": "Meteor.Error"}})
     );
@@ -602,4 +706,32 @@ async fn a_message_sent_through_one_instance_reaches_a_subscriber_of_another() {
     assert_eq!(status, StatusCode::OK, "{:?}", body.text().await);
     let reply = message_over_rest(&app, &agent, "from-b").await;
     assert_eq!(widget.recv().await, changed("room-messages", &room_id, json!([ejson(reply)])));
+}
+
+/// With PostgreSQL, two servers on one database: a visitor subscribed on instance A
+/// hears of the agent who takes its room through instance B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
+async fn an_agent_taking_a_room_on_one_instance_reaches_the_widget_on_another() {
+    let app = TestApp::spawn_on(Backend::Postgres, AppSettings::default(), None).await;
+    let agent = available_agent(&app, "agent").await;
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    let inquiry_id = inquiry_of(&app, &room_id).await["_id"].clone();
+    let other = open_store(&app.database_url, Duration::from_secs(10)).await;
+    let (other_base, _stop) = app.start_another_server(other, AppSettings::default()).await;
+
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let response = app
+        .client
+        .post(format!("{other_base}/api/v1/livechat/inquiries.take"))
+        .header("X-User-Id", &agent.user_id)
+        .header("X-Auth-Token", &agent.token)
+        .json(&json!({"inquiryId": inquiry_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let agent_data = json!([{"type": "agentData", "data": agent_info(&app, &room_id, "tok-1").await}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
 }

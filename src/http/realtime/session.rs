@@ -6,6 +6,7 @@
 //! open to the room's visitor (logged in with `livechat:setUpConnection`, or naming its
 //! token in the subscription's `args`: `{token}` or `{visitorToken}`) and to users who
 //! may see the room (the room access rules of the REST routes);
+//! `stream-livechat-room` `<rid>` follows the same rules;
 //! `stream-livechat-inquiry-queue-observer` is open to users holding `view-l-room`,
 //! for `public`, for `department/<id>` of a department they belong to (any department
 //! for users reaching all rooms) and for `agent/<their id>`.
@@ -16,14 +17,16 @@ use axum::extract::ws::close_code;
 use serde_json::{Value, json};
 
 use super::frames::{self, ClientFrame, meteor_error};
-use super::streams::{ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, NOTIFY_ROOM, ROOM_MESSAGES, Stream};
+use super::streams::{
+    ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, ROOM_MESSAGES, Stream,
+};
 use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
 use crate::domain::ids::{meteor_id, token_digest};
 use crate::domain::permissions::VIEW_L_ROOM;
 use crate::events::BusEvent;
 use crate::http::AppState;
 use crate::http::rocketchat::messages::room_access;
-use crate::store::{AuthUser, StoreError, Visitor};
+use crate::store::{AuthUser, StoreError};
 
 /// How long a resumed login token is announced as valid (`tokenExpires`), as
 /// Rocket.Chat's default login expiration: 90 days.
@@ -76,7 +79,9 @@ pub struct Identity {
     id: String,
     state: AppState,
     user: Option<AuthUser>,
-    visitor: Option<Visitor>,
+    /// The token `livechat:setUpConnection` named: the visitor it belongs to (now or
+    /// once registered) owns the connection.
+    visitor_token: Option<String>,
 }
 
 pub struct Session {
@@ -162,6 +167,7 @@ impl Session {
             .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
         let (stream, room_id) = match name.strip_prefix("stream-") {
             Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
+            Some(LIVECHAT_ROOM) => (Stream::LivechatRoom { room_id: event_name.to_owned() }, event_name),
             Some(NOTIFY_ROOM) => match event_name.split_once('/') {
                 Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
                 Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
@@ -185,7 +191,7 @@ impl Session {
 impl Identity {
     /// The identity of a connection, or of a REST caller (`user`).
     pub fn new(state: AppState, user: Option<AuthUser>) -> Self {
-        Self { id: meteor_id(), state, user, visitor: None }
+        Self { id: meteor_id(), state, user, visitor_token: None }
     }
 
     /// Calls a method: its result (none for methods that return nothing) or the error
@@ -197,7 +203,7 @@ impl Identity {
     async fn dispatch(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
         match method {
             "login" => self.login(params).await.map(Some),
-            "livechat:setUpConnection" => self.set_up_connection(params).await.map(|()| None),
+            "livechat:setUpConnection" => self.set_up_connection(&params).map(|()| None),
             "stream-notify-room" => self.notify_room(params).await.map(|()| None),
             _ => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
         }
@@ -224,14 +230,17 @@ impl Identity {
         Ok(answer)
     }
 
-    /// `livechat:setUpConnection` with `{token}`: the visitor of that token owns this
-    /// connection.
-    async fn set_up_connection(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
-        let Some(token) = params.first().and_then(|data| data["token"].as_str()) else {
-            return Err(Refusal::match_failed());
+    /// `livechat:setUpConnection` with `{token}` and nothing else: the visitor of that
+    /// token owns this connection. As Rocket.Chat, any token is taken, a visitor not
+    /// registered yet included (the widget calls this before it registers), and only
+    /// the first call of a connection counts.
+    fn set_up_connection(&mut self, params: &[Value]) -> Result<(), Refusal> {
+        let token = match params {
+            [Value::Object(data)] if data.len() == 1 => data.get("token").and_then(Value::as_str),
+            _ => None,
         };
-        let visitor = self.state.store.visitor_by_token(token).await?;
-        self.visitor = Some(visitor.ok_or_else(|| Refusal::new(json!("invalid-token"), Some("Invalid token")))?);
+        let Some(token) = token else { return Err(Refusal::match_failed()) };
+        self.visitor_token.get_or_insert_with(|| token.to_owned());
         Ok(())
     }
 
@@ -270,7 +279,7 @@ impl Identity {
     /// may see the room.
     async fn may_see_room(&self, room_id: &str, token: Option<&str>) -> Result<bool, Refusal> {
         let store = &self.state.store;
-        let visitor_token = token.or(self.visitor.as_ref().map(|visitor| visitor.token.as_str()));
+        let visitor_token = token.or(self.visitor_token.as_deref());
         if let Some(visitor_token) = visitor_token
             && let Some(room) = store.room_by_id(room_id).await?
             && room.visitor_token == visitor_token

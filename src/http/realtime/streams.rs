@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::frames::{stream_event, with_ejson_dates};
-use crate::events::BusEvent;
+use crate::events::{BusEvent, RoomAgent};
+use crate::http::rocketchat::widget::ServingAgent;
 use crate::http::rocketchat::wire::{InquiryView, MessageView};
 use crate::store::Message;
 use crate::store::events::{
@@ -14,6 +15,7 @@ use crate::store::events::{
 pub const ROOM_MESSAGES: &str = "room-messages";
 pub const NOTIFY_ROOM: &str = "notify-room";
 pub const INQUIRY_QUEUE: &str = "livechat-inquiry-queue-observer";
+pub const LIVECHAT_ROOM: &str = "livechat-room";
 
 /// The events of `stream-notify-room` served here, after `<rid>/`.
 pub const DELETE_MESSAGE: &str = "deleteMessage";
@@ -28,6 +30,9 @@ pub enum Stream {
     RoomDeletions { room_id: String },
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity`.
     RoomActivity { room_id: String, event: String },
+    /// `stream-livechat-room` of a room: what its visitor's widget shows of it (here
+    /// `agentData`, the agent serving it, whenever an agent takes it).
+    LivechatRoom { room_id: String },
     /// `stream-livechat-inquiry-queue-observer` with its event name: `public`,
     /// `department/<id>` or `agent/<id>`.
     Queue { event_name: String },
@@ -84,6 +89,14 @@ impl Stream {
                 }
                 let args = payload["args"].as_array().cloned().unwrap_or_default();
                 Some(stream_event(NOTIFY_ROOM, &format!("{room_id}/{activity}"), args))
+            }
+            Self::LivechatRoom { room_id } => {
+                if room_of_event != Some(room_id) || event.kind != INQUIRY_TAKEN {
+                    return None;
+                }
+                let RoomAgent { agent, show_info, show_email } = published.serving_agent.as_ref()?;
+                let data = ServingAgent::new(agent.clone(), *show_info, *show_email);
+                Some(stream_event(LIVECHAT_ROOM, room_id, vec![json!({"type": "agentData", "data": data})]))
             }
             Self::Queue { event_name } => {
                 let (department, args) = match (event.kind.as_str(), &published.inquiry) {
