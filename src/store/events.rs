@@ -28,6 +28,8 @@ pub const INQUIRY_QUEUED: &str = "inquiry.queued";
 pub const INQUIRY_TAKEN: &str = "inquiry.taken";
 /// The room was closed; the payload names the inquiry and department it had.
 pub const ROOM_CLOSED: &str = "room.closed";
+/// The agent serving the room set its livechat status; the payload is `{status}`.
+pub const AGENT_STATUS: &str = "agent.status";
 /// Someone in the room started or stopped typing; the payload is what the client sent.
 pub const USER_ACTIVITY: &str = "room.user-activity";
 

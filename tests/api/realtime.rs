@@ -372,6 +372,16 @@ both_backends!(a_widget_sets_up_its_connection_before_registering_and_hears_agen
     assert_eq!(data["_id"], json!(other_agent.user_id));
     let agent_data = json!([{"type": "agentData", "data": data}]);
     assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+
+    // The serving agent's livechat status reaches the widget; an agent who no longer
+    // serves the room is not heard (the next frame is the serving one's).
+    for serving in [&agent, &other_agent] {
+        let away = json!({"status": "not-available"});
+        let (status, body) = app.post("/api/v1/livechat/agent.status", Some(serving), away).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"status": "not-available", "success": true})));
+    }
+    let agent_status = json!([{"type": "agentStatus", "status": "not-available"}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_status));
 });
 
 both_backends!(the_agent_data_follows_the_agent_info_settings, |app| {

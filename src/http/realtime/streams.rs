@@ -9,7 +9,8 @@ use crate::http::rocketchat::widget::ServingAgent;
 use crate::http::rocketchat::wire::{InquiryView, MessageView};
 use crate::store::Message;
 use crate::store::events::{
-    INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED, USER_ACTIVITY,
+    AGENT_STATUS, INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED,
+    USER_ACTIVITY,
 };
 
 pub const ROOM_MESSAGES: &str = "room-messages";
@@ -31,7 +32,8 @@ pub enum Stream {
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity`.
     RoomActivity { room_id: String, event: String },
     /// `stream-livechat-room` of a room: what its visitor's widget shows of it (here
-    /// `agentData`, the agent serving it, whenever an agent takes it).
+    /// `agentData`, the agent serving it, whenever an agent takes it, and `agentStatus`,
+    /// that agent's livechat status, whenever it sets it).
     LivechatRoom { room_id: String },
     /// `stream-livechat-inquiry-queue-observer` with its event name: `public`,
     /// `department/<id>` or `agent/<id>`.
@@ -91,12 +93,22 @@ impl Stream {
                 Some(stream_event(NOTIFY_ROOM, &format!("{room_id}/{activity}"), args))
             }
             Self::LivechatRoom { room_id } => {
-                if room_of_event != Some(room_id) || event.kind != INQUIRY_TAKEN {
+                if room_of_event != Some(room_id) {
                     return None;
                 }
-                let RoomAgent { agent, show_info, show_email } = published.serving_agent.as_ref()?;
-                let data = ServingAgent::new(agent.clone(), *show_info, *show_email);
-                Some(stream_event(LIVECHAT_ROOM, room_id, vec![json!({"type": "agentData", "data": data})]))
+                let change = match event.kind.as_str() {
+                    INQUIRY_TAKEN => {
+                        let RoomAgent { agent, show_info, show_email } = published.serving_agent.as_ref()?;
+                        let data = ServingAgent::new(agent.clone(), *show_info, *show_email);
+                        json!({"type": "agentData", "data": data})
+                    }
+                    AGENT_STATUS => {
+                        let payload: Value = serde_json::from_str(&event.payload).ok()?;
+                        json!({"type": "agentStatus", "status": payload["status"]})
+                    }
+                    _ => return None,
+                };
+                Some(stream_event(LIVECHAT_ROOM, room_id, vec![change]))
             }
             Self::Queue { event_name } => {
                 let (department, args) = match (event.kind.as_str(), &published.inquiry) {
