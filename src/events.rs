@@ -22,8 +22,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::domain::settings::{ShowAgentEmail, ShowAgentInfo};
 use crate::domain::time::Clock;
-use crate::store::events::{EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN};
-use crate::store::{Inquiry, Store, StoreResult, User};
+use crate::store::events::{EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN, ROOM_CLOSED};
+use crate::store::{Inquiry, Room, Store, StoreResult, User};
 
 /// Events a connection may fall behind by before it is disconnected as too slow.
 pub const BUS_CAPACITY: usize = 4096;
@@ -71,13 +71,16 @@ impl Cursor {
 }
 
 /// An event as the bus hands it to subscribers: with the room's inquiry as it is when
-/// the bus reads the event, for the inquiry kinds, and the agent serving the room then
-/// for a take (read once per instance, not once per subscriber).
+/// the bus reads the event, for the inquiry kinds, and the room and the agent serving
+/// it then, for a take (and the room for a close); read once per instance, not once
+/// per subscriber.
 #[derive(Debug)]
 pub struct BusEvent {
     pub event: Event,
     pub inquiry: Option<Inquiry>,
     pub serving_agent: Option<RoomAgent>,
+    /// The room, for a take and a close.
+    pub room: Option<Room>,
 }
 
 /// The agent serving a room and how much of it visitors are shown
@@ -144,8 +147,15 @@ impl EventBus {
             }),
             _ => None,
         };
+        let room = match (event.kind.as_str(), &event.room_id) {
+            (INQUIRY_TAKEN | ROOM_CLOSED, Some(room_id)) => store.room_by_id(room_id).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, event = event.id, "reading the room of an event failed");
+                None
+            }),
+            _ => None,
+        };
         // No receiver is not an error: nobody is connected.
-        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry, serving_agent }));
+        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry, serving_agent, room }));
     }
 
     /// Reads and publishes the store's events, and prunes old ones, until the task

@@ -434,6 +434,92 @@ both_backends!(livechat_room_subscriptions_outside_the_callers_reach_are_refused
     assert_eq!(admin.sub("stream-livechat-room", json!([room_id, false])).await, ready("2"));
 });
 
+/// Room `room_id` as `livechat/rooms` lists it.
+async fn listed_room(app: &TestApp, room_id: &str) -> Value {
+    let (status, body) = app.get("/api/v1/livechat/rooms?count=100", Some(&app.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["rooms"].as_array().unwrap().iter().find(|room| room["_id"] == json!(room_id)).unwrap().clone()
+}
+
+/// The next `count` frames, ordered by event name (the frames of one event come in no
+/// set order across subscriptions).
+async fn frames_by_event_name(ddp: &mut Ddp, count: usize) -> Vec<Value> {
+    let mut frames = Vec::new();
+    for _ in 0..count {
+        frames.push(ddp.recv().await);
+    }
+    frames.sort_by_key(|frame| frame["fields"]["eventName"].as_str().map(str::to_owned));
+    frames
+}
+
+both_backends!(an_agent_hears_of_its_rooms_as_they_are_taken_and_closed, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+    let rooms_changed = format!("{}/rooms-changed", agent.user_id);
+    let subscriptions_changed = format!("{}/subscriptions-changed", agent.user_id);
+    assert_eq!(console.sub("stream-notify-user", json!([rooms_changed, false])).await, ready("2"));
+    assert_eq!(console.sub("stream-notify-user", json!([subscriptions_changed, false])).await, ready("3"));
+
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    take(&app, &agent, &room_id).await;
+    let room = listed_room(&app, &room_id).await;
+    let (visitor, served_at) = (room["v"].clone(), ejson(json!({"ts": room["servedBy"]["ts"]}))["ts"].clone());
+    let subscription = |open: bool| {
+        json!({"_id": format!("{room_id}{}", agent.user_id), "rid": room_id,
+               "u": {"_id": agent.user_id, "username": "agent"}, "name": visitor["username"],
+               "fname": "Visitor tok-1", "t": "l", "open": open, "v": visitor, "ts": served_at})
+    };
+    let mut inserted = subscription(true);
+    inserted["_updatedAt"] = ejson(room.clone())["_updatedAt"].clone();
+    assert_eq!(
+        frames_by_event_name(&mut console, 2).await,
+        vec![
+            changed("notify-user", &rooms_changed, json!(["inserted", ejson(room)])),
+            changed("notify-user", &subscriptions_changed, json!(["inserted", inserted])),
+        ]
+    );
+
+    // Another agent's room is not heard; the close of this one is.
+    let (_, other_room) = visitor_with_room(&app, "tok-2", None).await;
+    take(&app, &other_agent, &other_room).await;
+    let (status, body) = app.post("/api/v1/livechat/room.closeByUser", Some(&agent), json!({"rid": room_id})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let room = listed_room(&app, &room_id).await;
+    let mut removed = subscription(false);
+    removed["_updatedAt"] = ejson(room.clone())["_updatedAt"].clone();
+    assert_eq!(
+        frames_by_event_name(&mut console, 2).await,
+        vec![
+            changed("notify-user", &rooms_changed, json!(["updated", ejson(room)])),
+            changed("notify-user", &subscriptions_changed, json!(["removed", removed])),
+        ]
+    );
+});
+
+both_backends!(only_the_user_itself_subscribes_to_its_notifications, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let rooms_changed = format!("{}/rooms-changed", agent.user_id);
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&other_agent).await;
+    assert_eq!(console.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("2"));
+    assert_eq!(console.sub("stream-notify-user", json!([other_agent.user_id, false])).await, not_allowed("3"));
+    // Its own events other than these two are accepted (and never sent).
+    let own = format!("{}/notification", other_agent.user_id);
+    assert_eq!(console.sub("stream-notify-user", json!([own, false])).await, ready("4"));
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("1"));
+    let mut widget = Ddp::connect(&app.base).await;
+    visitor_with_room(&app, "tok-1", None).await;
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-1"}])).await,
+        json!({"msg": "result", "id": "1"})
+    );
+    assert_eq!(widget.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("2"));
+});
+
 both_backends!(authentication_failures_answer_ddp_errors, |app| {
     let mut ddp = Ddp::connect(&app.base).await;
     let logged_out = "You've been logged out by the server. Please log in again.";

@@ -6,7 +6,8 @@
 //! open to the room's visitor (logged in with `livechat:setUpConnection`, or naming its
 //! token in the subscription's `args`: `{token}` or `{visitorToken}`) and to users who
 //! may see the room (the room access rules of the REST routes);
-//! `stream-livechat-room` `<rid>` follows the same rules;
+//! `stream-livechat-room` `<rid>` follows the same rules; `stream-notify-user`
+//! `<uid>/<event>` is open to that user alone;
 //! `stream-livechat-inquiry-queue-observer` is open to users holding `view-l-room`,
 //! for `public`, for `department/<id>` of a department they belong to (any department
 //! for users reaching all rooms) and for `agent/<their id>`.
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::frames::{self, ClientFrame, meteor_error};
 use super::streams::{
-    ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, ROOM_MESSAGES, Stream,
+    ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES, Stream,
 };
 use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
 use crate::domain::ids::{meteor_id, token_digest};
@@ -175,6 +176,15 @@ impl Session {
                 }
                 _ => return Err(Refusal::not_allowed()),
             },
+            Some(NOTIFY_USER) => {
+                let own_user = self.identity.user.as_ref().map(|user| user.id.as_str());
+                return match event_name.split_once('/') {
+                    Some((user_id, event)) if Some(user_id) == own_user && !event.is_empty() => {
+                        Ok(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() })
+                    }
+                    _ => Err(Refusal::not_allowed()),
+                };
+            }
             Some(INQUIRY_QUEUE) => {
                 return if self.identity.may_observe_queue(event_name).await? {
                     Ok(Stream::Queue { event_name: event_name.to_owned() })
