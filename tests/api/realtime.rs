@@ -520,6 +520,99 @@ both_backends!(only_the_user_itself_subscribes_to_its_notifications, |app| {
     assert_eq!(widget.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("2"));
 });
 
+both_backends!(agents_send_messages_over_ddp_as_over_rest, clock = START, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-room-messages", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+
+    app.clock.advance(1_000);
+    let sent = console.call("sendMessage", json!([{"rid": room_id, "msg": "Hi over DDP", "_id": "ddp-1"}])).await;
+    let stored = ejson(message_over_rest(&app, &agent, "ddp-1").await);
+    assert_eq!(stored["msg"], json!("Hi over DDP"));
+    assert_eq!(sent, json!({"msg": "result", "id": "2", "result": stored}));
+    assert_eq!(widget.recv().await, changed("room-messages", &room_id, json!([stored])));
+
+    // Only a room the caller may not write to is an error, as Rocket.Chat's method; an
+    // unknown room, a taken id or a text over the limit answer nothing and write nothing.
+    let mut other = Ddp::connect(&app.base).await;
+    other.login(&other_agent).await;
+    assert_eq!(
+        other.call("sendMessage", json!([{"rid": room_id, "msg": "Not mine"}])).await,
+        json!({"msg": "result", "id": "2", "error": {"isClientSafe": true, "error": "error-not-allowed",
+            "message": "[error-not-allowed]", "errorType": "Meteor.Error"}})
+    );
+    for (id, message) in [
+        ("3", json!({"rid": "no-such-room", "msg": "Hello?"})),
+        ("4", json!({"rid": room_id, "msg": "Again", "_id": "ddp-1"})),
+        ("5", json!({"rid": room_id, "msg": "x".repeat(5001)})),
+        ("6", json!({"rid": room_id, "msg": ""})),
+    ] {
+        assert_eq!(console.call("sendMessage", json!([message])).await, json!({"msg": "result", "id": id}));
+    }
+    let match_failed = json!({"isClientSafe": true, "error": 400, "reason": "Match failed",
+        "message": "Match failed [400]", "errorType": "Meteor.Error"});
+    assert_eq!(
+        console.call("sendMessage", json!([])).await,
+        json!({"msg": "result", "id": "7", "error": match_failed})
+    );
+    assert_eq!(
+        console.call("sendMessage", json!([{"rid": 1, "msg": "x"}])).await,
+        json!({"msg": "result", "id": "8", "error": match_failed})
+    );
+    assert_eq!(
+        console.call("sendMessage", json!([{"rid": room_id, "msg": "x", "pinned": true}])).await,
+        json!({"msg": "result", "id": "9", "error": match_failed})
+    );
+    assert_eq!(message_over_rest(&app, &agent, "ddp-1").await["msg"], json!("Hi over DDP"));
+
+    // A visitor's connection is no user.
+    assert_eq!(
+        widget.call("sendMessage", json!([{"rid": room_id, "msg": "Me too"}])).await,
+        json!({"msg": "result", "id": "2", "error": {"isClientSafe": true, "error": "error-invalid-user",
+            "reason": "Invalid user", "message": "Invalid user [error-invalid-user]", "errorType": "Meteor.Error"}})
+    );
+
+    // The same over method.call.
+    app.clock.advance(1_000);
+    let frame = method_frame("m1", "sendMessage", json!([{"rid": room_id, "msg": "Over REST", "_id": "rest-1"}]));
+    let (status, body) = app.post("/api/v1/method.call/sendMessage", Some(&agent), frame).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored = ejson(message_over_rest(&app, &agent, "rest-1").await);
+    let result: Value = serde_json::from_str(body["message"].as_str().unwrap()).unwrap();
+    assert_eq!(result, json!({"msg": "result", "id": "m1", "result": stored}));
+    assert_eq!(body["success"], json!(true));
+});
+
+both_backends!(presence_methods_are_accepted_and_change_nothing, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+    assert_eq!(
+        console.call("UserPresence:setDefaultStatus", json!(["away"])).await,
+        json!({"msg": "result", "id": "2", "result": false})
+    );
+    assert_eq!(
+        console.call("UserPresence:online", json!([])).await,
+        json!({"msg": "result", "id": "3", "result": false})
+    );
+    assert_eq!(
+        console.call("UserPresence:away", json!([])).await,
+        json!({"msg": "result", "id": "4", "result": false})
+    );
+    // Without a login, nothing.
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.call("UserPresence:online", json!([])).await, json!({"msg": "result", "id": "1"}));
+    let frame = method_frame("p1", "UserPresence:away", json!([]));
+    assert_eq!(
+        app.post("/api/v1/method.call/UserPresence:away", Some(&agent), frame).await,
+        (StatusCode::OK, json!({"message": r#"{"msg":"result","id":"p1","result":false}"#, "success": true}))
+    );
+});
+
 both_backends!(authentication_failures_answer_ddp_errors, |app| {
     let mut ddp = Ddp::connect(&app.base).await;
     let logged_out = "You've been logged out by the server. Please log in again.";

@@ -17,17 +17,19 @@ use std::collections::HashMap;
 use axum::extract::ws::close_code;
 use serde_json::{Value, json};
 
-use super::frames::{self, ClientFrame, meteor_error};
+use super::frames::{self, ClientFrame, meteor_error, with_ejson_dates};
 use super::streams::{
     ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES, Stream,
 };
 use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
 use crate::domain::ids::{meteor_id, token_digest};
 use crate::domain::permissions::VIEW_L_ROOM;
+use crate::domain::settings::MessageMaxAllowedSize;
 use crate::events::BusEvent;
 use crate::http::AppState;
 use crate::http::rocketchat::messages::room_access;
-use crate::store::{AuthUser, StoreError};
+use crate::http::rocketchat::wire::MessageView;
+use crate::store::{AuthUser, NewMessage, StoreError};
 
 /// How long a resumed login token is announced as valid (`tokenExpires`), as
 /// Rocket.Chat's default login expiration: 90 days.
@@ -66,10 +68,16 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    fn internal() -> Self {
+        Self::new(json!(500), Some("Internal server error"))
+    }
+}
+
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "a realtime request failed in the store");
-        Self::new(json!(500), Some("Internal server error"))
+        Self::internal()
     }
 }
 
@@ -215,6 +223,11 @@ impl Identity {
             "login" => self.login(params).await.map(Some),
             "livechat:setUpConnection" => self.set_up_connection(&params).map(|()| None),
             "stream-notify-room" => self.notify_room(params).await.map(|()| None),
+            "sendMessage" => self.send_message(params).await,
+            // Presence is not kept here: a logged-in caller is told nothing changed.
+            "UserPresence:setDefaultStatus" | "UserPresence:online" | "UserPresence:away" => {
+                Ok(self.user.as_ref().map(|_| Value::Bool(false)))
+            }
             _ => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
         }
     }
@@ -252,6 +265,56 @@ impl Identity {
         let Some(token) = token else { return Err(Refusal::match_failed()) };
         self.visitor_token.get_or_insert_with(|| token.to_owned());
         Ok(())
+    }
+
+    /// `sendMessage` with `{rid, msg, _id?}`: the logged-in user writes into a room, with
+    /// the store call and room rules of REST `chat.sendMessage`. As Rocket.Chat's
+    /// method, only a room the caller may not write to is an error; an unknown or closed
+    /// room, an empty text or one over `Message_MaxAllowedSize`, or a message id taken
+    /// answer no result and write nothing.
+    async fn send_message(&self, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
+        let Some(Value::Object(fields)) = params.first() else { return Err(Refusal::match_failed()) };
+        let text = |key: &str| match fields.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(Refusal::match_failed()),
+        };
+        if fields.keys().any(|key| !["_id", "rid", "msg"].contains(&key.as_str())) {
+            return Err(Refusal::match_failed());
+        }
+        let (id, room_id, msg) = (text("_id")?, text("rid")?, text("msg")?);
+        let Some(user) = &self.user else {
+            return Err(Refusal::new(json!("error-invalid-user"), Some("Invalid user")));
+        };
+        let (Some(room_id), Some(msg)) = (room_id, msg.filter(|msg| !msg.is_empty())) else { return Ok(None) };
+        let limit = self.state.store.setting::<MessageMaxAllowedSize>().await?;
+        if msg.chars().count() as u64 > limit {
+            return Ok(None);
+        }
+        let id = id.map_or_else(meteor_id, str::to_owned);
+        let message = NewMessage {
+            id: &id,
+            room_id,
+            msg,
+            kind: None,
+            author_id: &user.id,
+            author_username: &user.username,
+            author_name: Some(&user.name),
+            extra: None,
+            now: self.state.now(),
+        };
+        match self.state.store.add_agent_message(room_access(user), message).await {
+            Ok(stored) => {
+                let view = serde_json::to_value(MessageView::new(&stored, None)).map_err(|_| Refusal::internal())?;
+                Ok(Some(with_ejson_dates(view)))
+            }
+            Err(StoreError::NotFound) => match self.state.store.room_state(room_id, room_access(user)).await? {
+                Some(room) if !room.accessible => Err(Refusal::new(json!("error-not-allowed"), None)),
+                _ => Ok(None),
+            },
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity` with the event's
