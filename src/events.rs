@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
+use crate::domain::settings::{ShowAgentEmail, ShowAgentInfo};
 use crate::domain::time::Clock;
-use crate::store::events::{EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN};
-use crate::store::{Inquiry, Store, StoreResult};
+use crate::store::events::{EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN, ROOM_CLOSED};
+use crate::store::{Inquiry, Room, Store, StoreResult, User};
 
 /// Events a connection may fall behind by before it is disconnected as too slow.
 pub const BUS_CAPACITY: usize = 4096;
@@ -70,12 +71,34 @@ impl Cursor {
 }
 
 /// An event as the bus hands it to subscribers: with the room's inquiry as it is when
-/// the bus reads the event, for the inquiry kinds (read once per instance, not once per
-/// subscriber).
+/// the bus reads the event, for the inquiry kinds, and the room and the agent serving
+/// it then, for a take (and the room for a close); read once per instance, not once
+/// per subscriber.
 #[derive(Debug)]
 pub struct BusEvent {
     pub event: Event,
     pub inquiry: Option<Inquiry>,
+    pub serving_agent: Option<RoomAgent>,
+    /// The room, for a take and a close.
+    pub room: Option<Room>,
+}
+
+/// The agent serving a room and how much of it visitors are shown
+/// (`Livechat_show_agent_info`, `Livechat_show_agent_email`).
+#[derive(Debug)]
+pub struct RoomAgent {
+    pub agent: User,
+    pub show_info: bool,
+    pub show_email: bool,
+}
+
+impl RoomAgent {
+    async fn read(store: &Store, agent_id: &str) -> StoreResult<Option<Self>> {
+        let Some(agent) = store.user_by_id(agent_id).await? else { return Ok(None) };
+        let show_info = store.setting::<ShowAgentInfo>().await?;
+        let show_email = store.setting::<ShowAgentEmail>().await?;
+        Ok(Some(Self { agent, show_info, show_email }))
+    }
 }
 
 /// Fans events out to every subscriber of this instance; cheap to share.
@@ -116,8 +139,23 @@ impl EventBus {
             },
             _ => None,
         };
+        let serving_agent = match (event.kind.as_str(), inquiry.as_ref().and_then(|inquiry| inquiry.served_by.as_ref()))
+        {
+            (INQUIRY_TAKEN, Some(agent_id)) => RoomAgent::read(store, agent_id).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, event = event.id, "reading the serving agent of an event failed");
+                None
+            }),
+            _ => None,
+        };
+        let room = match (event.kind.as_str(), &event.room_id) {
+            (INQUIRY_TAKEN | ROOM_CLOSED, Some(room_id)) => store.room_by_id(room_id).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, event = event.id, "reading the room of an event failed");
+                None
+            }),
+            _ => None,
+        };
         // No receiver is not an error: nobody is connected.
-        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry }));
+        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry, serving_agent, room }));
     }
 
     /// Reads and publishes the store's events, and prunes old ones, until the task

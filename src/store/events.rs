@@ -31,6 +31,8 @@ pub const ROOM_CLOSED: &str = "room.closed";
 /// A queued inquiry was recorded past its SLA due time (by the sweep or by a late take);
 /// the payload is a `LivechatSlaBreach`.
 pub const SLA_BREACHED: &str = "sla.breached";
+/// The agent serving the room set its livechat status; the payload is `{status}`.
+pub const AGENT_STATUS: &str = "agent.status";
 /// Someone in the room started or stopped typing; the payload is what the client sent.
 pub const USER_ACTIVITY: &str = "room.user-activity";
 

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::events::AGENT_STATUS;
 use super::sql::{livechat_user_select, user_columns};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
 use crate::domain::agents::LivechatStatus;
@@ -244,7 +245,8 @@ impl Store {
     }
 
     /// Sets an agent's `statusLivechat`, or toggles it when `status` is `None`, in one
-    /// statement. Returns the new status; `None` when the user is not an agent.
+    /// statement, and publishes the new status to each open room the agent serves.
+    /// Returns the new status; `None` when the user is not an agent.
     pub async fn set_livechat_status(
         &self,
         agent_id: &str,
@@ -255,14 +257,29 @@ impl Store {
                CASE livechat_status WHEN 'available' THEN 'not-available' ELSE 'available' END) \
              WHERE id = $1 AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = users.id AND ur.role = $4) \
              RETURNING livechat_status";
-        let updated: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(agent_id)
-            .bind(status.map(LivechatStatus::as_str))
-            .bind(now)
-            .bind(ROLE_AGENT)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(updated.map(|(status,)| status))
+        const PUBLISH: &str = "INSERT INTO events (kind, room_id, payload, created_at) \
+             SELECT $1, id, $2, $3 FROM rooms WHERE served_by = $4 AND open";
+        begin_write!(self, |tx| {
+            let updated: Option<(String,)> = sqlx::query_as(SQL)
+                .bind(agent_id)
+                .bind(status.map(LivechatStatus::as_str))
+                .bind(now)
+                .bind(ROLE_AGENT)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some((status,)) = &updated {
+                let payload = serde_json::json!({ "status": status }).to_string();
+                sqlx::query(PUBLISH)
+                    .bind(AGENT_STATUS)
+                    .bind(payload)
+                    .bind(now)
+                    .bind(agent_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok(updated.map(|(status,)| status))
+        })
     }
 }
 

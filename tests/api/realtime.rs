@@ -323,6 +323,296 @@ both_backends!(subscriptions_outside_the_callers_reach_are_refused, |app| {
     );
 });
 
+/// The serving agent of `room_id` as `livechat/agent.info` shows it to the visitor.
+async fn agent_info(app: &TestApp, room_id: &str, token: &str) -> Value {
+    let (status, body) = app.get(&format!("/api/v1/livechat/agent.info/{room_id}/{token}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["agent"].clone()
+}
+
+both_backends!(a_widget_sets_up_its_connection_before_registering_and_hears_agents_take_the_room, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    // The widget names its token before the visitor exists.
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-new"}])).await,
+        json!({"msg": "result", "id": "1"})
+    );
+    // A second call does not change whose connection it is.
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-2"}])).await,
+        json!({"msg": "result", "id": "2"})
+    );
+    let (_, room_id) = visitor_with_room(&app, "tok-new", None).await;
+    let (_, other_room) = visitor_with_room(&app, "tok-2", None).await;
+    // Subscriptions naming no token are the connection's visitor's.
+    let no_token = json!({"useCollection": false, "args": []});
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, no_token])).await, ready("3"));
+    assert_eq!(widget.sub("stream-room-messages", json!([room_id])).await, ready("4"));
+    assert_eq!(widget.sub("stream-livechat-room", json!([other_room, no_token])).await, not_allowed("5"));
+
+    take(&app, &agent, &room_id).await;
+    let data = agent_info(&app, &room_id, "tok-new").await;
+    assert_eq!(
+        data,
+        json!({"_id": agent.user_id, "username": "agent", "name": "agent", "status": "offline",
+               "emails": [{"address": "agent@example.com", "verified": false}]})
+    );
+    let agent_data = json!([{"type": "agentData", "data": data}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+
+    // A transfer to another agent names the new one.
+    let forward = json!({"roomId": room_id, "userId": other_agent.user_id});
+    let (status, body) = app.post("/api/v1/livechat/room.forward", Some(&app.admin), forward).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+    // The transfer's system message comes first, on the room's messages.
+    assert_eq!(widget.recv().await["collection"], json!("stream-room-messages"));
+    let data = agent_info(&app, &room_id, "tok-new").await;
+    assert_eq!(data["_id"], json!(other_agent.user_id));
+    let agent_data = json!([{"type": "agentData", "data": data}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+
+    // The serving agent's livechat status reaches the widget; an agent who no longer
+    // serves the room is not heard (the next frame is the serving one's).
+    for serving in [&agent, &other_agent] {
+        let away = json!({"status": "not-available"});
+        let (status, body) = app.post("/api/v1/livechat/agent.status", Some(serving), away).await;
+        assert_eq!((status, body), (StatusCode::OK, json!({"status": "not-available", "success": true})));
+    }
+    let agent_status = json!([{"type": "agentStatus", "status": "not-available"}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_status));
+});
+
+both_backends!(the_agent_data_follows_the_agent_info_settings, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let hide = json!({"value": false});
+    let (status, body) = app.post("/api/v1/settings/Livechat_show_agent_info", Some(&app.admin), hide).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+
+    take(&app, &agent, &room_id).await;
+    let agent_data = json!([{"type": "agentData", "data": {"hiddenInfo": true}}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
+});
+
+/// Takes the room's inquiry as `agent`.
+async fn take(app: &TestApp, agent: &Session, room_id: &str) {
+    let inquiry_id = inquiry_of(app, room_id).await["_id"].clone();
+    let answer = app.post("/api/v1/livechat/inquiries.take", Some(agent), json!({"inquiryId": inquiry_id})).await;
+    assert_eq!(answer, (StatusCode::OK, json!({"success": true})));
+}
+
+both_backends!(livechat_room_subscriptions_outside_the_callers_reach_are_refused, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    visitor_with_room(&app, "tok-2", None).await;
+
+    let mut stranger = Ddp::connect(&app.base).await;
+    assert_eq!(
+        stranger.sub("stream-livechat-room", json!([room_id, visitor_options("tok-2")])).await,
+        not_allowed("1")
+    );
+    assert_eq!(
+        stranger.sub("stream-livechat-room", json!(["no-such-room", visitor_options("tok-2")])).await,
+        not_allowed("2")
+    );
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&other_agent).await;
+    assert_eq!(console.sub("stream-livechat-room", json!([room_id, false])).await, not_allowed("2"));
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.sub("stream-livechat-room", json!([room_id])).await, not_allowed("1"));
+    // The serving agent and an administrator may.
+    let mut serving = Ddp::connect(&app.base).await;
+    serving.login(&agent).await;
+    assert_eq!(serving.sub("stream-livechat-room", json!([room_id, false])).await, ready("2"));
+    let mut admin = Ddp::connect(&app.base).await;
+    admin.login(&app.admin).await;
+    assert_eq!(admin.sub("stream-livechat-room", json!([room_id, false])).await, ready("2"));
+});
+
+/// Room `room_id` as `livechat/rooms` lists it.
+async fn listed_room(app: &TestApp, room_id: &str) -> Value {
+    let (status, body) = app.get("/api/v1/livechat/rooms?count=100", Some(&app.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["rooms"].as_array().unwrap().iter().find(|room| room["_id"] == json!(room_id)).unwrap().clone()
+}
+
+/// The next `count` frames, ordered by event name (the frames of one event come in no
+/// set order across subscriptions).
+async fn frames_by_event_name(ddp: &mut Ddp, count: usize) -> Vec<Value> {
+    let mut frames = Vec::new();
+    for _ in 0..count {
+        frames.push(ddp.recv().await);
+    }
+    frames.sort_by_key(|frame| frame["fields"]["eventName"].as_str().map(str::to_owned));
+    frames
+}
+
+both_backends!(an_agent_hears_of_its_rooms_as_they_are_taken_and_closed, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+    let rooms_changed = format!("{}/rooms-changed", agent.user_id);
+    let subscriptions_changed = format!("{}/subscriptions-changed", agent.user_id);
+    assert_eq!(console.sub("stream-notify-user", json!([rooms_changed, false])).await, ready("2"));
+    assert_eq!(console.sub("stream-notify-user", json!([subscriptions_changed, false])).await, ready("3"));
+
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    take(&app, &agent, &room_id).await;
+    let room = listed_room(&app, &room_id).await;
+    let (visitor, served_at) = (room["v"].clone(), ejson(json!({"ts": room["servedBy"]["ts"]}))["ts"].clone());
+    let subscription = |open: bool| {
+        json!({"_id": format!("{room_id}{}", agent.user_id), "rid": room_id,
+               "u": {"_id": agent.user_id, "username": "agent"}, "name": visitor["username"],
+               "fname": "Visitor tok-1", "t": "l", "open": open, "v": visitor, "ts": served_at})
+    };
+    let mut inserted = subscription(true);
+    inserted["_updatedAt"] = ejson(room.clone())["_updatedAt"].clone();
+    assert_eq!(
+        frames_by_event_name(&mut console, 2).await,
+        vec![
+            changed("notify-user", &rooms_changed, json!(["inserted", ejson(room)])),
+            changed("notify-user", &subscriptions_changed, json!(["inserted", inserted])),
+        ]
+    );
+
+    // Another agent's room is not heard; the close of this one is.
+    let (_, other_room) = visitor_with_room(&app, "tok-2", None).await;
+    take(&app, &other_agent, &other_room).await;
+    let (status, body) = app.post("/api/v1/livechat/room.closeByUser", Some(&agent), json!({"rid": room_id})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let room = listed_room(&app, &room_id).await;
+    let mut removed = subscription(false);
+    removed["_updatedAt"] = ejson(room.clone())["_updatedAt"].clone();
+    assert_eq!(
+        frames_by_event_name(&mut console, 2).await,
+        vec![
+            changed("notify-user", &rooms_changed, json!(["updated", ejson(room)])),
+            changed("notify-user", &subscriptions_changed, json!(["removed", removed])),
+        ]
+    );
+});
+
+both_backends!(only_the_user_itself_subscribes_to_its_notifications, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let rooms_changed = format!("{}/rooms-changed", agent.user_id);
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&other_agent).await;
+    assert_eq!(console.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("2"));
+    assert_eq!(console.sub("stream-notify-user", json!([other_agent.user_id, false])).await, not_allowed("3"));
+    // Its own events other than these two are accepted (and never sent).
+    let own = format!("{}/notification", other_agent.user_id);
+    assert_eq!(console.sub("stream-notify-user", json!([own, false])).await, ready("4"));
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("1"));
+    let mut widget = Ddp::connect(&app.base).await;
+    visitor_with_room(&app, "tok-1", None).await;
+    assert_eq!(
+        widget.call("livechat:setUpConnection", json!([{"token": "tok-1"}])).await,
+        json!({"msg": "result", "id": "1"})
+    );
+    assert_eq!(widget.sub("stream-notify-user", json!([rooms_changed, false])).await, not_allowed("2"));
+});
+
+both_backends!(agents_send_messages_over_ddp_as_over_rest, clock = START, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let other_agent = available_agent(&app, "other").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-room-messages", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+
+    app.clock.advance(1_000);
+    let sent = console.call("sendMessage", json!([{"rid": room_id, "msg": "Hi over DDP", "_id": "ddp-1"}])).await;
+    let stored = ejson(message_over_rest(&app, &agent, "ddp-1").await);
+    assert_eq!(stored["msg"], json!("Hi over DDP"));
+    assert_eq!(sent, json!({"msg": "result", "id": "2", "result": stored}));
+    assert_eq!(widget.recv().await, changed("room-messages", &room_id, json!([stored])));
+
+    // Only a room the caller may not write to is an error, as Rocket.Chat's method; an
+    // unknown room, a taken id or a text over the limit answer nothing and write nothing.
+    let mut other = Ddp::connect(&app.base).await;
+    other.login(&other_agent).await;
+    assert_eq!(
+        other.call("sendMessage", json!([{"rid": room_id, "msg": "Not mine"}])).await,
+        json!({"msg": "result", "id": "2", "error": {"isClientSafe": true, "error": "error-not-allowed",
+            "message": "[error-not-allowed]", "errorType": "Meteor.Error"}})
+    );
+    for (id, message) in [
+        ("3", json!({"rid": "no-such-room", "msg": "Hello?"})),
+        ("4", json!({"rid": room_id, "msg": "Again", "_id": "ddp-1"})),
+        ("5", json!({"rid": room_id, "msg": "x".repeat(5001)})),
+        ("6", json!({"rid": room_id, "msg": ""})),
+    ] {
+        assert_eq!(console.call("sendMessage", json!([message])).await, json!({"msg": "result", "id": id}));
+    }
+    let match_failed = json!({"isClientSafe": true, "error": 400, "reason": "Match failed",
+        "message": "Match failed [400]", "errorType": "Meteor.Error"});
+    assert_eq!(
+        console.call("sendMessage", json!([])).await,
+        json!({"msg": "result", "id": "7", "error": match_failed})
+    );
+    assert_eq!(
+        console.call("sendMessage", json!([{"rid": 1, "msg": "x"}])).await,
+        json!({"msg": "result", "id": "8", "error": match_failed})
+    );
+    assert_eq!(
+        console.call("sendMessage", json!([{"rid": room_id, "msg": "x", "pinned": true}])).await,
+        json!({"msg": "result", "id": "9", "error": match_failed})
+    );
+    assert_eq!(message_over_rest(&app, &agent, "ddp-1").await["msg"], json!("Hi over DDP"));
+
+    // A visitor's connection is no user.
+    assert_eq!(
+        widget.call("sendMessage", json!([{"rid": room_id, "msg": "Me too"}])).await,
+        json!({"msg": "result", "id": "2", "error": {"isClientSafe": true, "error": "error-invalid-user",
+            "reason": "Invalid user", "message": "Invalid user [error-invalid-user]", "errorType": "Meteor.Error"}})
+    );
+
+    // The same over method.call.
+    app.clock.advance(1_000);
+    let frame = method_frame("m1", "sendMessage", json!([{"rid": room_id, "msg": "Over REST", "_id": "rest-1"}]));
+    let (status, body) = app.post("/api/v1/method.call/sendMessage", Some(&agent), frame).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stored = ejson(message_over_rest(&app, &agent, "rest-1").await);
+    let result: Value = serde_json::from_str(body["message"].as_str().unwrap()).unwrap();
+    assert_eq!(result, json!({"msg": "result", "id": "m1", "result": stored}));
+    assert_eq!(body["success"], json!(true));
+});
+
+both_backends!(presence_methods_are_accepted_and_change_nothing, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let mut console = Ddp::connect(&app.base).await;
+    console.login(&agent).await;
+    assert_eq!(
+        console.call("UserPresence:setDefaultStatus", json!(["away"])).await,
+        json!({"msg": "result", "id": "2", "result": false})
+    );
+    assert_eq!(
+        console.call("UserPresence:online", json!([])).await,
+        json!({"msg": "result", "id": "3", "result": false})
+    );
+    assert_eq!(
+        console.call("UserPresence:away", json!([])).await,
+        json!({"msg": "result", "id": "4", "result": false})
+    );
+    // Without a login, nothing.
+    let mut anonymous = Ddp::connect(&app.base).await;
+    assert_eq!(anonymous.call("UserPresence:online", json!([])).await, json!({"msg": "result", "id": "1"}));
+    let frame = method_frame("p1", "UserPresence:away", json!([]));
+    assert_eq!(
+        app.post("/api/v1/method.call/UserPresence:away", Some(&agent), frame).await,
+        (StatusCode::OK, json!({"message": r#"{"msg":"result","id":"p1","result":false}"#, "success": true}))
+    );
+});
+
 both_backends!(authentication_failures_answer_ddp_errors, |app| {
     let mut ddp = Ddp::connect(&app.base).await;
     let logged_out = "You've been logged out by the server. Please log in again.";
@@ -337,19 +627,22 @@ both_backends!(authentication_failures_answer_ddp_errors, |app| {
             "reason": "Unrecognized options for login request",
             "message": "Unrecognized options for login request [400]", "errorType": "Meteor.Error"}})
     );
-    assert_eq!(
-        ddp.call("livechat:setUpConnection", json!([{"token": "nobody"}])).await,
-        json!({"msg": "result", "id": "3", "error": {"isClientSafe": true, "error": "invalid-token",
-            "reason": "Invalid token", "message": "Invalid token [invalid-token]", "errorType": "Meteor.Error"}})
-    );
-    assert_eq!(
-        ddp.call("livechat:setUpConnection", json!([])).await,
-        json!({"msg": "result", "id": "4", "error": {"isClientSafe": true, "error": 400, "reason": "Match failed",
-            "message": "Match failed [400]", "errorType": "Meteor.Error"}})
-    );
+    let match_failed = json!({"isClientSafe": true, "error": 400, "reason": "Match failed",
+        "message": "Match failed [400]", "errorType": "Meteor.Error"});
+    for (id, params) in [
+        ("3", json!([])),
+        ("4", json!([{"token": 1}])),
+        ("5", json!([{"token": "tok-1", "name": "Ada"}])),
+        ("6", json!(["tok-1"])),
+    ] {
+        assert_eq!(
+            ddp.call("livechat:setUpConnection", params).await,
+            json!({"msg": "result", "id": id, "error": match_failed})
+        );
+    }
     assert_eq!(
         ddp.call("livechat:doEverything", json!([])).await,
-        json!({"msg": "result", "id": "5", "error": {"isClientSafe": true, "error": 404,
+        json!({"msg": "result", "id": "7", "error": {"isClientSafe": true, "error": 404,
             "reason": "Method 'livechat:doEverything' not found",
             "message": "Method 'livechat:doEverything' not found [404]", "errorType": "Meteor.Error"}})
     );
@@ -602,4 +895,32 @@ async fn a_message_sent_through_one_instance_reaches_a_subscriber_of_another() {
     assert_eq!(status, StatusCode::OK, "{:?}", body.text().await);
     let reply = message_over_rest(&app, &agent, "from-b").await;
     assert_eq!(widget.recv().await, changed("room-messages", &room_id, json!([ejson(reply)])));
+}
+
+/// With PostgreSQL, two servers on one database: a visitor subscribed on instance A
+/// hears of the agent who takes its room through instance B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
+async fn an_agent_taking_a_room_on_one_instance_reaches_the_widget_on_another() {
+    let app = TestApp::spawn_on(Backend::Postgres, AppSettings::default(), None).await;
+    let agent = available_agent(&app, "agent").await;
+    let (_, room_id) = visitor_with_room(&app, "tok-1", None).await;
+    let inquiry_id = inquiry_of(&app, &room_id).await["_id"].clone();
+    let other = open_store(&app.database_url, Duration::from_secs(10)).await;
+    let (other_base, _stop) = app.start_another_server(other, AppSettings::default()).await;
+
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-livechat-room", json!([room_id, visitor_options("tok-1")])).await, ready("1"));
+    let response = app
+        .client
+        .post(format!("{other_base}/api/v1/livechat/inquiries.take"))
+        .header("X-User-Id", &agent.user_id)
+        .header("X-Auth-Token", &agent.token)
+        .json(&json!({"inquiryId": inquiry_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let agent_data = json!([{"type": "agentData", "data": agent_info(&app, &room_id, "tok-1").await}]);
+    assert_eq!(widget.recv().await, changed("livechat-room", &room_id, agent_data));
 }

@@ -6,6 +6,8 @@
 //! open to the room's visitor (logged in with `livechat:setUpConnection`, or naming its
 //! token in the subscription's `args`: `{token}` or `{visitorToken}`) and to users who
 //! may see the room (the room access rules of the REST routes);
+//! `stream-livechat-room` `<rid>` follows the same rules; `stream-notify-user`
+//! `<uid>/<event>` is open to that user alone;
 //! `stream-livechat-inquiry-queue-observer` is open to users holding `view-l-room`,
 //! for `public`, for `department/<id>` of a department they belong to (any department
 //! for users reaching all rooms) and for `agent/<their id>`.
@@ -15,15 +17,19 @@ use std::collections::HashMap;
 use axum::extract::ws::close_code;
 use serde_json::{Value, json};
 
-use super::frames::{self, ClientFrame, meteor_error};
-use super::streams::{ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, NOTIFY_ROOM, ROOM_MESSAGES, Stream};
+use super::frames::{self, ClientFrame, meteor_error, with_ejson_dates};
+use super::streams::{
+    ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES, Stream,
+};
 use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
 use crate::domain::ids::{meteor_id, token_digest};
 use crate::domain::permissions::VIEW_L_ROOM;
+use crate::domain::settings::MessageMaxAllowedSize;
 use crate::events::BusEvent;
 use crate::http::AppState;
 use crate::http::rocketchat::messages::room_access;
-use crate::store::{AuthUser, StoreError, Visitor};
+use crate::http::rocketchat::wire::MessageView;
+use crate::store::{AuthUser, NewMessage, StoreError};
 
 /// How long a resumed login token is announced as valid (`tokenExpires`), as
 /// Rocket.Chat's default login expiration: 90 days.
@@ -62,10 +68,16 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    fn internal() -> Self {
+        Self::new(json!(500), Some("Internal server error"))
+    }
+}
+
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "a realtime request failed in the store");
-        Self::new(json!(500), Some("Internal server error"))
+        Self::internal()
     }
 }
 
@@ -76,7 +88,9 @@ pub struct Identity {
     id: String,
     state: AppState,
     user: Option<AuthUser>,
-    visitor: Option<Visitor>,
+    /// The token `livechat:setUpConnection` named: the visitor it belongs to (now or
+    /// once registered) owns the connection.
+    visitor_token: Option<String>,
 }
 
 pub struct Session {
@@ -162,6 +176,7 @@ impl Session {
             .and_then(|credentials| credentials["token"].as_str().or(credentials["visitorToken"].as_str()));
         let (stream, room_id) = match name.strip_prefix("stream-") {
             Some(ROOM_MESSAGES) => (Stream::RoomMessages { room_id: event_name.to_owned() }, event_name),
+            Some(LIVECHAT_ROOM) => (Stream::LivechatRoom { room_id: event_name.to_owned() }, event_name),
             Some(NOTIFY_ROOM) => match event_name.split_once('/') {
                 Some((room_id, DELETE_MESSAGE)) => (Stream::RoomDeletions { room_id: room_id.to_owned() }, room_id),
                 Some((room_id, event)) if ACTIVITY_EVENTS.contains(&event) => {
@@ -169,6 +184,15 @@ impl Session {
                 }
                 _ => return Err(Refusal::not_allowed()),
             },
+            Some(NOTIFY_USER) => {
+                let own_user = self.identity.user.as_ref().map(|user| user.id.as_str());
+                return match event_name.split_once('/') {
+                    Some((user_id, event)) if Some(user_id) == own_user && !event.is_empty() => {
+                        Ok(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() })
+                    }
+                    _ => Err(Refusal::not_allowed()),
+                };
+            }
             Some(INQUIRY_QUEUE) => {
                 return if self.identity.may_observe_queue(event_name).await? {
                     Ok(Stream::Queue { event_name: event_name.to_owned() })
@@ -185,7 +209,7 @@ impl Session {
 impl Identity {
     /// The identity of a connection, or of a REST caller (`user`).
     pub fn new(state: AppState, user: Option<AuthUser>) -> Self {
-        Self { id: meteor_id(), state, user, visitor: None }
+        Self { id: meteor_id(), state, user, visitor_token: None }
     }
 
     /// Calls a method: its result (none for methods that return nothing) or the error
@@ -197,8 +221,13 @@ impl Identity {
     async fn dispatch(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
         match method {
             "login" => self.login(params).await.map(Some),
-            "livechat:setUpConnection" => self.set_up_connection(params).await.map(|()| None),
+            "livechat:setUpConnection" => self.set_up_connection(&params).map(|()| None),
             "stream-notify-room" => self.notify_room(params).await.map(|()| None),
+            "sendMessage" => self.send_message(params).await,
+            // Presence is not kept here: a logged-in caller is told nothing changed.
+            "UserPresence:setDefaultStatus" | "UserPresence:online" | "UserPresence:away" => {
+                Ok(self.user.as_ref().map(|_| Value::Bool(false)))
+            }
             _ => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
         }
     }
@@ -224,15 +253,68 @@ impl Identity {
         Ok(answer)
     }
 
-    /// `livechat:setUpConnection` with `{token}`: the visitor of that token owns this
-    /// connection.
-    async fn set_up_connection(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
-        let Some(token) = params.first().and_then(|data| data["token"].as_str()) else {
-            return Err(Refusal::match_failed());
+    /// `livechat:setUpConnection` with `{token}` and nothing else: the visitor of that
+    /// token owns this connection. As Rocket.Chat, any token is taken, a visitor not
+    /// registered yet included (the widget calls this before it registers), and only
+    /// the first call of a connection counts.
+    fn set_up_connection(&mut self, params: &[Value]) -> Result<(), Refusal> {
+        let token = match params {
+            [Value::Object(data)] if data.len() == 1 => data.get("token").and_then(Value::as_str),
+            _ => None,
         };
-        let visitor = self.state.store.visitor_by_token(token).await?;
-        self.visitor = Some(visitor.ok_or_else(|| Refusal::new(json!("invalid-token"), Some("Invalid token")))?);
+        let Some(token) = token else { return Err(Refusal::match_failed()) };
+        self.visitor_token.get_or_insert_with(|| token.to_owned());
         Ok(())
+    }
+
+    /// `sendMessage` with `{rid, msg, _id?}`: the logged-in user writes into a room, with
+    /// the store call and room rules of REST `chat.sendMessage`. As Rocket.Chat's
+    /// method, only a room the caller may not write to is an error; an unknown or closed
+    /// room, an empty text or one over `Message_MaxAllowedSize`, or a message id taken
+    /// answer no result and write nothing.
+    async fn send_message(&self, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
+        let Some(Value::Object(fields)) = params.first() else { return Err(Refusal::match_failed()) };
+        let text = |key: &str| match fields.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(Refusal::match_failed()),
+        };
+        if fields.keys().any(|key| !["_id", "rid", "msg"].contains(&key.as_str())) {
+            return Err(Refusal::match_failed());
+        }
+        let (id, room_id, msg) = (text("_id")?, text("rid")?, text("msg")?);
+        let Some(user) = &self.user else {
+            return Err(Refusal::new(json!("error-invalid-user"), Some("Invalid user")));
+        };
+        let (Some(room_id), Some(msg)) = (room_id, msg.filter(|msg| !msg.is_empty())) else { return Ok(None) };
+        let limit = self.state.store.setting::<MessageMaxAllowedSize>().await?;
+        if msg.chars().count() as u64 > limit {
+            return Ok(None);
+        }
+        let id = id.map_or_else(meteor_id, str::to_owned);
+        let message = NewMessage {
+            id: &id,
+            room_id,
+            msg,
+            kind: None,
+            author_id: &user.id,
+            author_username: &user.username,
+            author_name: Some(&user.name),
+            extra: None,
+            now: self.state.now(),
+        };
+        match self.state.store.add_agent_message(room_access(user), message).await {
+            Ok(stored) => {
+                let view = serde_json::to_value(MessageView::new(&stored, None)).map_err(|_| Refusal::internal())?;
+                Ok(Some(with_ejson_dates(view)))
+            }
+            Err(StoreError::NotFound) => match self.state.store.room_state(room_id, room_access(user)).await? {
+                Some(room) if !room.accessible => Err(Refusal::new(json!("error-not-allowed"), None)),
+                _ => Ok(None),
+            },
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity` with the event's
@@ -270,7 +352,7 @@ impl Identity {
     /// may see the room.
     async fn may_see_room(&self, room_id: &str, token: Option<&str>) -> Result<bool, Refusal> {
         let store = &self.state.store;
-        let visitor_token = token.or(self.visitor.as_ref().map(|visitor| visitor.token.as_str()));
+        let visitor_token = token.or(self.visitor_token.as_deref());
         if let Some(visitor_token) = visitor_token
             && let Some(room) = store.room_by_id(room_id).await?
             && room.visitor_token == visitor_token

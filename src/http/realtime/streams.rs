@@ -1,19 +1,28 @@
 //! The streams a connection may subscribe to, who may, and which frames an event
 //! becomes for a subscription.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::frames::{stream_event, with_ejson_dates};
-use crate::events::BusEvent;
-use crate::http::rocketchat::wire::{InquiryView, MessageView};
-use crate::store::Message;
+use super::frames::{ejson_date, stream_event, with_ejson_dates};
+use crate::events::{BusEvent, RoomAgent};
+use crate::http::rocketchat::widget::ServingAgent;
+use crate::http::rocketchat::wire::{InquiryView, MessageView, RoomView};
 use crate::store::events::{
-    INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED, USER_ACTIVITY,
+    AGENT_STATUS, INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED,
+    USER_ACTIVITY,
 };
+use crate::store::{Message, Room};
 
 pub const ROOM_MESSAGES: &str = "room-messages";
 pub const NOTIFY_ROOM: &str = "notify-room";
 pub const INQUIRY_QUEUE: &str = "livechat-inquiry-queue-observer";
+pub const LIVECHAT_ROOM: &str = "livechat-room";
+pub const NOTIFY_USER: &str = "notify-user";
+
+/// The events of `stream-notify-user` sent here, after `<uid>/`.
+const ROOMS_CHANGED: &str = "rooms-changed";
+const SUBSCRIPTIONS_CHANGED: &str = "subscriptions-changed";
 
 /// The events of `stream-notify-room` served here, after `<rid>/`.
 pub const DELETE_MESSAGE: &str = "deleteMessage";
@@ -28,6 +37,14 @@ pub enum Stream {
     RoomDeletions { room_id: String },
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity`.
     RoomActivity { room_id: String, event: String },
+    /// `stream-livechat-room` of a room: what its visitor's widget shows of it (here
+    /// `agentData`, the agent serving it, whenever an agent takes it, and `agentStatus`,
+    /// that agent's livechat status, whenever it sets it).
+    LivechatRoom { room_id: String },
+    /// `stream-notify-user` `<uid>/<event>` of a user: its rooms and subscriptions as
+    /// rooms are taken by it, routed or transferred to it, and closed (other events
+    /// are accepted and never sent).
+    User { user_id: String, event: String },
     /// `stream-livechat-inquiry-queue-observer` with its event name: `public`,
     /// `department/<id>` or `agent/<id>`.
     Queue { event_name: String },
@@ -85,6 +102,39 @@ impl Stream {
                 let args = payload["args"].as_array().cloned().unwrap_or_default();
                 Some(stream_event(NOTIFY_ROOM, &format!("{room_id}/{activity}"), args))
             }
+            Self::LivechatRoom { room_id } => {
+                if room_of_event != Some(room_id) {
+                    return None;
+                }
+                let change = match event.kind.as_str() {
+                    INQUIRY_TAKEN => {
+                        let RoomAgent { agent, show_info, show_email } = published.serving_agent.as_ref()?;
+                        let data = ServingAgent::new(agent.clone(), *show_info, *show_email);
+                        json!({"type": "agentData", "data": data})
+                    }
+                    AGENT_STATUS => {
+                        let payload: Value = serde_json::from_str(&event.payload).ok()?;
+                        json!({"type": "agentStatus", "status": payload["status"]})
+                    }
+                    _ => return None,
+                };
+                Some(stream_event(LIVECHAT_ROOM, room_id, vec![change]))
+            }
+            Self::User { user_id, event: user_event } => {
+                let room = published.room.as_ref().filter(|room| room.served_by.as_ref() == Some(user_id))?;
+                let (room_change, subscription_change) = match event.kind.as_str() {
+                    INQUIRY_TAKEN if room.open => ("inserted", "inserted"),
+                    ROOM_CLOSED if !room.open => ("updated", "removed"),
+                    _ => return None,
+                };
+                let (change, shape) = match user_event.as_str() {
+                    ROOMS_CHANGED => (room_change, serde_json::to_value(RoomView::from(room)).ok()?),
+                    SUBSCRIPTIONS_CHANGED => (subscription_change, serde_json::to_value(Subscription::of(room)?).ok()?),
+                    _ => return None,
+                };
+                let event_name = format!("{user_id}/{user_event}");
+                Some(stream_event(NOTIFY_USER, &event_name, vec![json!(change), with_ejson_dates(shape)]))
+            }
             Self::Queue { event_name } => {
                 let (department, args) = match (event.kind.as_str(), &published.inquiry) {
                     (INQUIRY_QUEUED | INQUIRY_TAKEN, Some(inquiry)) => {
@@ -111,5 +161,55 @@ impl Stream {
                     .then(|| stream_event(INQUIRY_QUEUE, event_name, args))
             }
         }
+    }
+}
+
+/// The serving agent's subscription to a livechat room, as Rocket.Chat's
+/// `subscriptions-changed` carries it. This server keeps no subscription rows: the
+/// subscription is the room seen by the agent serving it, its id made of both ids.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    #[serde(rename = "_id")]
+    id: String,
+    rid: String,
+    u: SubscribedUser,
+    /// The visitor's username, as Rocket.Chat names a livechat subscription.
+    name: String,
+    fname: String,
+    t: &'static str,
+    open: bool,
+    v: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<String>,
+    ts: Value,
+    #[serde(rename = "_updatedAt")]
+    updated_at: Value,
+}
+
+#[derive(Serialize)]
+struct SubscribedUser {
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+}
+
+impl Subscription {
+    fn of(room: &Room) -> Option<Self> {
+        let (Some(user_id), Some(username)) = (&room.served_by, &room.served_by_username) else { return None };
+        Some(Self {
+            id: format!("{}{}", room.id, user_id),
+            rid: room.id.clone(),
+            u: SubscribedUser { id: user_id.clone(), username: username.clone() },
+            name: room.visitor_username(),
+            fname: room.fname.clone(),
+            t: "l",
+            open: room.open,
+            v: json!({"_id": room.visitor_id, "username": room.visitor_username(), "token": room.visitor_token,
+                      "status": room.visitor_status}),
+            department: room.department_id.clone(),
+            ts: ejson_date(room.served_at.unwrap_or(room.ts)),
+            updated_at: ejson_date(room.updated_at),
+        })
     }
 }

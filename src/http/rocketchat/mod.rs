@@ -22,7 +22,7 @@ mod users;
 mod visitor;
 mod visitor_messages;
 mod visitors;
-mod widget;
+pub(crate) mod widget;
 mod widget_config;
 pub(crate) mod wire;
 

@@ -153,21 +153,21 @@ async fn page_visited(
 /// `Livechat_show_agent_info` is false.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
-pub(super) enum ServingAgent {
+pub(crate) enum ServingAgent {
     Hidden(HiddenAgent),
     Shown(AgentView),
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct HiddenAgent {
+pub(crate) struct HiddenAgent {
     /// Always `true`.
     hidden_info: Success,
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct AgentView {
+pub(crate) struct AgentView {
     #[serde(rename = "_id")]
     id: String,
     username: String,
@@ -181,7 +181,7 @@ pub(super) struct AgentView {
 impl ServingAgent {
     /// `agent` as the visitor is shown it under `Livechat_show_agent_info` and
     /// `Livechat_show_agent_email`.
-    pub(super) fn new(agent: User, show_info: bool, show_email: bool) -> Self {
+    pub(crate) fn new(agent: User, show_info: bool, show_email: bool) -> Self {
         if !show_info {
             return Self::Hidden(HiddenAgent { hidden_info: Success });
         }
