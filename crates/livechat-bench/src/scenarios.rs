@@ -58,6 +58,13 @@ pub enum Scenario {
     /// its due time the server records each breach. Not part of `all`: it waits for
     /// the deadlines.
     SlaBreaches,
+    /// Agents send chat.sendMessage at a steady rate to rooms whose visitors and agents
+    /// are subscribed over WebSocket; the time from each send to each subscriber's frame
+    /// (see `realtime.rs`). Not part of `all`: it opens a thousand connections.
+    RealtimeLatency,
+    /// Ten thousand idle WebSocket connections, subscribed once each; the server's
+    /// memory (see `realtime.rs`). Not part of `all`: it holds them for a while.
+    RealtimeIdle,
 }
 
 impl Scenario {
@@ -91,6 +98,8 @@ impl Scenario {
             Self::AutoRouting => "auto-routing",
             Self::RoutingFullQueue => "routing-full-queue",
             Self::SlaBreaches => "sla-breaches (due to recorded)",
+            Self::RealtimeLatency => "realtime-latency",
+            Self::RealtimeIdle => "realtime-idle",
         }
     }
 
@@ -106,6 +115,7 @@ impl Scenario {
                 | Self::AutoRouting
                 | Self::RoutingFullQueue
                 | Self::SlaBreaches
+                | Self::RealtimeLatency
         )
     }
 }
@@ -328,6 +338,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
         Scenario::HostileBodies => http_step(ordinary_step(worker), &fixture, ledger, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
+        Scenario::RealtimeLatency | Scenario::RealtimeIdle => unreachable!("the realtime scenarios run in realtime.rs"),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -406,6 +417,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
         Scenario::HostileBodies => store_step(ordinary_step(worker), &fixture, worker),
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
+        Scenario::RealtimeLatency | Scenario::RealtimeIdle => unreachable!("the realtime scenarios run in realtime.rs"),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })
