@@ -220,7 +220,9 @@ async fn measure_latency(
     let targets: Arc<[(String, Session)]> =
         rooms.iter().map(|room| (room.id.clone(), agents[room.agent].clone())).collect();
     eprintln!("  the ceiling: chat.sendMessage at {}/s with no subscriber", plan.rate);
+    server.reset_peak_rss();
     let (alone, _) = send_messages(base_url, &targets, plan, &format!("{run}a"), None).await;
+    let alone_peak_rss_bytes = server.peak_rss_bytes();
 
     eprintln!("  connecting {} agents and {} visitors", agents.len(), rooms.len());
     server.reset_peak_rss();
@@ -322,7 +324,7 @@ async fn measure_latency(
         http: Some(tally),
         http_ceiling: 0.0,
         database: None,
-        peak_rss_bytes,
+        peak_rss_bytes: if connections == 0 { alone_peak_rss_bytes } else { peak_rss_bytes },
         note,
         figures,
     };
