@@ -1,5 +1,6 @@
 //! The bench binary end to end on tiny data: it seeds, drives every scenario for a
-//! second and writes a result for each. Timings are not asserted: CI machines vary.
+//! second and writes a result for each, then the realtime scenarios (not in `all`) with
+//! a few connections. Timings are not asserted: CI machines vary.
 //!
 //! The bench is a crate of its own (crates/livechat-bench), so this test builds it with
 //! the profile of this test run, next to the `livechat-server` binary it starts.
@@ -55,9 +56,32 @@ fn bench_binary() -> &'static Path {
     })
 }
 
-fn run_bench(database_url: &str, results: &Path) -> Value {
+/// The realtime scenarios with 40 subscribers (2 agents, 38 visitors) and 60 idle
+/// connections on the same tiny data.
+const REALTIME: [&str; 10] = [
+    "--scenario",
+    "realtime-latency,realtime-idle",
+    "--subscribers",
+    "40",
+    "--message-rate",
+    "40",
+    "--idle-connections",
+    "60",
+    "--idle-hold",
+    "1s",
+];
+
+const REALTIME_SCENARIOS: [&str; 4] = [
+    "realtime-latency (sendMessage alone)",
+    "realtime-latency (sendMessage, subscribed)",
+    "realtime-latency (send to frame)",
+    "realtime-idle (connect + subscribe)",
+];
+
+fn run_bench(database_url: &str, results: &Path, scenario: &[&str]) -> Value {
     let output = Command::new(bench_binary())
-        .args(["--database-url", database_url, "--scenario", "all", "--queued", "200", "--history", "500"])
+        .args(["--database-url", database_url, "--queued", "200", "--history", "500"])
+        .args(scenario)
         .args(["--duration", "1s", "--connections", "8", "--peak-connections", "16", "--hostile-clients", "12"])
         .arg("--results-dir")
         .arg(results)
@@ -77,7 +101,8 @@ fn run_bench(database_url: &str, results: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(json).expect("the result is readable")).expect("the result is JSON")
 }
 
-fn assert_every_scenario_reported(result: &Value, backend: &str) {
+/// The rows are the named scenarios', in order, and every one measured without error.
+fn assert_rows(result: &Value, backend: &str, scenarios: &[&str]) {
     assert_eq!(result["backend"], backend);
     assert_eq!(result["queued"], 200);
     assert_eq!(result["history"], 500);
@@ -87,7 +112,7 @@ fn assert_every_scenario_reported(result: &Value, backend: &str) {
         .iter()
         .map(|row| row["scenario"].as_str().unwrap())
         .collect();
-    assert_eq!(names, SCENARIOS);
+    assert_eq!(names, scenarios);
     for row in result["scenarios"].as_array().unwrap() {
         if row["skipped"] == true {
             continue;
@@ -95,6 +120,10 @@ fn assert_every_scenario_reported(result: &Value, backend: &str) {
         assert!(row["http"]["requests"].as_u64().unwrap() > 0, "{row}");
         assert_eq!(row["http"]["errors"], 0, "{row}");
     }
+}
+
+fn assert_every_scenario_reported(result: &Value, backend: &str) {
+    assert_rows(result, backend, &SCENARIOS);
     // The hostile bodies were sent and answered, and the figures are ratios to ceilings.
     let attacked = &result["scenarios"][8]["figures"];
     assert_eq!(attacked["hostile_clients"], 12, "{attacked}");
@@ -108,17 +137,39 @@ fn assert_every_scenario_reported(result: &Value, backend: &str) {
     assert_eq!(result["scenarios"][11]["figures"]["assigned"], 0, "{result}");
 }
 
+fn assert_realtime_reported(result: &Value, backend: &str) {
+    assert_rows(result, backend, &REALTIME_SCENARIOS);
+    // Every message sent reached its visitor and its agent.
+    let latency = &result["scenarios"][2]["figures"];
+    assert_eq!((&latency["agents"], &latency["visitors"]), (&json!(2), &json!(38)), "{latency}");
+    assert!(latency["messages_sent"].as_u64().unwrap() > 0, "{latency}");
+    assert_eq!(latency["frames_received"], latency["frames_expected"], "{latency}");
+    assert!(latency["ratio_to_target"].as_f64().is_some(), "{latency}");
+    assert!(latency["ratio_to_rest_alone_p99"].as_f64().is_some(), "{latency}");
+    // Every idle connection opened, subscribed and stayed open, and memory was read.
+    let idle = &result["scenarios"][3]["figures"];
+    assert_eq!((&idle["open"], &idle["failed"], &idle["dropped_during_hold"]), (&json!(60), &json!(0), &json!(0)));
+    assert!(idle["ratio_to_rss_target"].as_f64().is_some(), "{idle}");
+}
+
 #[test]
 fn bench_runs_every_scenario_on_sqlite() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}/bench.db", folder.path().display());
-    let result = run_bench(&url, &folder.path().join("results"));
+    let result = run_bench(&url, &folder.path().join("results"), &["--scenario", "all"]);
     assert_every_scenario_reported(&result, "sqlite");
 }
 
 #[test]
-#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
-fn bench_runs_every_scenario_on_postgres() {
+fn bench_runs_the_realtime_scenarios_on_sqlite() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}/bench.db", folder.path().display());
+    let result = run_bench(&url, &folder.path().join("results"), &REALTIME);
+    assert_realtime_reported(&result, "sqlite");
+}
+
+/// Runs the bench with `scenario` on a PostgreSQL database of its own, dropped after.
+fn run_bench_on_postgres(scenario: &[&str]) -> Value {
     let admin_url = postgres_admin_url();
     let name = format!("livechat_bench_{}", uuid::Uuid::new_v4().simple());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -133,7 +184,19 @@ fn bench_runs_every_scenario_on_postgres() {
     let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&name);
     let folder = tempfile::tempdir().expect("temporary folder");
-    let result = std::panic::catch_unwind(|| run_bench(url.as_str(), folder.path()));
+    let result = std::panic::catch_unwind(|| run_bench(url.as_str(), folder.path(), scenario));
     admin(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-    assert_every_scenario_reported(&result.expect("the bench ran"), "postgres");
+    result.expect("the bench ran")
+}
+
+#[test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
+fn bench_runs_every_scenario_on_postgres() {
+    assert_every_scenario_reported(&run_bench_on_postgres(&["--scenario", "all"]), "postgres");
+}
+
+#[test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
+fn bench_runs_the_realtime_scenarios_on_postgres() {
+    assert_realtime_reported(&run_bench_on_postgres(&REALTIME), "postgres");
 }

@@ -8,6 +8,7 @@
 
 mod hostile;
 mod load;
+mod realtime;
 mod report;
 mod routing;
 mod scenarios;
@@ -43,8 +44,8 @@ struct Cli {
 
     /// Scenarios to run (comma-separated: get-one, list, list-department, sla-cycle,
     /// take, chat-status, login, list-at-peak, hostile-bodies, auto-routing,
-    /// routing-full-queue, sla-breaches, sweep-cost), or `all` (every one but
-    /// sla-breaches and sweep-cost).
+    /// routing-full-queue, sla-breaches, sweep-cost, realtime-latency, realtime-idle), or
+    /// `all` (every one but sla-breaches, sweep-cost and the realtime ones).
     #[arg(long, value_delimiter = ',', default_value = "all", value_parser = parse_scenarios)]
     scenario: Vec<Vec<Scenario>>,
 
@@ -87,6 +88,24 @@ struct Cli {
     /// How long auto-routing's closer leaves a served chat open, e.g. `1s`.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     hold: Duration,
+
+    /// WebSocket connections of realtime-latency: one agent per 19 visitors, each
+    /// visitor subscribed to its room and each agent to the rooms it serves.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(2..=5_000))]
+    subscribers: u64,
+
+    /// chat.sendMessage requests per second in realtime-latency.
+    #[arg(long, default_value_t = 100.0)]
+    message_rate: f64,
+
+    /// Idle WebSocket connections of realtime-idle.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=25_000))]
+    idle_connections: u64,
+
+    /// How long realtime-idle holds its connections once all are open, e.g. `35s`
+    /// (the server pings a client silent for 25 s).
+    #[arg(long, default_value = "35s", value_parser = parse_duration)]
+    idle_hold: Duration,
 
     /// Database pool size, of the server and of the database ceiling alike.
     #[arg(long, default_value_t = 16)]
@@ -157,6 +176,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         statement_timeout: Duration::from_secs(30),
         tcp_keepalive: Duration::from_secs(30),
     };
+    // Every WebSocket of the realtime scenarios is a descriptor here and in the server.
+    let descriptors_needed = cli.idle_connections.max(cli.subscribers) + DESCRIPTOR_MARGIN;
+    let (open_files, _) = livechat_server::server::raise_open_file_limit().context("raising the open-file limit")?;
+    if scenarios.iter().any(|scenario| matches!(scenario, Scenario::RealtimeIdle | Scenario::RealtimeLatency))
+        && open_files < descriptors_needed
+    {
+        bail!("the open-file limit is {open_files}, the realtime scenarios need {descriptors_needed} (ulimit -Hn)");
+    }
     let store = Store::open(&options).await.with_context(|| format!("opening {}", url.redacted()))?;
     store.migrate().await.context("applying migrations")?;
     let database = Database::connect(&url).await?;
@@ -167,8 +194,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let server = match &cli.server_url {
         Some(server_url) => Server::attach(server_url, cli.server_pid).await?,
         None => {
-            Server::launch(Launch { database_url: &cli.database_url, db_max_connections: cli.db_max_connections })
-                .await?
+            Server::launch(Launch {
+                database_url: &cli.database_url,
+                db_max_connections: cli.db_max_connections,
+                max_connections: descriptors_needed as usize,
+            })
+            .await?
         }
     };
     let api_key = accounts::issue_api_key(&store, &format!("bench-{}", uuid::Uuid::new_v4().simple()), now_millis())
@@ -257,6 +288,25 @@ impl Bench<'_> {
                 let http_ceiling = self.http_ceiling(self.cli.connections).await;
                 eprintln!("running {}: the queue without due times, then with them falling due", scenario.name());
                 rows.extend(self.sweep_cost(http_ceiling).await?);
+                continue;
+            }
+            if scenario == Scenario::RealtimeLatency {
+                eprintln!("running {} with {} subscribers", scenario.name(), self.cli.subscribers);
+                let plan = realtime::LatencyPlan {
+                    subscribers: self.cli.subscribers as usize,
+                    rate: self.cli.message_rate,
+                    duration: self.cli.duration,
+                };
+                let queued = self.fixture.rooms.len();
+                rows.extend(realtime::latency(&self.fixture.base_url, self.database, self.server, queued, plan).await?);
+                continue;
+            }
+            if scenario == Scenario::RealtimeIdle {
+                eprintln!("running {} with {} connections", scenario.name(), self.cli.idle_connections);
+                let plan =
+                    realtime::IdlePlan { connections: self.cli.idle_connections as usize, hold: self.cli.idle_hold };
+                let queued = self.fixture.rooms.len();
+                rows.push(realtime::idle(&self.fixture.base_url, self.server, queued, plan).await?);
                 continue;
             }
             if matches!(scenario, Scenario::AutoRouting | Scenario::RoutingFullQueue) {
@@ -568,6 +618,11 @@ impl Bench<'_> {
         })
     }
 }
+
+/// Descriptors beyond the realtime scenarios' WebSockets: the database pools, the HTTP
+/// clients, the server's listener and files. The child server's connection limit is the
+/// WebSockets plus this margin.
+const DESCRIPTOR_MARGIN: u64 = 1_000;
 
 /// The hostile-bodies scenario's ceiling of the server's peak RSS.
 const RSS_CEILING: u64 = 256 * 1024 * 1024;

@@ -62,6 +62,13 @@ pub enum Scenario {
     /// inquiries.take, each without SLA due times and then with every queued inquiry
     /// falling due during the run. Not part of `all`: it runs four times the duration.
     SweepCost,
+    /// Agents send chat.sendMessage at a steady rate to rooms whose visitors and agents
+    /// are subscribed over WebSocket; the time from each send to each subscriber's frame
+    /// (see `realtime.rs`). Not part of `all`: it opens a thousand connections.
+    RealtimeLatency,
+    /// Ten thousand idle WebSocket connections, subscribed once each; the server's
+    /// memory (see `realtime.rs`). Not part of `all`: it holds them for a while.
+    RealtimeIdle,
 }
 
 impl Scenario {
@@ -96,6 +103,8 @@ impl Scenario {
             Self::RoutingFullQueue => "routing-full-queue",
             Self::SlaBreaches => "sla-breaches (due to recorded)",
             Self::SweepCost => "sweep-cost",
+            Self::RealtimeLatency => "realtime-latency",
+            Self::RealtimeIdle => "realtime-idle",
         }
     }
 
@@ -112,6 +121,7 @@ impl Scenario {
                 | Self::RoutingFullQueue
                 | Self::SlaBreaches
                 | Self::SweepCost
+                | Self::RealtimeLatency
         )
     }
 }
@@ -347,6 +357,7 @@ pub fn http_step(scenario: Scenario, fixture: &Arc<Fixture>, ledger: &Arc<TakeLe
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
         Scenario::SweepCost => unreachable!("the sweep-cost scenario runs its own phases"),
+        Scenario::RealtimeLatency | Scenario::RealtimeIdle => unreachable!("the realtime scenarios run in realtime.rs"),
         Scenario::Login => {
             // One client address per connection, as logins from many people arrive: the
             // server counts attempts in flight per address and refuses past ten.
@@ -426,6 +437,7 @@ pub fn store_step(scenario: Scenario, fixture: &Arc<Fixture>, worker: usize) -> 
         Scenario::AutoRouting | Scenario::RoutingFullQueue => unreachable!("open-loop scenarios run in routing.rs"),
         Scenario::SlaBreaches => unreachable!("the breach scenario waits for deadlines, it sends no load"),
         Scenario::SweepCost => unreachable!("the sweep-cost scenario runs its own phases"),
+        Scenario::RealtimeLatency | Scenario::RealtimeIdle => unreachable!("the realtime scenarios run in realtime.rs"),
         Scenario::Login => Box::new(move || {
             let (fixture, agent) = (Arc::clone(&fixture), agent.clone());
             Box::pin(async move { settle(login(&fixture.store, &agent.username).await) })

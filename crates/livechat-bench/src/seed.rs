@@ -55,6 +55,24 @@ pub fn sla_id(index: usize) -> String {
     format!("benchsla{index:016}")
 }
 
+/// The seeded queued room of row `row`.
+pub fn queued_room_id(row: usize) -> String {
+    format!("benchqueued{row:010}")
+}
+
+/// The token of the visitor of queued room `row` (and of the visitor of the same row).
+pub fn visitor_token(row: usize) -> String {
+    format!("bench-visitor-token-{row}")
+}
+
+/// The ids of the messages the realtime scenarios send, and of nothing else.
+macro_rules! realtime_message_prefix {
+    () => {
+        "benchrt"
+    };
+}
+pub const REALTIME_MESSAGE_PREFIX: &str = realtime_message_prefix!();
+
 /// The ids of the visitors the routing scenarios create, and of nothing else.
 macro_rules! routing_visitor_prefix {
     () => {
@@ -287,7 +305,7 @@ impl Database {
         self.insert(&visitors, queued + HISTORY_VISITORS, |row| {
             vec![
                 visitor_id(row).into(),
-                format!("bench-visitor-token-{row}").into(),
+                visitor_token(row).into(),
                 format!("Visitor {row}").into(),
                 now.into(),
                 now.into(),
@@ -304,7 +322,7 @@ impl Database {
             // Queued within the last hour, one a few milliseconds after the other.
             let ts = now - 3_600_000 + row as i64;
             vec![
-                format!("benchqueued{row:010}").into(),
+                queued_room_id(row).into(),
                 visitor_id(row).into(),
                 format!("Visitor {row}").into(),
                 department_id(row % DEPARTMENT_COUNT).into(),
@@ -500,7 +518,7 @@ impl Database {
         let now = now_millis();
         for row in 0..agents * chats {
             on_database!(self, |pool| sqlx::query(SERVE)
-                .bind(format!("benchqueued{row:010}"))
+                .bind(queued_room_id(row))
                 .bind(agent_id(row / chats))
                 .bind(now)
                 .execute(pool)
@@ -559,6 +577,13 @@ impl Database {
         for sql in [ROOMS, VISITORS, AGENTS] {
             on_database!(self, |pool| sqlx::query(sql).execute(pool).await.map(|_| ()))?;
         }
+        Ok(())
+    }
+
+    /// Removes the messages the realtime scenarios sent.
+    pub async fn remove_realtime_messages(&self) -> anyhow::Result<()> {
+        const MESSAGES: &str = concat!("DELETE FROM messages WHERE id LIKE '", realtime_message_prefix!(), "%'");
+        on_database!(self, |pool| sqlx::query(MESSAGES).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -18,6 +18,8 @@ pub struct Server {
 pub struct Launch<'a> {
     pub database_url: &'a str,
     pub db_max_connections: u32,
+    /// The server's connection limit (`LIVECHAT_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 impl Server {
@@ -29,6 +31,7 @@ impl Server {
             .env("DATABASE_URL", launch.database_url)
             .env("LIVECHAT_LISTEN", format!("127.0.0.1:{port}"))
             .env("LIVECHAT_DB_MAX_CONNECTIONS", launch.db_max_connections.to_string())
+            .env("LIVECHAT_MAX_CONNECTIONS", launch.max_connections.to_string())
             // The HelpCrunch rate limit would turn a load test into a 429 test.
             .env("LIVECHAT_HC_RATE_LIMIT_PER_MINUTE", "1000000000")
             // The login scenario sends each connection's logins from an address of its own.

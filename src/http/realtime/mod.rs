@@ -52,6 +52,11 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// [`MAX_FRAME_BYTES`] is read, then refused with its own close reason).
 const UNREADABLE_FRAME_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
+/// The read buffer a connection starts with. The WebSocket library's default (128 KiB)
+/// is zero-filled on the first read, so every idle connection would hold 128 KiB of
+/// resident memory; DDP frames are small, and the buffer grows for a larger one.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// The most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 
@@ -76,12 +81,14 @@ async fn upgrade(
     }
     // The socket keeps its HTTP connection's place under the connection limit.
     let slot = slot.and_then(|Extension(slot)| slot.take());
-    upgrade.max_message_size(UNREADABLE_FRAME_BYTES).max_frame_size(UNREADABLE_FRAME_BYTES).on_upgrade(
-        move |socket| async move {
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(UNREADABLE_FRAME_BYTES)
+        .max_frame_size(UNREADABLE_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
             serve(socket, state).await;
             drop(slot);
-        },
-    )
+        })
 }
 
 /// Whether a browser page of the request's `Origin` may open the socket: a client that
