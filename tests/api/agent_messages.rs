@@ -59,6 +59,8 @@ pub async fn served_room(app: &TestApp, agent: &Session, token: &str, department
     let (status, body) =
         app.post("/api/v1/livechat/inquiries.take", Some(agent), json!({"inquiryId": inquiry_id})).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
+    // Realtime tests subscribe to the room next: its events so far are behind them.
+    app.events_published().await;
     room_id
 }
 

@@ -29,11 +29,12 @@ use livechat_server::config::{AppSettings, DatabaseUrl};
 use livechat_server::domain::routing::RoutingMethod;
 use livechat_server::domain::settings::{AcceptChatsWithNoAgents, TypedSetting};
 use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
+use livechat_server::events::BusEvent;
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{Mutex, broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -72,6 +73,8 @@ pub struct TestApp {
     server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     shutdown: Vec<oneshot::Sender<()>>,
     database: TestDatabase,
+    /// What this server's event bus published, and the last event id seen of it.
+    published: Mutex<(broadcast::Receiver<Arc<BusEvent>>, i64)>,
 }
 
 /// The clock a test fixed for its server (`app.clock.set(..)`, `app.clock.advance(..)`).
@@ -234,6 +237,7 @@ impl TestApp {
             .await
             .expect("accept chats with no agents");
         let state = AppState::with_clock(store, settings, server_clock.clone());
+        let published = Mutex::new((state.events.subscribe(), 0));
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown, task) = serve_state(state).await;
         let client = reqwest::Client::new();
@@ -249,6 +253,7 @@ impl TestApp {
             server: Some((shutdown, task)),
             shutdown: vec![metrics_shutdown],
             database,
+            published,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app
@@ -355,6 +360,26 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::OK, "create {username}: {body}");
         self.login(username, &format!("{username}-password")).await
+    }
+
+    /// Waits until this server's event bus has published every event stored so far, so
+    /// that a realtime subscription made next sees only what is written after it. (The
+    /// bus follows the commits closely but not at once: on PostgreSQL it learns of them
+    /// by notifications that arrive after them.)
+    pub async fn events_published(&self) {
+        let latest: i64 =
+            self.column_strings("SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) FROM events").await[0].parse().unwrap();
+        let mut published = self.published.lock().await;
+        let wait = async {
+            while published.1 < latest {
+                match published.0.recv().await {
+                    Ok(bus_event) => published.1 = published.1.max(bus_event.event.id),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => panic!("the event bus closed"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait).await.expect("the bus publishes the stored events");
     }
 
     /// Every value of one text column, straight from the database.
