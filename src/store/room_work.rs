@@ -195,18 +195,18 @@ impl Store {
                 .bind(info.now)
                 .execute(&mut *tx)
                 .await?;
-            if !info.room_fields.is_empty() {
-                let (stored,): (Option<String>,) =
-                    sqlx::query_as(ROOM_FIELDS).bind(info.room_id).fetch_one(&mut *tx).await?;
-                let merged = custom_fields::merged(stored.as_deref(), info.room_fields);
-                sqlx::query(SET_ROOM_FIELDS).bind(info.room_id).bind(merged).execute(&mut *tx).await?;
+            // Merges into one row's stored fields; the row is held by its update above.
+            macro_rules! merge_fields {
+                ($read:expr, $write:expr, $id:expr, $fields:expr) => {
+                    if !$fields.is_empty() {
+                        let (stored,): (Option<String>,) = sqlx::query_as($read).bind($id).fetch_one(&mut *tx).await?;
+                        let merged = custom_fields::merged(stored.as_deref(), $fields);
+                        sqlx::query($write).bind($id).bind(merged).execute(&mut *tx).await?;
+                    }
+                };
             }
-            if !info.visitor_fields.is_empty() {
-                let (stored,): (Option<String>,) =
-                    sqlx::query_as(VISITOR_FIELDS).bind(info.visitor_id).fetch_one(&mut *tx).await?;
-                let merged = custom_fields::merged(stored.as_deref(), info.visitor_fields);
-                sqlx::query(SET_VISITOR_FIELDS).bind(info.visitor_id).bind(merged).execute(&mut *tx).await?;
-            }
+            merge_fields!(ROOM_FIELDS, SET_ROOM_FIELDS, info.room_id, info.room_fields);
+            merge_fields!(VISITOR_FIELDS, SET_VISITOR_FIELDS, info.visitor_id, info.visitor_fields);
             tx.commit().await?;
             Ok(())
         })
