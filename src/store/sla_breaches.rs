@@ -10,10 +10,13 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
-use super::sql::within_reach;
-use super::{Backend, InstantRange, Store, StoreResult, begin_write, on_pool};
+use std::collections::HashMap;
+
+use super::events::{MESSAGE_SENT, SLA_BREACHED};
+use super::sql::{json_strings, message_columns, within_reach};
+use super::{Backend, InstantRange, Message, Store, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
-use crate::domain::time::Millis;
+use crate::domain::time::{Millis, iso};
 
 /// The system message that announces a breach in its room.
 pub const SLA_BREACH_MESSAGE: &str = "omnichannel_sla_breach";
@@ -122,49 +125,170 @@ macro_rules! claim_due_breaches {
 
 /// Announces breaches just recorded on a write transaction: for each, the system
 /// message in its room (with its `message.sent` event) and the `sla.breached` event;
-/// `$message_id` names each message.
+/// `$message_id` names each message. A batch costs three statements however many
+/// breaches it holds (the policies' names, the messages, the events): a sweep that fell
+/// behind catches up in a few round trips instead of three per breach.
 macro_rules! announce_breaches {
     ($tx:expr, $breaches:expr, $message_id:expr) => {{
-        const POLICY_NAME: &str = "SELECT name FROM sla_policies WHERE id = $1";
-        let mut policy_names: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
-        for breach in $breaches {
-            if !policy_names.contains_key(&breach.policy_id) {
-                let name: Option<(String,)> =
-                    sqlx::query_as(POLICY_NAME).bind(&breach.policy_id).fetch_optional(&mut *$tx).await?;
-                policy_names.insert(breach.policy_id.clone(), name.map(|(name,)| name));
-            }
-            let extra = serde_json::json!({"slaBreach": {
-                "slaId": breach.policy_id,
-                "dueAt": $crate::domain::time::iso(breach.due_at),
-                "breachedAt": $crate::domain::time::iso(breach.breached_at),
-            }})
-            .to_string();
-            let message = $crate::store::NewMessage {
-                id: &$message_id(),
-                room_id: &breach.room_id,
-                msg: "",
-                kind: Some($crate::store::SLA_BREACH_MESSAGE),
+        let breaches: &[$crate::store::SlaBreach] = $breaches;
+        if !breaches.is_empty() {
+            let sql = $crate::store::sla_breaches::announcement_sql(&*$tx);
+            let policy_ids = $crate::store::sla_breaches::policy_ids_json(breaches);
+            let policy_names: Vec<(String, String)> =
+                sqlx::query_as(sql.policy_names).bind(&policy_ids).fetch_all(&mut *$tx).await?;
+            let messages = $crate::store::sla_breaches::breach_messages(breaches, $message_id);
+            let stored: Vec<$crate::store::Message> = sqlx::query_as(sql.insert_messages)
+                .bind(serde_json::to_string(&messages).expect("breach messages serialize"))
+                .bind($crate::store::SLA_BREACH_MESSAGE)
                 // Written in the name of the server's bot, as Rocket.Chat writes its own.
-                author_id: "rocket.cat",
-                author_username: "rocket.cat",
-                author_name: Some("Rocket.Cat"),
-                extra: Some(&extra),
-                now: breach.breached_at,
-            };
-            $crate::store::messages::insert_message!(&mut *$tx, &message, false);
-            let payload = $crate::store::sla_breaches::LivechatSlaBreach {
-                inquiry_id: &breach.inquiry_id,
-                room_id: &breach.room_id,
-                sla_id: &breach.policy_id,
-                sla_name: policy_names[&breach.policy_id].as_deref(),
-                department_id: breach.department_id.as_deref(),
-                due_at: $crate::domain::time::iso(breach.due_at),
-                breached_at: $crate::domain::time::iso(breach.breached_at),
-            };
-            let payload = serde_json::to_string(&payload).expect("a breach serializes");
-            $crate::store::events::record_event!(&mut *$tx, $crate::store::events::SLA_BREACHED, &breach.room_id, &payload, breach.breached_at);
+                .bind("rocket.cat")
+                .bind("Rocket.Cat")
+                .fetch_all(&mut *$tx)
+                .await?;
+            let events = $crate::store::sla_breaches::breach_events(breaches, &messages, stored, &policy_names);
+            sqlx::query(sql.insert_events).bind(events).execute(&mut *$tx).await?;
         }
     }};
+}
+
+/// The statements that announce a batch of breaches, in the words of the backend whose
+/// connection a transaction derefs to (see `announce_breaches`).
+pub struct AnnouncementSql {
+    /// `(id, name)` of the policies named by the JSON array of ids `$1`.
+    pub(super) policy_names: &'static str,
+    /// Inserts the messages of the JSON array `$1` of `BreachMessage`s, of type `$2`,
+    /// by the user `$3` named `$4`, returning the stored rows.
+    pub(super) insert_messages: &'static str,
+    /// Inserts the JSON array `$1` of `BreachEvent`s, in its order.
+    pub(super) insert_events: &'static str,
+}
+
+pub trait AnnouncementDialect {
+    const ANNOUNCEMENT_SQL: AnnouncementSql;
+}
+
+impl AnnouncementDialect for sqlx::PgConnection {
+    const ANNOUNCEMENT_SQL: AnnouncementSql = AnnouncementSql {
+        policy_names: concat!("SELECT id, name FROM sla_policies WHERE id IN (", json_strings!(postgres, "$1"), ")"),
+        insert_messages: concat!(
+            "INSERT INTO messages (id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, \
+               extra, ts, updated_at) \
+             SELECT m.item->>'id', m.item->>'roomId', '', $2, $3, $3, $4, FALSE, m.item->>'extra', \
+               CAST(m.item->>'ts' AS BIGINT), CAST(m.item->>'ts' AS BIGINT) \
+             FROM jsonb_array_elements(CAST($1 AS jsonb)) AS m(item) RETURNING ",
+            message_columns!()
+        ),
+        insert_events: "INSERT INTO events (kind, room_id, payload, created_at) \
+             SELECT e.item->>'kind', e.item->>'roomId', e.item->>'payload', CAST(e.item->>'createdAt' AS BIGINT) \
+             FROM jsonb_array_elements(CAST($1 AS jsonb)) WITH ORDINALITY AS e(item, position) ORDER BY e.position",
+    };
+}
+
+impl AnnouncementDialect for sqlx::SqliteConnection {
+    const ANNOUNCEMENT_SQL: AnnouncementSql = AnnouncementSql {
+        policy_names: concat!("SELECT id, name FROM sla_policies WHERE id IN (", json_strings!(sqlite, "$1"), ")"),
+        insert_messages: concat!(
+            "INSERT INTO messages (id, room_id, msg, kind, author_id, author_username, author_name, from_visitor, \
+               extra, ts, updated_at) \
+             SELECT json_extract(m.value, '$.id'), json_extract(m.value, '$.roomId'), '', $2, $3, $3, $4, FALSE, \
+               json_extract(m.value, '$.extra'), json_extract(m.value, '$.ts'), json_extract(m.value, '$.ts') \
+             FROM json_each($1) AS m RETURNING ",
+            message_columns!()
+        ),
+        insert_events: "INSERT INTO events (kind, room_id, payload, created_at) \
+             SELECT json_extract(e.value, '$.kind'), json_extract(e.value, '$.roomId'), \
+               json_extract(e.value, '$.payload'), json_extract(e.value, '$.createdAt') \
+             FROM json_each($1) AS e ORDER BY e.key",
+    };
+}
+
+/// The announcement statements of the backend of `connection`.
+pub fn announcement_sql<C: AnnouncementDialect>(_connection: &C) -> AnnouncementSql {
+    C::ANNOUNCEMENT_SQL
+}
+
+/// One breach's system message, as the batch insert reads it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreachMessage<'a> {
+    id: String,
+    room_id: &'a str,
+    extra: String,
+    ts: Millis,
+}
+
+/// One event of a batch, as the batch insert reads it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BreachEvent<'a> {
+    kind: &'static str,
+    room_id: &'a str,
+    payload: String,
+    created_at: Millis,
+}
+
+/// The JSON array of the distinct policies of `breaches`.
+pub fn policy_ids_json(breaches: &[SlaBreach]) -> String {
+    let ids: std::collections::BTreeSet<&str> = breaches.iter().map(|breach| breach.policy_id.as_str()).collect();
+    serde_json::to_string(&ids).expect("strings serialize")
+}
+
+/// The system message of each breach, in order, each named by `message_id`.
+pub fn breach_messages(breaches: &[SlaBreach], message_id: impl Fn() -> String) -> Vec<BreachMessage<'_>> {
+    breaches
+        .iter()
+        .map(|breach| BreachMessage {
+            id: message_id(),
+            room_id: &breach.room_id,
+            extra: serde_json::json!({"slaBreach": {
+                "slaId": breach.policy_id,
+                "dueAt": iso(breach.due_at),
+                "breachedAt": iso(breach.breached_at),
+            }})
+            .to_string(),
+            ts: breach.breached_at,
+        })
+        .collect()
+}
+
+/// The JSON array of the events of `breaches`: for each, its message's `message.sent`
+/// (from the `stored` rows of `messages`), then its `sla.breached`.
+pub fn breach_events(
+    breaches: &[SlaBreach],
+    messages: &[BreachMessage<'_>],
+    stored: Vec<Message>,
+    policy_names: &[(String, String)],
+) -> String {
+    let mut stored: HashMap<String, Message> =
+        stored.into_iter().map(|message| (message.id.clone(), message)).collect();
+    let policy_names: HashMap<&str, &str> =
+        policy_names.iter().map(|(id, name)| (id.as_str(), name.as_str())).collect();
+    let mut events = Vec::with_capacity(breaches.len() * 2);
+    for (breach, message) in breaches.iter().zip(messages) {
+        let stored = stored.remove(&message.id).expect("every breach message is stored");
+        events.push(BreachEvent {
+            kind: MESSAGE_SENT,
+            room_id: &breach.room_id,
+            payload: serde_json::to_string(&stored).expect("a message serializes"),
+            created_at: breach.breached_at,
+        });
+        let payload = LivechatSlaBreach {
+            inquiry_id: &breach.inquiry_id,
+            room_id: &breach.room_id,
+            sla_id: &breach.policy_id,
+            sla_name: policy_names.get(breach.policy_id.as_str()).copied(),
+            department_id: breach.department_id.as_deref(),
+            due_at: iso(breach.due_at),
+            breached_at: iso(breach.breached_at),
+        };
+        events.push(BreachEvent {
+            kind: SLA_BREACHED,
+            room_id: &breach.room_id,
+            payload: serde_json::to_string(&payload).expect("a breach serializes"),
+            created_at: breach.breached_at,
+        });
+    }
+    serde_json::to_string(&events).expect("events serialize")
 }
 
 /// Records, on the transaction of a take that just took room `$room_id` out of the
@@ -216,7 +340,7 @@ impl Store {
             let batch: Vec<SlaBreach> = begin_write!(self, |tx| {
                 let batch: Vec<SlaBreach> =
                     sqlx::query_as(claim).bind(now).bind(SWEEP_BATCH).fetch_all(&mut *tx).await?;
-                announce_breaches!(tx, &batch, message_id);
+                announce_breaches!(tx, &batch, &message_id);
                 tx.commit().await?;
                 batch
             });
