@@ -123,6 +123,42 @@ macro_rules! insert_message {
 }
 pub(super) use insert_message;
 
+/// Who changed a room's priority or SLA, named in the room's history message.
+pub struct HistoryActor<'a> {
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+}
+
+impl HistoryActor<'_> {
+    /// The history message of a change by this actor: of type `kind`, with `extra`.
+    pub(super) fn message<'m>(
+        &'m self,
+        id: &'m str,
+        room_id: &'m str,
+        kind: &'m str,
+        extra: &'m str,
+        now: Millis,
+    ) -> NewMessage<'m> {
+        NewMessage {
+            id,
+            room_id,
+            msg: "",
+            kind: Some(kind),
+            author_id: self.user_id,
+            author_username: self.username,
+            author_name: Some(self.name),
+            extra: Some(extra),
+            now,
+        }
+    }
+
+    /// `definedBy` of a history message's data.
+    pub(super) fn defined_by(&self) -> serde_json::Value {
+        serde_json::json!({"_id": self.user_id, "username": self.username})
+    }
+}
+
 /// How a chat on hold is resumed when its visitor writes: Rocket.Chat's system
 /// message, in the name of the server's bot.
 pub struct AutomaticResume<'a> {

@@ -52,13 +52,13 @@ pub use departments::{
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
-pub use messages::{AutomaticResume, Message, NewMessage, VisitorMessageSent};
-pub use priorities::{PrioritizeOutcome, Priority, PriorityActor, PriorityChange, PrioritySortField};
-pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SystemNote};
+pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, VisitorMessageSent};
+pub use priorities::{PrioritizeOutcome, Priority, PriorityChange, PrioritySortField};
+pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SaveInfoOutcome, SystemNote};
 pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
-pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};
+pub use sla::{SetSlaOutcome, SlaPolicy, SlaSortField};
 pub use sla_breaches::{SLA_BREACH_MESSAGE, SlaBreach, SlaBreachFilter, SlaBreachState, SlaPolicyStats};
 pub use transfers::{
     DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, TRANSFER_HISTORY, TransferSortField,

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::NewMessage;
+use super::HistoryActor;
 use super::messages::insert_message;
 use super::sql::{priority_columns, room_guard};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
@@ -64,13 +64,6 @@ pub enum PrioritizeOutcome {
     /// The room is neither served by the actor nor of its departments or of none.
     Unreachable,
     InvalidPriority,
-}
-
-/// Who set a priority, recorded in the room's history message.
-pub struct PriorityActor<'a> {
-    pub user_id: &'a str,
-    pub username: &'a str,
-    pub name: &'a str,
 }
 
 /// The key a name is unique by: trimmed and lowercased; none for a blank name.
@@ -162,7 +155,7 @@ impl Store {
         &self,
         room_id: &str,
         priority_id_or_name: &str,
-        actor: PriorityActor<'_>,
+        actor: HistoryActor<'_>,
         reach_bound: Option<&str>,
         message_id: &str,
         now: Millis,
@@ -217,27 +210,25 @@ impl Store {
                     Some((true,)) => PrioritizeOutcome::InvalidInquiry,
                 });
             };
-            let history = serde_json::json!({"priorityData": {
-                "definedBy": {"_id": actor.user_id, "username": actor.username},
-                "priority": priority_document(&priority),
-            }})
-            .to_string();
-            let message = NewMessage {
-                id: message_id,
-                room_id,
-                msg: "",
-                kind: Some("omnichannel_priority_change_history"),
-                author_id: actor.user_id,
-                author_username: actor.username,
-                author_name: Some(actor.name),
-                extra: Some(&history),
-                now,
-            };
-            insert_message!(&mut *tx, &message, false);
+            let history = priority_history(&actor, Some(&priority));
+            insert_message!(&mut *tx, &actor.message(message_id, room_id, PRIORITY_HISTORY, &history, now), false);
             tx.commit().await?;
             Ok(PrioritizeOutcome::Set)
         })
     }
+}
+
+/// The type of the message that records a priority change in its room.
+pub(super) const PRIORITY_HISTORY: &str = "omnichannel_priority_change_history";
+
+/// The data of a priority change's history message: who, and the new priority (none
+/// when it was removed).
+pub(super) fn priority_history(actor: &HistoryActor<'_>, priority: Option<&Priority>) -> String {
+    let mut data = serde_json::json!({"definedBy": actor.defined_by()});
+    if let Some(priority) = priority {
+        data["priority"] = priority_document(priority);
+    }
+    serde_json::json!({"priorityData": data}).to_string()
 }
 
 /// The priority as the history message carries it: the stored document.

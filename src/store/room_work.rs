@@ -5,12 +5,15 @@
 
 use sqlx::FromRow;
 
-use super::messages::{NewMessage, insert_message};
+use super::messages::{HistoryActor, NewMessage, insert_message};
+use super::priorities::{PRIORITY_HISTORY, Priority, priority_history};
 use super::rooms::LOCK_ROOM;
-use super::sql::{room_access, room_guard, under_chat_limit};
+use super::sla::{SLA_HISTORY, SlaPolicy, sla_history};
+use super::sql::{priority_columns, room_access, room_guard, sla_columns, under_chat_limit};
 use super::visitors::phone_key;
 use super::{RoomAccess, RoomGuard, Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::custom_fields;
+use crate::domain::queue::{DEFAULT_PRIORITY_WEIGHT, NO_SLA_WAITING_TIME};
 use crate::domain::time::Millis;
 
 /// A room as the room-work routes word their refusals: its state and the caller's
@@ -82,7 +85,23 @@ pub struct RoomInfo<'a> {
     pub room_fields: &'a [(String, String)],
     /// Checked values of visitor-scoped custom fields, for the visitor likewise.
     pub visitor_fields: &'a [(String, String)],
+    /// The room's priority level from now on, by id; `Some("")` removes it, none keeps it.
+    pub priority_id: Option<&'a str>,
+    /// The room's SLA policy from now on likewise.
+    pub sla_id: Option<&'a str>,
+    /// Who saves, named in the history message of a priority or SLA change.
+    pub actor: HistoryActor<'a>,
+    /// The ids of those history messages: the priority's, the SLA's.
+    pub history_ids: [&'a str; 2],
     pub now: Millis,
+}
+
+/// How a save ended: saved, or nothing saved for a level or policy that is not there.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SaveInfoOutcome {
+    Saved,
+    UnknownPriority,
+    UnknownSla,
 }
 
 /// How a resume ended.
@@ -155,7 +174,7 @@ impl Store {
     /// stored ones while the room's and the visitor's rows are held by the updates
     /// before, so two saves never lose each other's fields. `NotFound` when the room is not the visitor's or out of the guard's
     /// reach; `Conflict` on `phone_key` when another visitor has the phone number.
-    pub async fn save_room_info(&self, info: RoomInfo<'_>, guard: RoomGuard<'_>) -> StoreResult<()> {
+    pub async fn save_room_info(&self, info: RoomInfo<'_>, guard: RoomGuard<'_>) -> StoreResult<SaveInfoOutcome> {
         const ROOM: &str = concat!(
             "UPDATE rooms SET topic = CASE WHEN $3 IS NULL THEN topic WHEN $3 = '' THEN NULL ELSE $3 END, \
                tags = $4, updated_at = $5 \
@@ -169,6 +188,17 @@ impl Store {
         const SET_ROOM_FIELDS: &str = "UPDATE rooms SET livechat_data = $2 WHERE id = $1";
         const VISITOR_FIELDS: &str = "SELECT livechat_data FROM visitors WHERE id = $1";
         const SET_VISITOR_FIELDS: &str = "UPDATE visitors SET livechat_data = $2 WHERE id = $1";
+        // Levels are never deleted, so the one read stays there; a policy deleted after
+        // it is read makes its update change nothing.
+        const PRIORITY: &str = concat!("SELECT ", priority_columns!(), " FROM livechat_priorities WHERE id = $1");
+        const SET_PRIORITY: &str = "UPDATE rooms SET priority_id = $2, \
+               priority_weight = COALESCE((SELECT sort_item FROM livechat_priorities WHERE id = $2), $3) \
+             WHERE id = $1 AND COALESCE(priority_id, '') <> COALESCE($2, '')";
+        const POLICY: &str = concat!("SELECT ", sla_columns!(), " FROM sla_policies WHERE id = $1");
+        const SET_POLICY: &str = "UPDATE rooms SET sla_id = $2, \
+               estimated_waiting_time_queue = COALESCE((SELECT due_time_in_minutes FROM sla_policies WHERE id = $2), $3) \
+             WHERE id = $1 AND COALESCE(sla_id, '') <> COALESCE($2, '') \
+               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM sla_policies WHERE id = $2))";
         let tags = (!info.tags.is_empty()).then(|| serde_json::to_string(info.tags).expect("strings serialize"));
         let key = info.phone.and_then(phone_key);
         begin_write!(self, |tx| {
@@ -207,8 +237,52 @@ impl Store {
             }
             merge_fields!(ROOM_FIELDS, SET_ROOM_FIELDS, info.room_id, info.room_fields);
             merge_fields!(VISITOR_FIELDS, SET_VISITOR_FIELDS, info.visitor_id, info.visitor_fields);
+            // A level or policy that is not there leaves everything unsaved: the
+            // transaction ends without a commit.
+            if let Some(priority_id) = info.priority_id {
+                let level: Option<Priority> = match priority_id {
+                    "" => None,
+                    id => match sqlx::query_as(PRIORITY).bind(id).fetch_optional(&mut *tx).await? {
+                        Some(level) => Some(level),
+                        None => return Ok(SaveInfoOutcome::UnknownPriority),
+                    },
+                };
+                let set = sqlx::query(SET_PRIORITY)
+                    .bind(info.room_id)
+                    .bind(level.as_ref().map(|level| &level.id))
+                    .bind(DEFAULT_PRIORITY_WEIGHT)
+                    .execute(&mut *tx)
+                    .await?;
+                if set.rows_affected() == 1 {
+                    let history = priority_history(&info.actor, level.as_ref());
+                    let message =
+                        info.actor.message(info.history_ids[0], info.room_id, PRIORITY_HISTORY, &history, info.now);
+                    insert_message!(&mut *tx, &message, false);
+                }
+            }
+            if let Some(sla_id) = info.sla_id {
+                let policy: Option<SlaPolicy> = match sla_id {
+                    "" => None,
+                    id => match sqlx::query_as(POLICY).bind(id).fetch_optional(&mut *tx).await? {
+                        Some(policy) => Some(policy),
+                        None => return Ok(SaveInfoOutcome::UnknownSla),
+                    },
+                };
+                let set = sqlx::query(SET_POLICY)
+                    .bind(info.room_id)
+                    .bind(policy.as_ref().map(|policy| &policy.id))
+                    .bind(NO_SLA_WAITING_TIME)
+                    .execute(&mut *tx)
+                    .await?;
+                if set.rows_affected() == 1 {
+                    let history = sla_history(&info.actor, policy.as_ref());
+                    let message =
+                        info.actor.message(info.history_ids[1], info.room_id, SLA_HISTORY, &history, info.now);
+                    insert_message!(&mut *tx, &message, false);
+                }
+            }
             tx.commit().await?;
-            Ok(())
+            Ok(SaveInfoOutcome::Saved)
         })
     }
 

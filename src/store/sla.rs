@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::NewMessage;
+use super::HistoryActor;
 use super::messages::insert_message;
 use super::sql::{room_guard, sla_columns};
 use super::{SortColumn, Store, StoreError, StoreResult, begin_write, contains_pattern, on_pool, order_by};
@@ -46,13 +46,6 @@ pub enum SetSlaOutcome {
     /// The inquiry is neither served by the actor nor of its departments or of none.
     Unreachable,
     InvalidSla,
-}
-
-/// Who set an SLA, recorded in the room's history message.
-pub struct SlaActor<'a> {
-    pub user_id: &'a str,
-    pub username: &'a str,
-    pub name: &'a str,
 }
 
 impl Store {
@@ -156,7 +149,7 @@ impl Store {
         &self,
         room_id: &str,
         sla_id_or_name: &str,
-        actor: SlaActor<'_>,
+        actor: HistoryActor<'_>,
         reach_bound: Option<&str>,
         message_id: &str,
         now: Millis,
@@ -210,26 +203,24 @@ impl Store {
                     _ => SetSlaOutcome::InvalidInquiry,
                 });
             };
-            let history = serde_json::json!({"slaData": {
-                "definedBy": {"_id": actor.user_id, "username": actor.username},
-                "sla": {"_id": policy.id, "name": policy.name, "description": policy.description,
-                        "dueTimeInMinutes": policy.due_time_in_minutes},
-            }})
-            .to_string();
-            let message = NewMessage {
-                id: message_id,
-                room_id,
-                msg: "",
-                kind: Some("omnichannel_sla_change_history"),
-                author_id: actor.user_id,
-                author_username: actor.username,
-                author_name: Some(actor.name),
-                extra: Some(&history),
-                now,
-            };
-            insert_message!(&mut *tx, &message, false);
+            let history = sla_history(&actor, Some(&policy));
+            insert_message!(&mut *tx, &actor.message(message_id, room_id, SLA_HISTORY, &history, now), false);
             tx.commit().await?;
             Ok(SetSlaOutcome::Set(policy))
         })
     }
+}
+
+/// The type of the message that records an SLA change in its room.
+pub(super) const SLA_HISTORY: &str = "omnichannel_sla_change_history";
+
+/// The data of an SLA change's history message: who, and the new policy (none when it
+/// was removed).
+pub(super) fn sla_history(actor: &HistoryActor<'_>, policy: Option<&SlaPolicy>) -> String {
+    let mut data = serde_json::json!({"definedBy": actor.defined_by()});
+    if let Some(policy) = policy {
+        data["sla"] = serde_json::json!({"_id": policy.id, "name": policy.name, "description": policy.description,
+            "dueTimeInMinutes": policy.due_time_in_minutes});
+    }
+    serde_json::json!({"slaData": data}).to_string()
 }

@@ -25,7 +25,7 @@ async fn priorities(app: &TestApp) -> Vec<Value> {
 }
 
 /// The id of the priority of weight `sort_item` (1 the highest).
-async fn priority_id(app: &TestApp, sort_item: i64) -> String {
+pub async fn priority_id(app: &TestApp, sort_item: i64) -> String {
     priorities(app).await[sort_item as usize - 1]["_id"].as_str().unwrap().to_owned()
 }
 

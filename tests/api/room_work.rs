@@ -12,6 +12,8 @@ use crate::agent_messages::{room_of, send, served_room, set_setting};
 use crate::envelopes::{bare, coded, invalid_params, no_permission, not_logged_in};
 use crate::harness::{Session, TestApp, both_backends};
 use crate::lifecycle::{available_agent, department, inquiry_of};
+use crate::priorities::priority_id;
+use crate::sla_breaches::create_sla;
 
 fn done() -> (StatusCode, Value) {
     (StatusCode::OK, json!({"success": true}))
@@ -256,6 +258,77 @@ both_backends!(saving_room_info_is_refused_as_rocket_chat_refuses_it, |app| {
         refused("invalid-room-visitor")
     );
     assert_eq!(listed_room(&app, &room_id).await.get("topic"), None);
+});
+
+both_backends!(saving_room_info_sets_and_removes_priority_and_sla_with_their_history, |app| {
+    let agent = available_agent(&app, "agent").await;
+    let room_id = served_room(&app, &agent, "tok-1", None).await;
+    let visitor_id = room_of(&app, "tok-1", &room_id).await["v"]["_id"].as_str().unwrap().to_owned();
+    let high = priority_id(&app, 2).await;
+    let sla = create_sla(&app, "Gold", 5).await;
+    let with = |room_data: Value| json!({"guestData": {"_id": visitor_id}, "roomData": room_data});
+    const HISTORY: &str = "SELECT kind || '|' || author_username || '|' || extra FROM messages \
+         WHERE kind LIKE 'omnichannel_%_change_history' ORDER BY num_id";
+    const LEVELS: &str = "SELECT COALESCE(priority_id, '-') || ' ' || CAST(priority_weight AS TEXT) || ' ' \
+         || COALESCE(sla_id, '-') || ' ' || CAST(estimated_waiting_time_queue AS TEXT) FROM rooms";
+
+    let body = with(json!({"_id": room_id, "priorityId": high, "slaId": sla}));
+    assert_eq!(save_info(&app, Some(&agent), body.clone()).await, done());
+    assert_eq!(app.column_strings(LEVELS).await, vec![format!("{high} 2 {sla} 5")]);
+    let room = listed_room(&app, &room_id).await;
+    assert_eq!((&room["priorityId"], &room["priorityWeight"], &room["slaId"]), (&json!(high), &json!(2), &json!(sla)));
+    let stored = app.column_strings(HISTORY).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let priority_data: Value = serde_json::from_str(stored[0].split_once("|agent|").unwrap().1).unwrap();
+    assert_eq!(priority_data["priorityData"]["definedBy"], json!({"_id": agent.user_id, "username": "agent"}));
+    assert_eq!(priority_data["priorityData"]["priority"]["_id"], json!(high));
+    assert!(stored[0].starts_with("omnichannel_priority_change_history|agent|"), "{stored:?}");
+    let sla_data: Value = serde_json::from_str(stored[1].split_once("|agent|").unwrap().1).unwrap();
+    assert_eq!(
+        sla_data,
+        json!({"slaData": {"definedBy": {"_id": agent.user_id, "username": "agent"},
+               "sla": {"_id": sla, "name": "Gold", "description": "", "dueTimeInMinutes": 5}}})
+    );
+
+    // The same values again change nothing and write no history.
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(app.column_strings(HISTORY).await.len(), 2);
+
+    // Empty removes each, with a history message naming no level or policy.
+    let body = with(json!({"_id": room_id, "priorityId": "", "slaId": ""}));
+    assert_eq!(save_info(&app, Some(&agent), body).await, done());
+    assert_eq!(app.column_strings(LEVELS).await, vec!["- 99 - 9999999".to_owned()]);
+    let stored = app.column_strings(HISTORY).await;
+    let by = json!({"_id": agent.user_id, "username": "agent"});
+    assert_eq!(
+        stored[2..],
+        [
+            format!("omnichannel_priority_change_history|agent|{}", json!({"priorityData": {"definedBy": by}})),
+            format!("omnichannel_sla_change_history|agent|{}", json!({"slaData": {"definedBy": by}})),
+        ]
+    );
+
+    // An unknown level or policy saves nothing, not even the topic.
+    let body = with(json!({"_id": room_id, "topic": "Kept?", "priorityId": "nope"}));
+    assert_eq!(save_info(&app, Some(&agent), body).await, refused("error-invalid-priority"));
+    let body = with(json!({"_id": room_id, "topic": "Kept?", "priorityId": high, "slaId": "nope"}));
+    assert_eq!(save_info(&app, Some(&agent), body).await, refused("SLA not found with id: nope"));
+    assert_eq!(app.column_strings(LEVELS).await, vec!["- 99 - 9999999".to_owned()]);
+    assert_eq!(listed_room(&app, &room_id).await.get("topic"), None);
+    assert_eq!(app.column_strings(HISTORY).await.len(), 4);
+    // An unknown room is refused first.
+    let body = json!({"guestData": {"_id": visitor_id}, "roomData": {"_id": "gone", "priorityId": "nope"}});
+    assert_eq!(save_info(&app, Some(&agent), body).await, refused("error-invalid-room"));
+    let body = with(json!({"_id": room_id, "slaId": "x".repeat(257)}));
+    assert_eq!(
+        save_info(&app, Some(&agent), body).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/slaId must NOT have more than 256 characters"))
+    );
+    let body = with(json!({"_id": room_id, "priorityId": 2}));
+    assert_eq!(
+        save_info(&app, Some(&agent), body).await,
+        (StatusCode::BAD_REQUEST, invalid_params("/roomData/priorityId must be string"))
+    );
 });
 
 /// Defines a custom field of `scope` with an optional regexp.

@@ -23,7 +23,7 @@ const STATS: &str = "/api/v1/livechat/sla.stats";
 
 const MINUTE: Millis = 60_000;
 
-async fn create_sla(app: &TestApp, name: &str, minutes: i64) -> String {
+pub async fn create_sla(app: &TestApp, name: &str, minutes: i64) -> String {
     let (status, body) =
         app.post(SLA, Some(&app.admin), json!({"name": name, "description": "", "dueTimeInMinutes": minutes})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -584,8 +584,15 @@ impl Bench<'_> {
                 .collect();
             let http = closed_loop(duration, steps).await;
             let mut notes = vec![if due {
-                let breaches = self.database.sla_breach_delays().await?.len();
-                format!("{staged} due times over the run, {breaches} breaches recorded")
+                let mut delays = self.database.sla_breach_delays().await?;
+                delays.sort_unstable();
+                let percentile = |p: usize| delays.get((delays.len() * p / 100).min(delays.len().saturating_sub(1)));
+                format!(
+                    "{staged} due times over the run, {} breaches recorded by its end, due time to record p50 {} ms, p99 {} ms",
+                    delays.len(),
+                    percentile(50).map_or("-".to_owned(), i64::to_string),
+                    percentile(99).map_or("-".to_owned(), i64::to_string),
+                )
             } else {
                 "no due times".to_owned()
             }];

@@ -13,8 +13,8 @@ use livechat_server::domain::page::{Direction, Page, SortKey};
 use livechat_server::domain::permissions::ROLE_AGENT;
 use livechat_server::domain::time::now_millis;
 use livechat_server::store::{
-    AssigneeOutcome, AttemptLimit, AuthUser, Closer, InquirySortField, Reservation, RoomGuard, SetSlaOutcome, SlaActor,
-    StatusChange, StatusOutcome, Store, StoreError, TakeOutcome,
+    AssigneeOutcome, AttemptLimit, AuthUser, Closer, HistoryActor, InquirySortField, Reservation, RoomGuard,
+    SetSlaOutcome, StatusChange, StatusOutcome, Store, StoreError, TakeOutcome,
 };
 use rand::Rng;
 use serde_json::json;
@@ -473,7 +473,7 @@ async fn list(store: &Store, admin: &Session, department: Option<&str>) -> Resul
 
 async fn set_sla(store: &Store, admin: &Session, room_id: &str) -> Result<Outcome, StoreError> {
     let caller = authenticate(store, admin).await?;
-    let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
+    let actor = HistoryActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
     let sla = seed::sla_id(random_index(3));
     // The administrator's reach is unbounded, as the route gives it.
     Ok(match store.set_inquiry_sla(room_id, &sla, actor, None, &meteor_id(), now_millis()).await? {

@@ -25,7 +25,7 @@ use crate::http::openapi::{RcBadRequest, RcPermitted, RcSmallJsonBody};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
-    AuthUser, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, RoomGuard, SetSlaOutcome, SlaActor, TakeOutcome,
+    AuthUser, HistoryActor, Inquiry, InquirySortField, QueueEntry, ReturnOutcome, RoomGuard, SetSlaOutcome, TakeOutcome,
 };
 
 const INQUIRY_SORT_FIELDS: [(&str, InquirySortField); 7] = [
@@ -264,7 +264,7 @@ async fn set_sla(
 ) -> ApiResult<Json<Done>> {
     // Without the SLA permission, the inquiry must be one the agent can reach.
     let reach_bound = if caller.holds(MANAGE_LIVECHAT_SLA) { None } else { caller.department_bound() };
-    let actor = SlaActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
+    let actor = HistoryActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
     match state.store.set_inquiry_sla(&body.room_id, &body.sla, actor, reach_bound, &meteor_id(), state.now()).await? {
         SetSlaOutcome::Set(_) => Ok(Done::ANSWER),
         SetSlaOutcome::Unreachable => Err(ApiError::unauthorized_object()),

@@ -18,7 +18,7 @@ use crate::http::extract::{Body, Caller, PageParams, Paged, Path, WordedBody, Wo
 use crate::http::openapi::{RcBadRequest, RcNotFound, RcPermitted, RcSmallJsonBody};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
-use crate::store::{PrioritizeOutcome, Priority, PriorityActor, PriorityChange, PrioritySortField, StoreError};
+use crate::store::{HistoryActor, PrioritizeOutcome, Priority, PriorityChange, PrioritySortField, StoreError};
 
 const PRIORITY_SORT_FIELDS: [(&str, PrioritySortField); 6] = [
     ("name", PrioritySortField::Name),
@@ -274,7 +274,7 @@ async fn prioritize(
 ) -> ApiResult<Json<Done>> {
     // Without the priorities permission, the room must be one the agent can reach.
     let reach_bound = if caller.holds(MANAGE_LIVECHAT_PRIORITIES) { None } else { caller.department_bound() };
-    let actor = PriorityActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
+    let actor = HistoryActor { user_id: &caller.id, username: &caller.username, name: &caller.name };
     let priority = body.priority.as_deref().unwrap_or_default();
     match state.store.prioritize_room(&body.room_id, priority, actor, reach_bound, &meteor_id(), state.now()).await? {
         PrioritizeOutcome::Set => Ok(Done::ANSWER),

@@ -27,7 +27,9 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, Caller, KeyText, Query, permission_set};
 use crate::http::openapi::{RcJsonBody, RcPermitted};
 use crate::http::shapes::Done;
-use crate::store::{AuthUser, ResumeOutcome, RoomGuard, RoomInfo, RoomWorkState, StoreError, SystemNote};
+use crate::store::{
+    AuthUser, HistoryActor, ResumeOutcome, RoomGuard, RoomInfo, RoomWorkState, SaveInfoOutcome, StoreError, SystemNote,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -98,12 +100,12 @@ struct RoomData {
     /// regexp; a blank value removes the field, keys naming no field are ignored.
     #[schema(value_type = Option<BTreeMap<String, CustomFieldText>>, inline)]
     livechat_data: Option<BTreeMap<String, String>>,
-    /// Accepted and ignored.
-    #[allow(dead_code)]
+    /// The room's priority level from now on (see `livechat/priorities`); empty removes
+    /// it. A change leaves an `omnichannel_priority_change_history` message.
     #[schema(max_length = 256)]
     priority_id: Option<String>,
-    /// Accepted and ignored.
-    #[allow(dead_code)]
+    /// The room's SLA policy from now on (see `livechat/sla`); empty removes it. A change
+    /// leaves an `omnichannel_sla_change_history` message.
     #[schema(max_length = 256)]
     sla_id: Option<String>,
 }
@@ -215,10 +217,18 @@ async fn save_info(
         tags: room.tags.as_deref().unwrap_or_default(),
         room_fields: &room_fields,
         visitor_fields: &visitor_fields,
+        priority_id: room.priority_id.as_deref(),
+        sla_id: room.sla_id.as_deref(),
+        actor: HistoryActor { user_id: &caller.id, username: &caller.username, name: &caller.name },
+        history_ids: [&meteor_id(), &meteor_id()],
         now: state.now(),
     };
     match state.store.save_room_info(info, guard).await {
-        Ok(()) => Ok(Done::ANSWER),
+        Ok(SaveInfoOutcome::Saved) => Ok(Done::ANSWER),
+        Ok(SaveInfoOutcome::UnknownPriority) => Err(ApiError::bad_request("error-invalid-priority")),
+        Ok(SaveInfoOutcome::UnknownSla) => {
+            Err(ApiError::bad_request(format!("SLA not found with id: {}", room.sla_id.as_deref().unwrap_or_default())))
+        }
         Err(StoreError::NotFound) => Err(match state.store.room_work_state(&room.id, guard).await? {
             None => ApiError::bad_request("error-invalid-room"),
             Some(room) if !room.reachable => ApiError::unauthorized_object(),
