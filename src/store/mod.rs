@@ -55,7 +55,7 @@ pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{AutomaticResume, Message, NewMessage, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityActor, PriorityChange, PrioritySortField};
 pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SystemNote};
-pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomRemoval, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaActor, SlaPolicy, SlaSortField};

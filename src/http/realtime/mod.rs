@@ -21,6 +21,7 @@
 
 mod frames;
 pub mod method_call;
+mod methods;
 mod session;
 mod streams;
 
@@ -197,7 +198,7 @@ async fn serve(socket: WebSocket, state: AppState) {
             }
             event = events.recv() => match event {
                 Ok(event) => {
-                    if session.deliver(&event).is_err() {
+                    if session.deliver(&event).await.is_err() {
                         break Ending::TooSlow;
                     }
                 }
