@@ -49,7 +49,7 @@ async fn answer(state: AppState, user: Option<AuthUser>, body: MethodCallBody) -
         return Err(ApiError::bad_request("Invalid method call"));
     };
     let outcome = Identity::new(state, user).call(&method, params).await;
-    Ok(Json(MethodCallAnswer { message: frames::result(&id, outcome).to_string(), success: true }))
+    Ok(Json(MethodCallAnswer { message: frames::result(&id, outcome).text(), success: true }))
 }
 
 /// Calls a DDP method as the logged-in user (`login`, `livechat:setUpConnection`,

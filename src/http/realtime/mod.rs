@@ -43,7 +43,7 @@ use tokio::time::Instant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::server::ConnectionSlot;
-use frames::{ClientFrame, Malformed};
+use frames::{ClientFrame, Malformed, ServerFrame};
 use session::{Flow, Session};
 
 /// The largest text frame a client may send.
@@ -126,8 +126,8 @@ pub struct Outbox(mpsc::Sender<Message>);
 pub struct TooSlow;
 
 impl Outbox {
-    pub fn send(&self, frame: serde_json::Value) -> Result<(), TooSlow> {
-        self.0.try_send(Message::Text(frame.to_string().into())).map_err(|_| TooSlow)
+    pub fn send(&self, frame: ServerFrame) -> Result<(), TooSlow> {
+        self.0.try_send(Message::Text(frame.text().into())).map_err(|_| TooSlow)
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::frames::{ejson_date, stream_event, with_ejson_dates};
+use super::frames::{ServerFrame, ejson_date, stream_event, with_ejson_dates};
 use crate::events::{BusEvent, RoomAgent};
 use crate::http::rocketchat::widget::ServingAgent;
 use crate::http::rocketchat::wire::{InquiryView, MessageView, RoomView, VisitorView};
@@ -86,7 +86,7 @@ impl Stream {
 
     /// The frame `event` becomes for this subscription, if any. `session` is the
     /// receiving connection's id: a connection does not hear its own typing.
-    pub fn frame_for(&self, published: &BusEvent, session: &str) -> Option<Value> {
+    pub fn frame_for(&self, published: &BusEvent, session: &str) -> Option<ServerFrame> {
         let event = &published.event;
         let room_of_event = event.room_id.as_deref();
         match self {
