@@ -418,3 +418,35 @@ both_backends!(an_agent_stops_hearing_a_room_transferred_away_and_a_department_i
         not_allowed("6")
     );
 });
+
+both_backends!(registered_guests_keep_the_values_of_visitor_custom_fields, |app| {
+    app.execute(
+        "INSERT INTO livechat_custom_fields (id, label, scope, created_at) VALUES \
+         ('company', 'Company', 'visitor', 0), ('topic', 'Topic', 'room', 0)",
+    )
+    .await;
+    let mut widget = Ddp::connect(&app.base).await;
+    let fields = json!([
+        {"key": "company", "value": "Acme", "overwrite": false},
+        {"key": "company", "value": "Globex", "overwrite": false},
+        {"key": "topic", "value": "Billing", "overwrite": true, "scope": "room"},
+        {"key": "nothing", "value": "x", "overwrite": true},
+    ]);
+    let registered = widget.call("livechat:registerGuest", json!([{"token": "tok-1", "customFields": fields}])).await;
+    let visitor = app.get("/api/v1/livechat/visitor/tok-1", None).await.1["visitor"].clone();
+    let answer = json!({"userId": visitor["_id"], "visitor": {"_id": visitor["_id"], "token": "tok-1",
+                                                             "username": visitor["username"]}});
+    assert_eq!(registered, json!({"msg": "result", "id": "1", "result": answer}));
+    let stored = || app.column_strings("SELECT field_id || '=' || value FROM visitor_custom_fields ORDER BY field_id");
+    assert_eq!(stored().await, vec!["company=Acme".to_owned()]);
+    let overwrite =
+        json!([{"token": "tok-1", "customFields": [{"key": "company", "value": "Globex", "overwrite": true}]}]);
+    assert_eq!(
+        widget.call("livechat:registerGuest", overwrite).await,
+        json!({"msg": "result", "id": "2", "result": answer})
+    );
+    assert_eq!(stored().await, vec!["company=Globex".to_owned()]);
+    let bad = json!([{"token": "tok-1", "customFields": [{"key": "company", "value": "x", "overwrite": "yes"}]}]);
+    assert_eq!(widget.call("livechat:registerGuest", bad).await, failed("3", match_failed()));
+    assert_eq!(stored().await, vec!["company=Globex".to_owned()]);
+});
