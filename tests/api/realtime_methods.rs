@@ -3,11 +3,14 @@
 //! and subscriptions checked again when the user's access changes; real WebSocket
 //! clients, both backends.
 
+use std::time::Duration;
+
+use livechat_server::config::AppSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::agent_messages::{send, served_room};
-use crate::harness::{START, Session, TestApp, both_backends};
+use crate::harness::{Backend, START, Session, TestApp, both_backends, open_store};
 use crate::lifecycle::{available_agent, department, inquiry_of, visitor_with_room};
 use crate::realtime::{
     Ddp, changed, ejson, message_over_rest, method_frame, not_allowed, ready, take, visitor_options,
@@ -450,3 +453,32 @@ both_backends!(registered_guests_keep_the_values_of_visitor_custom_fields, |app|
     assert_eq!(widget.call("livechat:registerGuest", bad).await, failed("3", match_failed()));
     assert_eq!(stored().await, vec!["company=Globex".to_owned()]);
 });
+
+/// With PostgreSQL, two servers on one database: a visitor queued behind another,
+/// watching its room on instance A, hears its new place when an agent takes the one
+/// ahead through instance B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
+async fn a_take_on_one_instance_moves_a_queued_visitor_on_another() {
+    let app = TestApp::spawn_on(Backend::Postgres, AppSettings::default(), None).await;
+    let agent = available_agent(&app, "agent").await;
+    let (_, first) = visitor_with_room(&app, "tok-1", None).await;
+    let (_, second) = visitor_with_room(&app, "tok-2", None).await;
+    let inquiry_id = inquiry_of(&app, &first).await["_id"].clone();
+    let other = open_store(&app.database_url, Duration::from_secs(10)).await;
+    let (other_base, _stop) = app.start_another_server(other, AppSettings::default()).await;
+
+    let mut widget = Ddp::connect(&app.base).await;
+    assert_eq!(widget.sub("stream-livechat-room", json!([second, visitor_options("tok-2")])).await, ready("1"));
+    let response = app
+        .client
+        .post(format!("{other_base}/api/v1/livechat/inquiries.take"))
+        .header("X-User-Id", &agent.user_id)
+        .header("X-Auth-Token", &agent.token)
+        .json(&json!({"inquiryId": inquiry_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(widget.recv().await, queue_data(&second, 1));
+}
