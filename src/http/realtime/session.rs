@@ -262,14 +262,14 @@ impl Session {
                 let own_user = self.identity.user.as_ref().map(|user| user.id.as_str());
                 return match event_name.split_once('/') {
                     Some((user_id, event)) if Some(user_id) == own_user && !event.is_empty() => {
-                        Ok(Self::granted(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() }, None))
+                        Ok(Self::granted(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() }))
                     }
                     _ => Err(Refusal::not_allowed()),
                 };
             }
             Some(INQUIRY_QUEUE) => {
                 return if self.identity.may_observe_queue(event_name).await? {
-                    Ok(Self::granted(Stream::Queue { event_name: event_name.to_owned() }, None))
+                    Ok(Self::granted(Stream::Queue { event_name: event_name.to_owned() }))
                 } else {
                     Err(Refusal::not_allowed())
                 };
@@ -290,8 +290,8 @@ impl Session {
     }
 
     /// A subscription the logged-in user was granted, on no room.
-    fn granted(stream: Stream, place: Option<PlaceWatch>) -> Subscribed {
-        Subscribed { stream, grant: Grant::User, allowed: true, _place: place }
+    fn granted(stream: Stream) -> Subscribed {
+        Subscribed { stream, grant: Grant::User, allowed: true, _place: None }
     }
 }
 
