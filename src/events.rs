@@ -13,17 +13,25 @@
 //!
 //! The events table is bounded: the bus deletes events older than [`EVENT_RETENTION`]
 //! every [`PRUNE_EVERY`].
+//!
+//! Queue places: connections watching rooms' `stream-livechat-room` register the rooms
+//! here ([`EventBus::watch_queue_place`]). On each event that changes the queue (an
+//! inquiry queued, taken, its room closed or removed) the bus reads the places of the
+//! watched rooms still queued in one statement and hands subscribers the places that
+//! changed since it last saw them; nothing is read while no room is watched.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::domain::settings::{ShowAgentEmail, ShowAgentInfo};
+use crate::domain::settings::{ShowAgentEmail, ShowAgentInfo, SortingMechanism};
 use crate::domain::time::Clock;
-use crate::store::events::{EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN, ROOM_CLOSED};
-use crate::store::{Inquiry, Room, Store, StoreResult, User};
+use crate::store::events::{
+    EVENT_BATCH, Event, EventFeed, EventWake, INQUIRY_QUEUED, INQUIRY_TAKEN, ROOM_CLOSED, ROOM_REMOVED, VISITOR_CHANGED,
+};
+use crate::store::{Inquiry, Room, Store, StoreResult, User, Visitor};
 
 /// Events a connection may fall behind by before it is disconnected as too slow.
 pub const BUS_CAPACITY: usize = 4096;
@@ -81,6 +89,11 @@ pub struct BusEvent {
     pub serving_agent: Option<RoomAgent>,
     /// The room, for a take and a close.
     pub room: Option<Room>,
+    /// For an event that changes the queue: the watched rooms whose place in it changed,
+    /// with their new place (1: the next routing takes).
+    pub queue_places: Vec<(String, i64)>,
+    /// For `visitor.changed`: the visitor as it is when the bus reads the event.
+    pub visitor: Option<Visitor>,
 }
 
 /// The agent serving a room and how much of it visitors are shown
@@ -101,15 +114,43 @@ impl RoomAgent {
     }
 }
 
+/// The rooms whose queue place this instance's connections watch, and the place each
+/// was last seen at (none: not known, or not queued).
+#[derive(Default)]
+struct QueueWatch {
+    watchers: HashMap<String, usize>,
+    places: HashMap<String, i64>,
+}
+
+/// A connection's watch on a room's queue place; dropping it ends the watch.
+pub struct PlaceWatch {
+    bus: Arc<EventBus>,
+    room_id: String,
+}
+
+impl Drop for PlaceWatch {
+    fn drop(&mut self) {
+        let mut watch = self.bus.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = watch.watchers.get_mut(&self.room_id) {
+            *count -= 1;
+            if *count == 0 {
+                watch.watchers.remove(&self.room_id);
+                watch.places.remove(&self.room_id);
+            }
+        }
+    }
+}
+
 /// Fans events out to every subscriber of this instance; cheap to share.
 pub struct EventBus {
     sender: broadcast::Sender<Arc<BusEvent>>,
     closing: watch::Sender<bool>,
+    watch: Mutex<QueueWatch>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
-        Self { sender: broadcast::channel(BUS_CAPACITY).0, closing: watch::channel(false).0 }
+        Self { sender: broadcast::channel(BUS_CAPACITY).0, closing: watch::channel(false).0, watch: Mutex::default() }
     }
 }
 
@@ -126,6 +167,49 @@ impl EventBus {
 
     pub fn close(&self) {
         self.closing.send_replace(true);
+    }
+
+    /// Watches the queue place of room `room_id`, last seen at `place` (the subscriber
+    /// read it when it subscribed; a place already known to the bus is kept).
+    pub fn watch_queue_place(self: &Arc<Self>, room_id: &str, place: Option<i64>) -> PlaceWatch {
+        let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        *watch.watchers.entry(room_id.to_owned()).or_default() += 1;
+        if let Some(place) = place {
+            watch.places.entry(room_id.to_owned()).or_insert(place);
+        }
+        PlaceWatch { bus: Arc::clone(self), room_id: room_id.to_owned() }
+    }
+
+    /// The watched rooms whose queue place differs from the one last seen, with the new
+    /// place; read in one statement, and only while some room is watched.
+    async fn changed_places(&self, store: &Store) -> StoreResult<Vec<(String, i64)>> {
+        let watched: Vec<String> = {
+            let watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+            watch.watchers.keys().cloned().collect()
+        };
+        if watched.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sort = store.setting::<SortingMechanism>().await?;
+        let places: HashMap<String, i64> = store.queue_spots(&watched, sort).await?.into_iter().collect();
+        let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = Vec::new();
+        for room_id in watched {
+            if !watch.watchers.contains_key(&room_id) {
+                continue;
+            }
+            match places.get(&room_id) {
+                Some(&place) => {
+                    if watch.places.insert(room_id.clone(), place) != Some(place) {
+                        changed.push((room_id, place));
+                    }
+                }
+                None => {
+                    watch.places.remove(&room_id);
+                }
+            }
+        }
+        Ok(changed)
     }
 
     async fn publish(&self, store: &Store, event: Event) {
@@ -154,8 +238,32 @@ impl EventBus {
             }),
             _ => None,
         };
+        let queue_places = match event.kind.as_str() {
+            INQUIRY_QUEUED | INQUIRY_TAKEN | ROOM_CLOSED | ROOM_REMOVED => {
+                self.changed_places(store).await.unwrap_or_else(|error| {
+                    tracing::warn!(%error, event = event.id, "reading the queue places of an event failed");
+                    Vec::new()
+                })
+            }
+            _ => Vec::new(),
+        };
+        let visitor = match event.kind.as_str() {
+            VISITOR_CHANGED => {
+                let visitor_id = serde_json::from_str::<serde_json::Value>(&event.payload)
+                    .ok()
+                    .and_then(|payload| payload["visitorId"].as_str().map(str::to_owned));
+                match visitor_id {
+                    Some(visitor_id) => store.visitor_by_id(&visitor_id).await.unwrap_or_else(|error| {
+                        tracing::warn!(%error, event = event.id, "reading the visitor of an event failed");
+                        None
+                    }),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         // No receiver is not an error: nobody is connected.
-        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry, serving_agent, room }));
+        let _ = self.sender.send(Arc::new(BusEvent { event, inquiry, serving_agent, room, queue_places, visitor }));
     }
 
     /// Reads and publishes the store's events, and prunes old ones, until the task

@@ -26,6 +26,7 @@ pub const VIEW_FULL_OTHER_USER_INFO: &str = "view-full-other-user-info";
 pub const TRANSFER_LIVECHAT_GUEST: &str = "transfer-livechat-guest";
 pub const CLOSE_LIVECHAT_ROOM: &str = "close-livechat-room";
 pub const CLOSE_OTHERS_LIVECHAT_ROOM: &str = "close-others-livechat-room";
+pub const REMOVE_CLOSED_LIVECHAT_ROOM: &str = "remove-closed-livechat-room";
 pub const SAVE_OTHERS_LIVECHAT_ROOM_INFO: &str = "save-others-livechat-room-info";
 pub const ON_HOLD_LIVECHAT_ROOM: &str = "on-hold-livechat-room";
 pub const ON_HOLD_OTHERS_LIVECHAT_ROOM: &str = "on-hold-others-livechat-room";

@@ -127,6 +127,22 @@ impl ApiError {
         Self::new(status, body)
     }
 
+    /// The error as a DDP method answers it, a `Meteor.Error`'s `error` and `reason`:
+    /// `"<reason> [<code>]"` is the code and the reason, `"[<code>]"` or a bare error the
+    /// code alone; a server failure is `500` `Internal server error`.
+    pub fn meteor_parts(&self) -> (serde_json::Value, Option<String>) {
+        if self.status.is_server_error() {
+            return (serde_json::json!(500), Some("Internal server error".to_owned()));
+        }
+        let error = self.body.error.clone().unwrap_or_default();
+        if let Some(code) = &self.body.error_type {
+            let reason =
+                error.strip_suffix(&format!("[{code}]")).map(str::trim_end).filter(|reason| !reason.is_empty());
+            return (serde_json::Value::String(code.clone()), reason.map(str::to_owned));
+        }
+        (serde_json::Value::String(error), None)
+    }
+
     /// 400 `{"success": false}`: Rocket.Chat's `API.v1.failure()` without a reason.
     pub fn bare_failure() -> Self {
         Self::new(StatusCode::BAD_REQUEST, RcErrorBody { error: None, ..RcErrorBody::failure(String::new()) })

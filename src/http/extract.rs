@@ -247,7 +247,7 @@ pub fn ajv_refusal(violation: &Violation) -> ApiError {
 }
 
 /// Checks `value` against `T`'s schema, then reads it into `T`.
-fn checked<T: DeserializeOwned + ToSchema + 'static>(
+pub(crate) fn checked<T: DeserializeOwned + ToSchema + 'static>(
     value: Value,
     refusal: fn(&Violation) -> ApiError,
 ) -> ApiResult<T> {

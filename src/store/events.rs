@@ -35,6 +35,14 @@ pub const SLA_BREACHED: &str = "sla.breached";
 pub const AGENT_STATUS: &str = "agent.status";
 /// Someone in the room started or stopped typing; the payload is what the client sent.
 pub const USER_ACTIVITY: &str = "room.user-activity";
+/// The data of the room's visitor changed (one per open room of the visitor, written by
+/// a trigger on `visitors`); the payload is `{visitorId}`.
+pub const VISITOR_CHANGED: &str = "visitor.changed";
+/// An agent left a department (written by a trigger on `department_agents`); no room,
+/// the payload is `{departmentId, agentId}`.
+pub const DEPARTMENT_AGENT_REMOVED: &str = "department.agent-removed";
+/// A closed room was removed with its messages; the payload is `{}`.
+pub const ROOM_REMOVED: &str = "room.removed";
 
 /// The PostgreSQL channel the `events_notify` trigger notifies.
 const CHANNEL: &str = "livechat_events";

@@ -55,7 +55,7 @@ pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityChange, PrioritySortField};
 pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SaveInfoOutcome, SystemNote};
-pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomSortField};
+pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomRemoval, RoomSortField};
 pub use routing::{QueueMetric, QueueMetricFilter, QueueMetricSortField};
 pub use settings::{Setting, SettingFilter, SettingSortField, SettingValues};
 pub use sla::{SetSlaOutcome, SlaPolicy, SlaSortField};

@@ -6,9 +6,10 @@
 
 use sqlx::FromRow;
 
-use super::events::{INQUIRY_QUEUED, ROOM_CLOSED, record_event};
+use super::events::{INQUIRY_QUEUED, ROOM_CLOSED, ROOM_REMOVED, record_event};
+use super::message_changes::RoomAccess;
 use super::messages::{LastMessageColumns, Message, NewMessage, insert_message};
-use super::sql::{room_guard, room_select, within_reach};
+use super::sql::{room_access, room_guard, room_select, within_reach};
 use super::{
     Backend, SortColumn, Store, StoreError, StoreResult, Visitor, begin_write, contains_pattern, on_pool, order_by,
 };
@@ -16,6 +17,17 @@ use crate::domain::chat::{CLOSED_BY_AGENT, CLOSED_BY_CUSTOMER, ChatStatus};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::time::Millis;
+
+/// What removing a closed room did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomRemoval {
+    Removed,
+    NotFound,
+    /// The room is open.
+    Open,
+    /// The caller may not see the room.
+    OutOfReach,
+}
 
 /// A room with what both faces show of it: visitor, department, assignee, last message.
 #[derive(Clone, Debug, FromRow)]
@@ -365,6 +377,51 @@ impl Store {
             record_event!(&mut *tx, ROOM_CLOSED, close.room_id, &payload, close.now);
             tx.commit().await?;
             Ok(())
+        })
+    }
+
+    /// Removes a closed room that `access` reaches, with its messages, its SLA breaches
+    /// and what else hangs on it, and records `room.removed`. The DELETE holds every precondition; when
+    /// it removes nothing, the room is read to tell why.
+    pub async fn remove_closed_room(
+        &self,
+        room_id: &str,
+        access: RoomAccess<'_>,
+        now: Millis,
+    ) -> StoreResult<RoomRemoval> {
+        const REMOVE: &str = concat!(
+            "DELETE FROM rooms WHERE id = $1 AND NOT open AND id IN (SELECT r.id FROM rooms r WHERE r.id = $1 AND ",
+            room_access!("r.", "$2", "$3", "$4", "$5", "$6"),
+            ") RETURNING id"
+        );
+        // Breaches name their room without a reference to it.
+        const BREACHES: &str = "DELETE FROM sla_breaches WHERE room_id = $1";
+        let removed = begin_write!(self, |tx| {
+            let removed: Option<(String,)> = sqlx::query_as(REMOVE)
+                .bind(room_id)
+                .bind(access.user_id)
+                .bind(access.any_room)
+                .bind(access.closed_rooms)
+                .bind(access.closed_department_rooms)
+                .bind(access.bound)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if removed.is_some() {
+                sqlx::query(BREACHES).bind(room_id).execute(&mut *tx).await?;
+                record_event!(&mut *tx, ROOM_REMOVED, room_id, "{}", now);
+                tx.commit().await?;
+            }
+            Ok::<bool, StoreError>(removed.is_some())
+        })?;
+        if removed {
+            return Ok(RoomRemoval::Removed);
+        }
+        Ok(match self.room_state(room_id, access).await? {
+            None => RoomRemoval::NotFound,
+            Some(state) if state.open => RoomRemoval::Open,
+            Some(state) if !state.accessible => RoomRemoval::OutOfReach,
+            // Removed, or reached, meanwhile: the next attempt tells.
+            Some(_) => RoomRemoval::NotFound,
         })
     }
 

@@ -7,8 +7,8 @@
 
 use sqlx::FromRow;
 
-use super::sql::{routable_agent, within_reach};
-use super::{SortColumn, Store, StoreError, StoreResult, begin_write, on_pool, order_by};
+use super::sql::{json_strings, routable_agent, within_reach};
+use super::{Backend, SortColumn, Store, StoreError, StoreResult, begin_write, on_pool, order_by};
 use crate::domain::page::{Page, SortKey};
 use crate::domain::permissions::ROLE_AGENT;
 use crate::domain::queue::QueueSort;
@@ -56,6 +56,24 @@ macro_rules! queue_spot {
             ") AS spot FROM rooms r JOIN rooms me ON me.id = $1 AND me.inquiry_status = 'queued' \
              WHERE r.inquiry_status = 'queued' AND (me.department_id IS NULL OR r.department_id = me.department_id)) q \
              WHERE q.id = $1"
+        )
+    };
+}
+
+/// The places of the queued rooms among the ids of the JSON array `$1` (`$ids`, the
+/// backend's `json_strings!`), each counted as `queue_spot` counts it, in one pass over
+/// the queue.
+macro_rules! queue_spots {
+    ($order:expr, $ids:expr) => {
+        concat!(
+            "SELECT q.id, CASE WHEN q.department_id IS NULL THEN q.spot_all ELSE q.spot_department END AS spot \
+             FROM (SELECT r.id, r.department_id, ROW_NUMBER() OVER (ORDER BY ",
+            $order,
+            ") AS spot_all, ROW_NUMBER() OVER (PARTITION BY r.department_id ORDER BY ",
+            $order,
+            ") AS spot_department FROM rooms r WHERE r.inquiry_status = 'queued') q WHERE q.id IN (",
+            $ids,
+            ")"
         )
     };
 }
@@ -181,6 +199,31 @@ impl Store {
         );
         let spot: Option<(i64,)> = on_pool!(self, |pool| sqlx::query_as(sql).bind(room_id).fetch_optional(pool).await)?;
         Ok(spot.map(|(spot,)| spot))
+    }
+
+    /// The places in the queue of those of `room_ids` that are queued, as `queue_spot`
+    /// gives each, read in one statement.
+    pub async fn queue_spots(&self, room_ids: &[String], sort: QueueSort) -> StoreResult<Vec<(String, i64)>> {
+        let sql = match self.backend {
+            Backend::Postgres(_) => in_queue_order(
+                sort,
+                [
+                    queue_spots!(queue_order!(Timestamp), json_strings!(postgres, "$1")),
+                    queue_spots!(queue_order!(Priority), json_strings!(postgres, "$1")),
+                    queue_spots!(queue_order!(Sla), json_strings!(postgres, "$1")),
+                ],
+            ),
+            Backend::Sqlite(_) => in_queue_order(
+                sort,
+                [
+                    queue_spots!(queue_order!(Timestamp), json_strings!(sqlite, "$1")),
+                    queue_spots!(queue_order!(Priority), json_strings!(sqlite, "$1")),
+                    queue_spots!(queue_order!(Sla), json_strings!(sqlite, "$1")),
+                ],
+            ),
+        };
+        let ids = serde_json::to_string(room_ids).expect("strings serialize");
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql).bind(&ids).fetch_all(pool).await)?)
     }
 
     /// The agent the method would give a chat of this department (or of none) now;

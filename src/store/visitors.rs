@@ -149,6 +149,8 @@ impl Store {
             .bind(details.contact_manager)
             .fetch_one(pool)
             .await);
+        // A change writes `visitor.changed` events by trigger: wake the readers.
+        self.write_ended();
         let (by_key, key, value) = match inserted.map_err(StoreError::from) {
             Err(error) if error.is_conflict_on("phone_key") => (BY_PHONE, phone, details.phone),
             Err(error) if error.is_conflict_on("email_key") => (BY_EMAIL, email, details.email),
@@ -170,6 +172,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await)?;
             if let Some(visitor) = updated {
+                self.write_ended();
                 return Ok(visitor);
             }
         }

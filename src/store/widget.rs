@@ -60,6 +60,8 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
+        // The change's `visitor.changed` events are written by a trigger: wake the readers.
+        self.write_ended();
         Ok(changed == 1)
     }
 

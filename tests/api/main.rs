@@ -25,6 +25,7 @@ mod priorities;
 mod queue_position;
 mod rc_answers;
 mod realtime;
+mod realtime_methods;
 mod room_work;
 mod routing;
 mod seeds;

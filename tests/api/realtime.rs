@@ -23,24 +23,24 @@ use crate::harness::{Backend, START, Session, TestApp, both_backends, open_store
 use crate::lifecycle::{available_agent, inquiry_of, visitor_with_room};
 
 /// How long a test waits for a frame the server owes it.
-const FRAME_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const FRAME_WAIT: Duration = Duration::from_secs(10);
 
 /// A DDP client over a real WebSocket.
-struct Ddp {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+pub(crate) struct Ddp {
+    pub(crate) socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u32,
 }
 
 impl Ddp {
     /// Opens `/websocket` of the server at `base` without sending `connect`.
-    async fn open(base: &str) -> Self {
+    pub(crate) async fn open(base: &str) -> Self {
         let url = format!("{}/websocket", base.replacen("http", "ws", 1));
         let (socket, _) = connect_async(url).await.expect("the WebSocket opens");
         Self { socket, next_id: 0 }
     }
 
     /// Opens `/websocket` and speaks DDP version 1.
-    async fn connect(base: &str) -> Self {
+    pub(crate) async fn connect(base: &str) -> Self {
         let mut ddp = Self::open(base).await;
         ddp.send(json!({"msg": "connect", "version": "1", "support": ["1"]})).await;
         let connected = ddp.recv().await;
@@ -49,7 +49,7 @@ impl Ddp {
         ddp
     }
 
-    async fn send(&mut self, frame: Value) {
+    pub(crate) async fn send(&mut self, frame: Value) {
         self.socket.send(Message::Text(frame.to_string().into())).await.expect("the frame is sent");
     }
 
@@ -73,7 +73,7 @@ impl Ddp {
     }
 
     /// The next DDP frame.
-    async fn recv(&mut self) -> Value {
+    pub(crate) async fn recv(&mut self) -> Value {
         match self.next_message().await {
             Message::Text(text) => serde_json::from_str(&text).expect("a DDP frame is JSON"),
             other => panic!("expected a text frame, got {other:?}"),
@@ -89,7 +89,7 @@ impl Ddp {
     }
 
     /// Calls a method: returns its `result` frame, after checking the `updated` after it.
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) async fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.id();
         self.send(json!({"msg": "method", "id": id, "method": method, "params": params})).await;
         let result = self.recv().await;
@@ -98,41 +98,41 @@ impl Ddp {
     }
 
     /// Subscribes: returns the `ready` or `nosub` frame.
-    async fn sub(&mut self, name: &str, params: Value) -> Value {
+    pub(crate) async fn sub(&mut self, name: &str, params: Value) -> Value {
         let id = self.id();
         self.send(json!({"msg": "sub", "id": id, "name": name, "params": params})).await;
         self.recv().await
     }
 
     /// Logs a user in with its REST token.
-    async fn login(&mut self, session: &Session) {
+    pub(crate) async fn login(&mut self, session: &Session) {
         let result = self.call("login", json!([{"resume": session.token}])).await;
         assert_eq!(result["result"]["id"], json!(session.user_id), "{result}");
     }
 }
 
-fn ready(id: &str) -> Value {
+pub(crate) fn ready(id: &str) -> Value {
     json!({"msg": "ready", "subs": [id]})
 }
 
-fn not_allowed(id: &str) -> Value {
+pub(crate) fn not_allowed(id: &str) -> Value {
     json!({"msg": "nosub", "id": id, "error": {
         "isClientSafe": true, "error": "not-allowed", "message": "[not-allowed]", "errorType": "Meteor.Error"}})
 }
 
 /// The subscription options a visitor's widget sends with its token.
-fn visitor_options(token: &str) -> Value {
+pub(crate) fn visitor_options(token: &str) -> Value {
     json!({"useCollection": false, "args": [{"token": token, "visitorToken": token}]})
 }
 
 /// A streamer event frame.
-fn changed(stream: &str, event_name: &str, args: Value) -> Value {
+pub(crate) fn changed(stream: &str, event_name: &str, args: Value) -> Value {
     json!({"msg": "changed", "collection": format!("stream-{stream}"), "id": "id",
            "fields": {"eventName": event_name, "args": args}})
 }
 
 /// A REST shape as DDP carries it: instants as EJSON dates.
-fn ejson(value: Value) -> Value {
+pub(crate) fn ejson(value: Value) -> Value {
     const DATES: [&str; 7] = ["ts", "_updatedAt", "editedAt", "queuedAt", "takenAt", "lastMessageTs", "closedAt"];
     match value {
         Value::Object(object) => Value::Object(
@@ -153,7 +153,7 @@ fn ejson(value: Value) -> Value {
 }
 
 /// The message `id` as REST returns it.
-async fn message_over_rest(app: &TestApp, agent: &Session, id: &str) -> Value {
+pub(crate) async fn message_over_rest(app: &TestApp, agent: &Session, id: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/chat.getMessage?msgId={id}"), Some(agent)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["message"].clone()
@@ -324,7 +324,7 @@ both_backends!(subscriptions_outside_the_callers_reach_are_refused, |app| {
 });
 
 /// The serving agent of `room_id` as `livechat/agent.info` shows it to the visitor.
-async fn agent_info(app: &TestApp, room_id: &str, token: &str) -> Value {
+pub(crate) async fn agent_info(app: &TestApp, room_id: &str, token: &str) -> Value {
     let (status, body) = app.get(&format!("/api/v1/livechat/agent.info/{room_id}/{token}"), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["agent"].clone()
@@ -399,7 +399,7 @@ both_backends!(the_agent_data_follows_the_agent_info_settings, |app| {
 });
 
 /// Takes the room's inquiry as `agent`.
-async fn take(app: &TestApp, agent: &Session, room_id: &str) {
+pub(crate) async fn take(app: &TestApp, agent: &Session, room_id: &str) {
     let inquiry_id = inquiry_of(app, room_id).await["_id"].clone();
     let answer = app.post("/api/v1/livechat/inquiries.take", Some(agent), json!({"inquiryId": inquiry_id})).await;
     assert_eq!(answer, (StatusCode::OK, json!({"success": true})));
@@ -767,7 +767,7 @@ both_backends!(
 );
 
 /// A DDP method frame as `method.call` carries it.
-fn method_frame(id: &str, method: &str, params: Value) -> Value {
+pub(crate) fn method_frame(id: &str, method: &str, params: Value) -> Value {
     json!({"message": json!({"msg": "method", "id": id, "method": method, "params": params}).to_string()})
 }
 

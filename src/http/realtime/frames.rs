@@ -1,6 +1,7 @@
 //! DDP frames: what a client may send, parsed once, and the frames the server sends.
 //! Dates travel as EJSON (`{"$date": <milliseconds>}`), as Meteor sends them.
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::domain::time::{Millis, parse_instant};
@@ -104,67 +105,118 @@ pub fn meteor_error(error: Value, reason: Option<&str>) -> Value {
     Value::Object(object)
 }
 
-pub fn connected(session: &str) -> Value {
-    json!({"msg": "connected", "session": session})
+/// A frame to the client, tagged on `msg` as DDP names them.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(tag = "msg", rename_all = "lowercase")]
+pub enum ServerFrame {
+    Connected {
+        session: String,
+    },
+    /// The version this server speaks, for a client that asked for another.
+    Failed {
+        version: &'static str,
+    },
+    Ping,
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<Value>,
+    },
+    /// The answer of a method: its value (none for methods that return nothing) or its
+    /// error.
+    Result {
+        id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
+    },
+    /// Tells the client the method's writes are all visible (sent after its `result`).
+    Updated {
+        methods: [String; 1],
+    },
+    Ready {
+        subs: [String; 1],
+    },
+    Nosub {
+        id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
+    },
+    /// An error about a frame the server could not take, with the frame.
+    Error {
+        reason: &'static str,
+        #[serde(rename = "offendingMessage", skip_serializing_if = "Option::is_none")]
+        offending_message: Option<Value>,
+    },
+    /// A streamer event, as Rocket.Chat's streamer sends it to every subscriber.
+    Changed {
+        collection: String,
+        id: &'static str,
+        fields: StreamFields,
+    },
 }
 
-/// The version this server speaks, for a client that asked for another.
-pub fn failed() -> Value {
-    json!({"msg": "failed", "version": "1"})
+/// The fields of a streamer event.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamFields {
+    event_name: String,
+    args: Vec<Value>,
 }
 
-pub fn ping() -> Value {
-    json!({"msg": "ping"})
-}
-
-pub fn pong(id: Option<Value>) -> Value {
-    match id {
-        Some(id) => json!({"msg": "pong", "id": id}),
-        None => json!({"msg": "pong"}),
+impl ServerFrame {
+    /// The frame as the text sent.
+    pub fn text(&self) -> String {
+        serde_json::to_string(self).expect("frames serialize")
     }
 }
 
-/// The answer of a method: its value (none for methods that return nothing) or its error.
-pub fn result(id: &str, outcome: Result<Option<Value>, Value>) -> Value {
-    match outcome {
-        Ok(Some(value)) => json!({"msg": "result", "id": id, "result": value}),
-        Ok(None) => json!({"msg": "result", "id": id}),
-        Err(error) => json!({"msg": "result", "id": id, "error": error}),
+pub fn connected(session: &str) -> ServerFrame {
+    ServerFrame::Connected { session: session.to_owned() }
+}
+
+pub fn failed() -> ServerFrame {
+    ServerFrame::Failed { version: "1" }
+}
+
+pub fn ping() -> ServerFrame {
+    ServerFrame::Ping
+}
+
+pub fn pong(id: Option<Value>) -> ServerFrame {
+    ServerFrame::Pong { id }
+}
+
+pub fn result(id: &str, outcome: Result<Option<Value>, Value>) -> ServerFrame {
+    let (result, error) = match outcome {
+        Ok(result) => (result, None),
+        Err(error) => (None, Some(error)),
+    };
+    ServerFrame::Result { id: id.to_owned(), result, error }
+}
+
+pub fn updated(id: &str) -> ServerFrame {
+    ServerFrame::Updated { methods: [id.to_owned()] }
+}
+
+pub fn ready(id: &str) -> ServerFrame {
+    ServerFrame::Ready { subs: [id.to_owned()] }
+}
+
+pub fn nosub(id: &str, error: Option<Value>) -> ServerFrame {
+    ServerFrame::Nosub { id: id.to_owned(), error }
+}
+
+pub fn error(reason: &'static str, offending: Option<Value>) -> ServerFrame {
+    ServerFrame::Error { reason, offending_message: offending }
+}
+
+pub fn stream_event(stream: &str, event_name: &str, args: Vec<Value>) -> ServerFrame {
+    ServerFrame::Changed {
+        collection: format!("stream-{stream}"),
+        id: "id",
+        fields: StreamFields { event_name: event_name.to_owned(), args },
     }
-}
-
-/// Tells the client the method's writes are all visible (sent after its `result`).
-pub fn updated(id: &str) -> Value {
-    json!({"msg": "updated", "methods": [id]})
-}
-
-pub fn ready(id: &str) -> Value {
-    json!({"msg": "ready", "subs": [id]})
-}
-
-pub fn nosub(id: &str, error: Option<Value>) -> Value {
-    match error {
-        Some(error) => json!({"msg": "nosub", "id": id, "error": error}),
-        None => json!({"msg": "nosub", "id": id}),
-    }
-}
-
-/// An error about a frame the server could not take, with the frame.
-pub fn error(reason: &str, offending: Option<Value>) -> Value {
-    match offending {
-        Some(frame) => json!({"msg": "error", "reason": reason, "offendingMessage": frame}),
-        None => json!({"msg": "error", "reason": reason}),
-    }
-}
-
-/// A streamer event, as Rocket.Chat's streamer sends it to every subscriber.
-pub fn stream_event(stream: &str, event_name: &str, args: Vec<Value>) -> Value {
-    json!({
-        "msg": "changed",
-        "collection": format!("stream-{stream}"),
-        "id": "id",
-        "fields": {"eventName": event_name, "args": args},
-    })
 }
 
 pub fn ejson_date(millis: Millis) -> Value {
@@ -236,6 +288,25 @@ mod tests {
             meteor_error(json!("not-allowed"), None),
             json!({"isClientSafe": true, "error": "not-allowed", "message": "[not-allowed]",
                    "errorType": "Meteor.Error"})
+        );
+    }
+
+    #[test]
+    fn server_frames_are_tagged_on_msg() {
+        let text = |frame: ServerFrame| serde_json::from_str::<Value>(&frame.text()).unwrap();
+        assert_eq!(text(ping()), json!({"msg": "ping"}));
+        assert_eq!(text(pong(None)), json!({"msg": "pong"}));
+        assert_eq!(text(result("1", Ok(None))), json!({"msg": "result", "id": "1"}));
+        assert_eq!(text(result("1", Err(json!("x")))), json!({"msg": "result", "id": "1", "error": "x"}));
+        assert_eq!(text(updated("1")), json!({"msg": "updated", "methods": ["1"]}));
+        assert_eq!(
+            text(error("Bad request", Some(json!({"msg": "x"})))),
+            json!({"msg": "error", "reason": "Bad request", "offendingMessage": {"msg": "x"}})
+        );
+        assert_eq!(
+            text(stream_event("room-messages", "r1", vec![json!(1)])),
+            json!({"msg": "changed", "collection": "stream-room-messages", "id": "id",
+                   "fields": {"eventName": "r1", "args": [1]}})
         );
     }
 

@@ -49,12 +49,13 @@ async fn answer(state: AppState, user: Option<AuthUser>, body: MethodCallBody) -
         return Err(ApiError::bad_request("Invalid method call"));
     };
     let outcome = Identity::new(state, user).call(&method, params).await;
-    Ok(Json(MethodCallAnswer { message: frames::result(&id, outcome).to_string(), success: true }))
+    Ok(Json(MethodCallAnswer { message: frames::result(&id, outcome).text(), success: true }))
 }
 
 /// Calls a DDP method as the logged-in user (`login`, `livechat:setUpConnection`,
-/// `stream-notify-room`, `sendMessage`, `UserPresence:*`; see the README's realtime
-/// API). A method that refuses still
+/// `stream-notify-room`, `sendMessage`, `UserPresence:*`, `livechat:registerGuest`,
+/// `livechat:sendMessageLivechat`, `livechat:saveDepartment`, `livechat:returnAsInquiry`,
+/// `livechat:removeRoom`; see the README's realtime API). A method that refuses still
 /// answers 200, its error in the result frame; a message that is no method frame is
 /// 400 `Invalid method call`.
 #[utoipa::path(post, path = "/api/v1/method.call/{method}", tag = "realtime",

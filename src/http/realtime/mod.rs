@@ -21,6 +21,7 @@
 
 mod frames;
 pub mod method_call;
+mod methods;
 mod session;
 mod streams;
 
@@ -42,7 +43,7 @@ use tokio::time::Instant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::server::ConnectionSlot;
-use frames::{ClientFrame, Malformed};
+use frames::{ClientFrame, Malformed, ServerFrame};
 use session::{Flow, Session};
 
 /// The largest text frame a client may send.
@@ -125,8 +126,8 @@ pub struct Outbox(mpsc::Sender<Message>);
 pub struct TooSlow;
 
 impl Outbox {
-    pub fn send(&self, frame: serde_json::Value) -> Result<(), TooSlow> {
-        self.0.try_send(Message::Text(frame.to_string().into())).map_err(|_| TooSlow)
+    pub fn send(&self, frame: ServerFrame) -> Result<(), TooSlow> {
+        self.0.try_send(Message::Text(frame.text().into())).map_err(|_| TooSlow)
     }
 }
 
@@ -197,7 +198,7 @@ async fn serve(socket: WebSocket, state: AppState) {
             }
             event = events.recv() => match event {
                 Ok(event) => {
-                    if session.deliver(&event).is_err() {
+                    if session.deliver(&event).await.is_err() {
                         break Ending::TooSlow;
                     }
                 }

@@ -11,6 +11,12 @@
 //! `stream-livechat-inquiry-queue-observer` is open to users holding `view-l-room`,
 //! for `public`, for `department/<id>` of a department they belong to (any department
 //! for users reaching all rooms) and for `agent/<their id>`.
+//!
+//! A subscription granted to the logged-in user is checked again when its access may
+//! have changed: those of a room when the room's inquiry is queued or taken (a take,
+//! a transfer, a return) or the room closes, and all of them when the user leaves a
+//! department. Until a check grants it again, it receives nothing. A subscription of
+//! the room's visitor is never checked again: the room stays the visitor's.
 
 use std::collections::HashMap;
 
@@ -18,17 +24,19 @@ use axum::extract::ws::close_code;
 use serde_json::{Value, json};
 
 use super::frames::{self, ClientFrame, meteor_error, with_ejson_dates};
+use super::methods;
 use super::streams::{
     ACTIVITY_EVENTS, DELETE_MESSAGE, INQUIRY_QUEUE, LIVECHAT_ROOM, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES, Stream,
 };
 use super::{MAX_SUBSCRIPTIONS, Outbox, TooSlow};
 use crate::domain::ids::{meteor_id, token_digest};
 use crate::domain::permissions::VIEW_L_ROOM;
-use crate::domain::settings::MessageMaxAllowedSize;
-use crate::events::BusEvent;
+use crate::domain::settings::{MessageMaxAllowedSize, SortingMechanism};
+use crate::events::{BusEvent, PlaceWatch};
 use crate::http::AppState;
 use crate::http::rocketchat::messages::room_access;
 use crate::http::rocketchat::wire::MessageView;
+use crate::store::events::{DEPARTMENT_AGENT_REMOVED, INQUIRY_QUEUED, INQUIRY_TAKEN, ROOM_CLOSED};
 use crate::store::{AuthUser, NewMessage, StoreError};
 
 /// How long a resumed login token is announced as valid (`tokenExpires`), as
@@ -52,10 +60,10 @@ impl From<Result<(), TooSlow>> for Flow {
 }
 
 /// Why a method or a subscription was refused: the error DDP carries.
-struct Refusal(Value);
+pub(super) struct Refusal(pub(super) Value);
 
 impl Refusal {
-    fn new(error: Value, reason: Option<&str>) -> Self {
+    pub(super) fn new(error: Value, reason: Option<&str>) -> Self {
         Self(meteor_error(error, reason))
     }
 
@@ -63,14 +71,21 @@ impl Refusal {
         Self::new(json!("not-allowed"), None)
     }
 
-    fn match_failed() -> Self {
+    pub(super) fn match_failed() -> Self {
         Self::new(json!(400), Some("Match failed"))
     }
-}
 
-impl Refusal {
-    fn internal() -> Self {
+    pub(super) fn internal() -> Self {
         Self::new(json!(500), Some("Internal server error"))
+    }
+
+    /// The error with the `details` Rocket.Chat's methods add: `{method}`.
+    pub(super) fn of_method(self, method: &str) -> Self {
+        let mut error = self.0;
+        if let Value::Object(fields) = &mut error {
+            fields.insert("details".into(), json!({"method": method}));
+        }
+        Self(error)
     }
 }
 
@@ -85,19 +100,38 @@ impl From<StoreError> for Refusal {
 /// logged in as, and the methods it calls.
 pub struct Identity {
     /// The connection's DDP session id.
-    id: String,
-    state: AppState,
-    user: Option<AuthUser>,
+    pub(super) id: String,
+    pub(super) state: AppState,
+    pub(super) user: Option<AuthUser>,
     /// The token `livechat:setUpConnection` named: the visitor it belongs to (now or
     /// once registered) owns the connection.
-    visitor_token: Option<String>,
+    pub(super) visitor_token: Option<String>,
+}
+
+/// Through whom a subscription was granted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    /// The room's visitor: never checked again.
+    Visitor,
+    /// The logged-in user: checked again when its access may have changed.
+    User,
+}
+
+/// One subscription of the connection.
+struct Subscribed {
+    stream: Stream,
+    grant: Grant,
+    /// Whether events reach it now (false once a check found the user may no longer see it).
+    allowed: bool,
+    /// For `stream-livechat-room`: the watch on the room's queue place.
+    _place: Option<PlaceWatch>,
 }
 
 pub struct Session {
     identity: Identity,
     outbox: Outbox,
     connected: bool,
-    subscriptions: HashMap<String, Stream>,
+    subscriptions: HashMap<String, Subscribed>,
 }
 
 impl Session {
@@ -109,14 +143,54 @@ impl Session {
         self.outbox.send(frames::ping())
     }
 
-    /// Sends the frames `event` becomes for this connection's subscriptions.
-    pub fn deliver(&self, event: &BusEvent) -> Result<(), TooSlow> {
-        for stream in self.subscriptions.values() {
-            if let Some(frame) = stream.frame_for(event, &self.identity.id) {
+    /// Sends the frames `event` becomes for this connection's subscriptions, after
+    /// checking again those whose access the event may change.
+    pub async fn deliver(&mut self, event: &BusEvent) -> Result<(), TooSlow> {
+        self.check_access_again(event).await;
+        for subscribed in self.subscriptions.values().filter(|subscribed| subscribed.allowed) {
+            if let Some(frame) = subscribed.stream.frame_for(event, &self.identity.id) {
                 self.outbox.send(frame)?;
             }
         }
         Ok(())
+    }
+
+    /// Checks again the user's subscriptions whose access `published` may change: those
+    /// of its room for a queue change or a close; all of them (rooms and the
+    /// department's queue) when the user left a department. Costs a read per affected
+    /// subscription, only on such events; a failed read withholds events.
+    async fn check_access_again(&mut self, published: &BusEvent) {
+        let Some(user_id) = self.identity.user.as_ref().map(|user| user.id.clone()) else { return };
+        let event = &published.event;
+        let (room, left_department) = match event.kind.as_str() {
+            INQUIRY_QUEUED | INQUIRY_TAKEN | ROOM_CLOSED => match &event.room_id {
+                Some(room_id) => (Some(room_id.as_str()), None),
+                None => return,
+            },
+            DEPARTMENT_AGENT_REMOVED => {
+                let payload: Value = serde_json::from_str(&event.payload).unwrap_or_default();
+                if payload["agentId"].as_str() != Some(user_id.as_str()) {
+                    return;
+                }
+                (None, payload["departmentId"].as_str().map(|department| format!("department/{department}")))
+            }
+            _ => return,
+        };
+        let Self { identity, subscriptions, .. } = self;
+        for subscribed in subscriptions.values_mut().filter(|subscribed| subscribed.grant == Grant::User) {
+            let checked = match (&subscribed.stream, room) {
+                (Stream::Queue { event_name }, None) if left_department.as_ref() == Some(event_name) => {
+                    identity.may_observe_queue(event_name).await
+                }
+                (stream, None) => match stream.room_id() {
+                    Some(room_id) => identity.user_may_see_room(room_id).await,
+                    None => continue,
+                },
+                (stream, Some(room)) if stream.room_id() == Some(room) => identity.user_may_see_room(room).await,
+                _ => continue,
+            };
+            subscribed.allowed = checked.unwrap_or(false);
+        }
     }
 
     pub async fn handle(&mut self, frame: ClientFrame) -> Flow {
@@ -144,10 +218,10 @@ impl Session {
             }
             ClientFrame::Sub { id, name, params } => {
                 let answer = match self.subscribe(&name, &params).await {
-                    Ok(stream)
+                    Ok(subscribed)
                         if self.subscriptions.len() < MAX_SUBSCRIPTIONS || self.subscriptions.contains_key(&id) =>
                     {
-                        self.subscriptions.insert(id.clone(), stream);
+                        self.subscriptions.insert(id.clone(), subscribed);
                         frames::ready(&id)
                     }
                     Ok(_) => frames::nosub(&id, Some(meteor_error(json!("too-many-subscriptions"), None))),
@@ -164,7 +238,7 @@ impl Session {
         }
     }
 
-    async fn subscribe(&self, name: &str, params: &[Value]) -> Result<Stream, Refusal> {
+    async fn subscribe(&self, name: &str, params: &[Value]) -> Result<Subscribed, Refusal> {
         let event_name = match params.first() {
             Some(Value::String(event_name)) if !event_name.is_empty() => event_name.as_str(),
             _ => return Err(Refusal::new(json!("invalid-event-name"), None)),
@@ -188,21 +262,36 @@ impl Session {
                 let own_user = self.identity.user.as_ref().map(|user| user.id.as_str());
                 return match event_name.split_once('/') {
                     Some((user_id, event)) if Some(user_id) == own_user && !event.is_empty() => {
-                        Ok(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() })
+                        Ok(Self::granted(Stream::User { user_id: user_id.to_owned(), event: event.to_owned() }))
                     }
                     _ => Err(Refusal::not_allowed()),
                 };
             }
             Some(INQUIRY_QUEUE) => {
                 return if self.identity.may_observe_queue(event_name).await? {
-                    Ok(Stream::Queue { event_name: event_name.to_owned() })
+                    Ok(Self::granted(Stream::Queue { event_name: event_name.to_owned() }))
                 } else {
                     Err(Refusal::not_allowed())
                 };
             }
             _ => return Err(Refusal::new(json!(404), Some(&format!("Subscription '{name}' not found")))),
         };
-        if self.identity.may_see_room(room_id, token).await? { Ok(stream) } else { Err(Refusal::not_allowed()) }
+        let Some(grant) = self.identity.room_grant(room_id, token).await? else { return Err(Refusal::not_allowed()) };
+        let place = match &stream {
+            Stream::LivechatRoom { .. } => {
+                let state = &self.identity.state;
+                let sort = state.store.setting::<SortingMechanism>().await?;
+                let place = state.store.queue_spot(room_id, sort).await?;
+                Some(state.events.watch_queue_place(room_id, place))
+            }
+            _ => None,
+        };
+        Ok(Subscribed { stream, grant, allowed: true, _place: place })
+    }
+
+    /// A subscription the logged-in user was granted, on no room.
+    fn granted(stream: Stream) -> Subscribed {
+        Subscribed { stream, grant: Grant::User, allowed: true, _place: None }
     }
 }
 
@@ -219,22 +308,20 @@ impl Identity {
     }
 
     async fn dispatch(&mut self, method: &str, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
-        match method {
-            "login" => self.login(params).await.map(Some),
-            "livechat:setUpConnection" => self.set_up_connection(&params).map(|()| None),
-            "stream-notify-room" => self.notify_room(params).await.map(|()| None),
-            "sendMessage" => self.send_message(params).await,
-            // Presence is not kept here: a logged-in caller is told nothing changed.
-            "UserPresence:setDefaultStatus" | "UserPresence:online" | "UserPresence:away" => {
-                Ok(self.user.as_ref().map(|_| Value::Bool(false)))
-            }
-            _ => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
+        match methods::handler(method) {
+            Some(handler) => handler(self, params).await,
+            None => Err(Refusal::new(json!(404), Some(&format!("Method '{method}' not found")))),
         }
+    }
+
+    /// Presence is not kept here: a logged-in caller is told nothing changed.
+    pub(super) fn presence(&self) -> Option<Value> {
+        self.user.as_ref().map(|_| Value::Bool(false))
     }
 
     /// `login` with `{resume: <auth token>}`: the token of a REST login or a personal
     /// access token.
-    async fn login(&mut self, params: Vec<Value>) -> Result<Value, Refusal> {
+    pub(super) async fn login(&mut self, params: Vec<Value>) -> Result<Value, Refusal> {
         let Some(token) = params.first().and_then(|credentials| credentials["resume"].as_str()) else {
             return Err(Refusal::new(json!(400), Some("Unrecognized options for login request")));
         };
@@ -257,7 +344,7 @@ impl Identity {
     /// token owns this connection. As Rocket.Chat, any token is taken, a visitor not
     /// registered yet included (the widget calls this before it registers), and only
     /// the first call of a connection counts.
-    fn set_up_connection(&mut self, params: &[Value]) -> Result<(), Refusal> {
+    pub(super) fn set_up_connection(&mut self, params: &[Value]) -> Result<(), Refusal> {
         let token = match params {
             [Value::Object(data)] if data.len() == 1 => data.get("token").and_then(Value::as_str),
             _ => None,
@@ -272,7 +359,7 @@ impl Identity {
     /// method, only a room the caller may not write to is an error; an unknown or closed
     /// room, an empty text or one over `Message_MaxAllowedSize`, or a message id taken
     /// answer no result and write nothing.
-    async fn send_message(&self, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
+    pub(super) async fn send_message(&self, params: Vec<Value>) -> Result<Option<Value>, Refusal> {
         let Some(Value::Object(fields)) = params.first() else { return Err(Refusal::match_failed()) };
         let text = |key: &str| match fields.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -321,7 +408,7 @@ impl Identity {
     /// arguments (a visitor may add `{token}` last). Published to the room's other
     /// subscribers; refused silently when the caller may not write there, as
     /// Rocket.Chat's streamer does.
-    async fn notify_room(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
+    pub(super) async fn notify_room(&mut self, params: Vec<Value>) -> Result<(), Refusal> {
         let Some((event_name, mut args)) = params.split_first().map(|(name, args)| (name.clone(), args.to_vec()))
         else {
             return Err(Refusal::match_failed());
@@ -340,7 +427,7 @@ impl Identity {
             }
             _ => None,
         };
-        if !self.may_see_room(room_id, named_token.as_deref()).await? {
+        if self.room_grant(room_id, named_token.as_deref()).await?.is_none() {
             return Ok(());
         }
         let payload = json!({"event": event, "args": args, "origin": self.id}).to_string();
@@ -348,19 +435,23 @@ impl Identity {
         Ok(())
     }
 
-    /// Whether the connection's visitor, the visitor of `token`, or the logged-in user
-    /// may see the room.
-    async fn may_see_room(&self, room_id: &str, token: Option<&str>) -> Result<bool, Refusal> {
-        let store = &self.state.store;
+    /// Through whom the room may be seen: the connection's visitor or the visitor of
+    /// `token` (the room's own), else the logged-in user; none when nobody may.
+    async fn room_grant(&self, room_id: &str, token: Option<&str>) -> Result<Option<Grant>, Refusal> {
         let visitor_token = token.or(self.visitor_token.as_deref());
         if let Some(visitor_token) = visitor_token
-            && let Some(room) = store.room_by_id(room_id).await?
+            && let Some(room) = self.state.store.room_by_id(room_id).await?
             && room.visitor_token == visitor_token
         {
-            return Ok(true);
+            return Ok(Some(Grant::Visitor));
         }
+        Ok(self.user_may_see_room(room_id).await?.then_some(Grant::User))
+    }
+
+    /// Whether the logged-in user may see the room, by the REST routes' rules.
+    async fn user_may_see_room(&self, room_id: &str) -> Result<bool, Refusal> {
         let Some(user) = &self.user else { return Ok(false) };
-        let state = store.room_state(room_id, room_access(user)).await?;
+        let state = self.state.store.room_state(room_id, room_access(user)).await?;
         Ok(state.is_some_and(|state| state.accessible))
     }
 

@@ -4,13 +4,13 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::frames::{ejson_date, stream_event, with_ejson_dates};
+use super::frames::{ServerFrame, ejson_date, stream_event, with_ejson_dates};
 use crate::events::{BusEvent, RoomAgent};
 use crate::http::rocketchat::widget::ServingAgent;
-use crate::http::rocketchat::wire::{InquiryView, MessageView, RoomView};
+use crate::http::rocketchat::wire::{InquiryView, MessageView, RoomView, VisitorView};
 use crate::store::events::{
     AGENT_STATUS, INQUIRY_QUEUED, INQUIRY_TAKEN, MESSAGE_DELETED, MESSAGE_SENT, MESSAGE_UPDATED, ROOM_CLOSED,
-    USER_ACTIVITY,
+    USER_ACTIVITY, VISITOR_CHANGED,
 };
 use crate::store::{Message, Room};
 
@@ -38,8 +38,10 @@ pub enum Stream {
     /// `stream-notify-room` `<rid>/typing` or `<rid>/user-activity`.
     RoomActivity { room_id: String, event: String },
     /// `stream-livechat-room` of a room: what its visitor's widget shows of it (here
-    /// `agentData`, the agent serving it, whenever an agent takes it, and `agentStatus`,
-    /// that agent's livechat status, whenever it sets it).
+    /// `agentData`, the agent serving it, whenever an agent takes it; `agentStatus`,
+    /// that agent's livechat status, whenever it sets it; `queueData`, the room's place
+    /// in the queue, whenever it changes while queued; `visitorData`, the visitor,
+    /// whenever its data changes).
     LivechatRoom { room_id: String },
     /// `stream-notify-user` `<uid>/<event>` of a user: its rooms and subscriptions as
     /// rooms are taken by it, routed or transferred to it, and closed (other events
@@ -67,10 +69,24 @@ fn queue_args(kind: &str, inquiry: Value) -> Vec<Value> {
     vec![inquiry]
 }
 
+/// Who sends the waiting visitor Rocket.Chat's queue message.
+const QUEUE_MESSAGE_AUTHOR: &str = "rocket.cat";
+
 impl Stream {
+    /// The room the subscription is about, for the streams of one room.
+    pub fn room_id(&self) -> Option<&str> {
+        match self {
+            Self::RoomMessages { room_id }
+            | Self::RoomDeletions { room_id }
+            | Self::RoomActivity { room_id, .. }
+            | Self::LivechatRoom { room_id } => Some(room_id),
+            Self::User { .. } | Self::Queue { .. } => None,
+        }
+    }
+
     /// The frame `event` becomes for this subscription, if any. `session` is the
     /// receiving connection's id: a connection does not hear its own typing.
-    pub fn frame_for(&self, published: &BusEvent, session: &str) -> Option<Value> {
+    pub fn frame_for(&self, published: &BusEvent, session: &str) -> Option<ServerFrame> {
         let event = &published.event;
         let room_of_event = event.room_id.as_deref();
         match self {
@@ -103,6 +119,17 @@ impl Stream {
                 Some(stream_event(NOTIFY_ROOM, &format!("{room_id}/{activity}"), args))
             }
             Self::LivechatRoom { room_id } => {
+                if let Some((_, spot)) = published.queue_places.iter().find(|(queued, _)| queued == room_id) {
+                    // Rocket.Chat's queue data: the place, and the waiting message (none is
+                    // configured here) from rocket.cat; no estimated wait.
+                    let author = json!({"_id": QUEUE_MESSAGE_AUTHOR, "username": QUEUE_MESSAGE_AUTHOR});
+                    let data = json!({"spot": spot, "message": {"text": "", "user": author}});
+                    return Some(stream_event(
+                        LIVECHAT_ROOM,
+                        room_id,
+                        vec![json!({"type": "queueData", "data": data})],
+                    ));
+                }
                 if room_of_event != Some(room_id) {
                     return None;
                 }
@@ -115,6 +142,10 @@ impl Stream {
                     AGENT_STATUS => {
                         let payload: Value = serde_json::from_str(&event.payload).ok()?;
                         json!({"type": "agentStatus", "status": payload["status"]})
+                    }
+                    VISITOR_CHANGED => {
+                        let visitor = serde_json::to_value(VisitorView::from(published.visitor.as_ref()?)).ok()?;
+                        json!({"type": "visitorData", "visitor": with_ejson_dates(visitor)})
                     }
                     _ => return None,
                 };

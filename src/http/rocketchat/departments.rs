@@ -27,7 +27,7 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcPermitted};
 use crate::http::schema_check::Violation;
 use crate::http::shapes::{Done, Success, Timestamp, rc_page};
 use crate::store::{
-    AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
+    AgentDepartment, AuthUser, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
     DepartmentName, DepartmentSort, NewDepartmentAgent, StoreError,
 };
 
@@ -51,7 +51,7 @@ permission_set!(ViewRooms = [VIEW_L_ROOM]);
 /// A department as Rocket.Chat shows it.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DepartmentView {
+pub(crate) struct DepartmentView {
     #[serde(rename = "_id")]
     id: String,
     enabled: bool,
@@ -171,7 +171,7 @@ fn agent_views(agents: Vec<DepartmentAgent>) -> Vec<DepartmentAgentView> {
 /// accepted and ignored.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct DepartmentBody {
+pub(crate) struct DepartmentBody {
     department: DepartmentFields,
     agents: Option<Vec<AgentEntry>>,
     /// Accepted and ignored.
@@ -462,16 +462,10 @@ async fn department_page(
     responses((status = 200, description = "The department and its agents", body = CreatedDepartment), RcPermitted, RcJsonBody))]
 async fn create(
     State(state): State<AppState>,
-    _: Caller<ManageDepartments>,
+    caller: Caller<ManageDepartments>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<CreatedDepartment>> {
-    let changes = body.changes(None)?;
-    let new_agents = body.new_agents().unwrap_or_default();
-    let department = state
-        .store
-        .create_department(&meteor_id(), &changes, &new_agents, state.now())
-        .await
-        .map_err(change_refused)?;
+    let department = save_department(&state, &caller, None, &body).await?;
     let agents = state.store.department_agents(&department.id).await?;
     let agents = agents
         .into_iter()
@@ -483,6 +477,35 @@ async fn create(
         })
         .collect();
     Ok(Json(CreatedDepartment { department: department.into(), agents, success: Success }))
+}
+
+/// Creates the department (`id` none) or replaces its fields, and its agents if given:
+/// POST and PUT `livechat/department` and the DDP method `livechat:saveDepartment`. The
+/// caller holds manage-livechat-departments; a confined monitor changes only its own.
+pub(crate) async fn save_department(
+    state: &AppState,
+    caller: &AuthUser,
+    id: Option<&str>,
+    body: &DepartmentBody,
+) -> ApiResult<Department> {
+    let changes = body.changes(id)?;
+    let Some(id) = id else {
+        let new_agents = body.new_agents().unwrap_or_default();
+        return state
+            .store
+            .create_department(&meteor_id(), &changes, &new_agents, state.now())
+            .await
+            .map_err(change_refused);
+    };
+    let confined_to = caller.is_confined_monitor().then_some(caller.id.as_str());
+    let department = state
+        .store
+        .update_department(id, &changes, body.new_agents().as_deref(), confined_to, state.now())
+        .await
+        .map_err(change_refused)?;
+    // New agents or a higher limit may let queued inquiries through.
+    state.route_queue().await;
+    Ok(department)
 }
 
 /// One department, with its agents unless `includeAgents=false`; for an unknown id,
@@ -525,14 +548,7 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<DepartmentBody>,
 ) -> ApiResult<Json<UpdatedDepartment>> {
-    let changes = body.changes(Some(&id))?;
-    let department = state
-        .store
-        .update_department(&id, &changes, body.new_agents().as_deref(), confined_to(&caller), state.now())
-        .await
-        .map_err(change_refused)?;
-    // New agents or a higher limit may let queued inquiries through.
-    state.route_queue().await;
+    let department = save_department(&state, &caller, Some(&id), &body).await?;
     let agents = agent_views(state.store.department_agents(&id).await?);
     Ok(Json(UpdatedDepartment { department: department.into(), agents, success: Success }))
 }

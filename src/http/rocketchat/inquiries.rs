@@ -345,6 +345,39 @@ async fn queued_for_user(
     Ok(Json(AgentInquiryPage::new(inquiries.iter().map(InquiryView::from).collect(), query.page, total)))
 }
 
+/// Puts a served room back in the queue, into department `department` (id or name; none
+/// or empty: its own) and routes the queue: `inquiries.returnAsInquiry` and the DDP
+/// method `livechat:returnAsInquiry`. The serving agent may; returning another agent's
+/// room, or into another department, takes transfer-livechat-guest (`NotPermitted`
+/// otherwise; within the caller's departments for a confined monitor). An unknown
+/// department is refused.
+pub(crate) async fn return_room(
+    state: &AppState,
+    caller: &AuthUser,
+    room_id: &str,
+    department: Option<&str>,
+) -> ApiResult<ReturnOutcome> {
+    let may_transfer = caller.holds(TRANSFER_LIVECHAT_GUEST);
+    let department_id = match department.filter(|department| !department.is_empty()) {
+        Some(_) if !may_transfer => return Ok(ReturnOutcome::NotPermitted),
+        Some(department) => Some(
+            state
+                .store
+                .department_by_id_or_name(department)
+                .await?
+                .map(|department| department.id)
+                .ok_or_else(|| ApiError::coded("error-invalid-department", "The provided department is invalid"))?,
+        ),
+        None => None,
+    };
+    let guard = RoomGuard { user_id: Some(&caller.id), others: may_transfer, bound: caller.department_bound() };
+    let outcome = state.store.return_to_queue(room_id, department_id.as_deref(), guard, state.now()).await?;
+    if outcome == ReturnOutcome::Returned {
+        state.route_queue().await;
+    }
+    Ok(outcome)
+}
+
 /// Puts a served room back in the queue. The serving agent may; returning another
 /// agent's room, or into another department, takes transfer-livechat-guest (within the
 /// caller's departments for a confined monitor).
@@ -357,25 +390,8 @@ async fn return_as_inquiry(
     caller: Caller<WorkQueue>,
     Body(body): Body<ReturnBody, SMALL_BODY_BYTES>,
 ) -> ApiResult<Json<Returned>> {
-    let may_transfer = caller.holds(TRANSFER_LIVECHAT_GUEST);
-    let department_id = match body.department_id.as_deref().filter(|department| !department.is_empty()) {
-        Some(_) if !may_transfer => return Err(ApiError::unauthorized_object()),
-        Some(department) => Some(
-            state
-                .store
-                .department_by_id_or_name(department)
-                .await?
-                .map(|department| department.id)
-                .ok_or_else(|| ApiError::coded("error-invalid-department", "The provided department is invalid"))?,
-        ),
-        None => None,
-    };
-    let guard = RoomGuard { user_id: Some(&caller.id), others: may_transfer, bound: caller.department_bound() };
-    let result = match state.store.return_to_queue(&body.room_id, department_id.as_deref(), guard, state.now()).await? {
-        ReturnOutcome::Returned => {
-            state.route_queue().await;
-            true
-        }
+    let result = match return_room(&state, &caller, &body.room_id, body.department_id.as_deref()).await? {
+        ReturnOutcome::Returned => true,
         ReturnOutcome::NotPermitted => return Err(ApiError::unauthorized_object()),
         ReturnOutcome::AlreadyQueued => false,
         ReturnOutcome::Closed => return Err(ApiError::bad_request("room-closed")),

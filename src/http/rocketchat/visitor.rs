@@ -262,35 +262,60 @@ async fn register_visitor(
     WordedBody(body): WordedBody<VisitorBody>,
 ) -> ApiResult<Json<OneVisitor>> {
     let visitor = body.visitor;
-    let department_id = match &visitor.department {
-        Some(department) => Some(department_id(&state, department).await?),
+    let peer = peer.ip().to_canonical().to_string();
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(bounded_header);
+    let registration = Registration {
+        token: &visitor.token,
+        name: visitor.name.as_deref(),
+        email: visitor.email.as_deref(),
+        phone: visitor.phone.as_deref(),
+        department: visitor.department.as_deref(),
+        // As Rocket.Chat: the proxy's headers first, taken as they come.
+        headers: Some(HttpHeaderInfo {
+            ip: header("x-real-ip").or_else(|| header("x-forwarded-for")).or(Some(&peer)),
+            user_agent: header("user-agent"),
+            host: header("host"),
+        }),
+    };
+    Ok(OneVisitor::of(&register(&state, registration).await?))
+}
+
+/// What a visitor's registration gives: REST `livechat/visitor` and the DDP method
+/// `livechat:registerGuest`.
+pub(crate) struct Registration<'a> {
+    pub token: &'a str,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    /// A department's id or name.
+    pub department: Option<&'a str>,
+    /// The request's headers, kept when `Livechat_Allow_collect_and_store_HTTP_header_informations` is on.
+    pub headers: Option<HttpHeaderInfo<'a>>,
+}
+
+/// Registers the visitor of a token, or updates it; an unknown department is refused.
+pub(crate) async fn register(state: &AppState, registration: Registration<'_>) -> ApiResult<Visitor> {
+    let department_id = match registration.department {
+        Some(department) => Some(department_id(state, department).await?),
         None => None,
     };
-    let id = meteor_id();
-    let peer = peer.ip().to_canonical().to_string();
     let collect_headers = state.store.setting::<CollectHttpHeaders>().await?;
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(bounded_header);
     let visitor = state
         .store
         .upsert_visitor(VisitorDetails {
-            id: &id,
-            token: &visitor.token,
-            name: visitor.name.as_deref(),
-            email: visitor.email.as_deref(),
-            phone: visitor.phone.as_deref(),
+            id: &meteor_id(),
+            token: registration.token,
+            name: registration.name,
+            email: registration.email,
+            phone: registration.phone,
             department_id: department_id.as_deref(),
-            // As Rocket.Chat: the proxy's headers first, taken as they come.
-            headers: collect_headers.then(|| HttpHeaderInfo {
-                ip: header("x-real-ip").or_else(|| header("x-forwarded-for")).or(Some(&peer)),
-                user_agent: header("user-agent"),
-                host: header("host"),
-            }),
+            headers: registration.headers.filter(|_| collect_headers),
             livechat_data: None,
             contact_manager: None,
             now: state.now(),
         })
         .await?;
-    Ok(OneVisitor::of(&visitor))
+    Ok(visitor)
 }
 
 /// The most characters of a header value a visitor keeps.
@@ -451,19 +476,33 @@ async fn send_message(
     State(state): State<AppState>,
     Body(body): Body<VisitorMessageBody>,
 ) -> ApiResult<Json<SentMessage>> {
-    let message_id = body.id.unwrap_or_else(meteor_id);
-    let visitor = known_visitor(&state, &body.token).await?;
+    let (message, visitor) =
+        send_visitor_message(&state, &body.token, &body.rid, &body.msg, body.id.as_deref()).await?;
+    Ok(Json(SentMessage { message: MessageView::new(&message, Some(&visitor.token)), success: Success }))
+}
+
+/// A visitor's message in its open room, with the visitor: REST `livechat/message` and
+/// the DDP method `livechat:sendMessageLivechat`.
+pub(crate) async fn send_visitor_message(
+    state: &AppState,
+    token: &str,
+    room_id: &str,
+    msg: &str,
+    message_id: Option<&str>,
+) -> ApiResult<(Message, Visitor)> {
+    let message_id = message_id.map_or_else(meteor_id, str::to_owned);
+    let visitor = known_visitor(state, token).await?;
     if !state.store.setting::<LivechatEnabled>().await? {
         // Rocket.Chat checks the room before the setting.
-        let room = own_room(&state, &visitor, &body.rid).await?;
+        let room = own_room(state, &visitor, room_id).await?;
         return Err(if room.open { omnichannel_disabled() } else { room_closed() });
     }
     let name = visitor.display_name();
     let username = visitor.username();
     let message = NewMessage {
         id: &message_id,
-        room_id: &body.rid,
-        msg: &body.msg,
+        room_id,
+        msg,
         kind: None,
         author_id: &visitor.id,
         author_username: &username,
@@ -471,12 +510,10 @@ async fn send_message(
         extra: None,
         now: state.now(),
     };
-    match store_visitor_message(&state, &visitor, message).await {
-        Ok(stored) => {
-            Ok(Json(SentMessage { message: MessageView::new(&stored, Some(&visitor.token)), success: Success }))
-        }
+    match store_visitor_message(state, &visitor, message).await {
+        Ok(stored) => Ok((stored, visitor)),
         Err(StoreError::NotFound) => {
-            let room = own_room(&state, &visitor, &body.rid).await?;
+            let room = own_room(state, &visitor, room_id).await?;
             Err(if room.open { ApiError::internal("open room refused a message") } else { room_closed() })
         }
         Err(StoreError::Conflict(_)) => Err(duplicated_message_id()),
