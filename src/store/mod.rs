@@ -10,6 +10,7 @@
 mod api_keys;
 mod auth;
 mod chats;
+mod contacts;
 mod custom_fields;
 mod departments;
 pub mod events;
@@ -45,6 +46,7 @@ use crate::domain::page::{Direction, SortKey};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
+pub use contacts::{Contact, ContactChanges, ContactRoom, NewContact};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
 pub use departments::{
     AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,

@@ -11,6 +11,7 @@ mod chats;
 mod cli;
 mod connections;
 mod contacts;
+mod contacts_family;
 mod departments;
 mod foundation;
 mod hardening;
