@@ -12,6 +12,7 @@ mod auth;
 mod chats;
 mod contacts;
 mod custom_fields;
+mod customers;
 mod departments;
 pub mod events;
 mod inquiries;
@@ -48,6 +49,7 @@ pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAtt
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
 pub use contacts::{Contact, ContactChanges, ContactRoom, NewContact};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
+pub use customers::ChatMessage;
 pub use departments::{
     AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
     DepartmentName, DepartmentSort, DepartmentSummary, NewDepartmentAgent,

@@ -16,6 +16,7 @@ mod departments;
 mod foundation;
 mod hardening;
 mod helpcrunch_auth;
+mod helpcrunch_customers;
 mod input_lengths;
 mod lifecycle;
 mod login_block;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 124] = [
+const EXPECTED_ROUTES: [(&str, &str); 129] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -137,6 +137,11 @@ const EXPECTED_ROUTES: [(&str, &str); 124] = [
     ("put", "/v1/chats/status"),
     ("put", "/v1/chats/assignee"),
     ("put", "/v1/chats/department"),
+    ("get", "/v1/customers"),
+    ("get", "/v1/customers/{id}"),
+    ("post", "/v1/customers/search"),
+    ("get", "/v1/chats/{id}/messages"),
+    ("post", "/v1/messages"),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

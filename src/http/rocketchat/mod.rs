@@ -20,7 +20,7 @@ mod sla;
 mod sla_breaches;
 mod transfers;
 mod users;
-mod visitor;
+pub(crate) mod visitor;
 mod visitor_messages;
 mod visitors;
 pub(crate) mod widget;
