@@ -8,3 +8,6 @@ ALTER TABLE visitors ADD COLUMN contact_known BOOLEAN NOT NULL DEFAULT FALSE;
 -- server's, until the first visitor registering with its email address or phone number
 -- takes the contact over with the widget's token (Rocket.Chat's preRegistration).
 ALTER TABLE visitors ADD COLUMN contact_pre_registered BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- A contact's channels are its latest room of each source type.
+CREATE INDEX rooms_visitor_source_ts ON rooms (visitor_id, source_type, ts, num_id);

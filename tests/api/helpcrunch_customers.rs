@@ -252,6 +252,15 @@ both_backends!(messages_posted_through_helpcrunch_are_the_rooms_messages, clock 
     let texts: Vec<&Value> = body["messages"].as_array().unwrap().iter().map(|message| &message["msg"]).collect();
     assert_eq!(texts, vec![&json!("**Thanks**"), &json!("Hi from the API"), &json!("Hello")]);
 
+    // Each went through the one event path the realtime streams publish from.
+    let sent: Vec<Value> = app
+        .column_strings("SELECT payload FROM events WHERE kind = 'message.sent' ORDER BY id")
+        .await
+        .iter()
+        .map(|payload| serde_json::from_str::<Value>(payload).unwrap()["msg"].clone())
+        .collect();
+    assert_eq!(sent, vec![json!("Hello"), json!("Hi from the API"), json!("**Thanks**")]);
+
     let (status, body) = hc.get(&format!("/v1/chats/{chat_id}/messages")).await;
     let hello = json!({
         "id": body["data"][2]["id"], "agent": null, "type": "message", "text": "Hello", "read": false,
