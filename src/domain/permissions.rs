@@ -36,3 +36,7 @@ pub const EDIT_MESSAGE: &str = "edit-message";
 pub const DELETE_MESSAGE: &str = "delete-message";
 pub const DELETE_OWN_MESSAGE: &str = "delete-own-message";
 pub const FORCE_DELETE_MESSAGE: &str = "force-delete-message";
+pub const CREATE_LIVECHAT_CONTACT: &str = "create-livechat-contact";
+pub const UPDATE_LIVECHAT_CONTACT: &str = "update-livechat-contact";
+pub const VIEW_LIVECHAT_CONTACT: &str = "view-livechat-contact";
+pub const VIEW_LIVECHAT_CONTACT_HISTORY: &str = "view-livechat-contact-history";

@@ -10,7 +10,9 @@
 mod api_keys;
 mod auth;
 mod chats;
+mod contacts;
 mod custom_fields;
+mod customers;
 mod departments;
 pub mod events;
 mod inquiries;
@@ -45,7 +47,9 @@ use crate::domain::page::{Direction, SortKey};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
+pub use contacts::{Contact, ContactChanges, ContactRoom, NewContact};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
+pub use customers::ChatMessage;
 pub use departments::{
     AgentDepartment, Department, DepartmentAgent, DepartmentAgentSort, DepartmentChanges, DepartmentFilter,
     DepartmentName, DepartmentSort, DepartmentSummary, NewDepartmentAgent,

@@ -78,7 +78,7 @@ pub(super) fn phone_key(phone: &str) -> Option<String> {
 
 /// An email address as contacts are matched by it: trimmed and lowercased; `None`
 /// when nothing is left.
-fn email_key(email: &str) -> Option<String> {
+pub(super) fn email_key(email: &str) -> Option<String> {
     let key = email.trim().to_lowercase();
     (!key.is_empty()).then_some(key)
 }
@@ -109,13 +109,17 @@ impl Store {
             visitor_columns!()
         );
         // The fields a registration changes on a visitor found by `$key` = `$1`, with
-        // `$field` (the one it was found by) as given in `$7`, when there is one.
+        // `$field` (the one it was found by) as given in `$7`, when there is one. A
+        // contact created through omnichannel/contacts holds a token no widget knows
+        // until the first visitor with its number or address takes it over (`$8`).
         macro_rules! update_found_by {
             ($key:literal, $field:literal) => {
                 concat!(
                     "UPDATE visitors SET name = COALESCE($2, name), department_id = COALESCE($3, department_id), \
                        updated_at = $4, livechat_data = COALESCE($5, livechat_data), \
-                       contact_manager = COALESCE($6, contact_manager), ",
+                       contact_manager = COALESCE($6, contact_manager), \
+                       token = CASE WHEN contact_pre_registered THEN $8 ELSE token END, \
+                       contact_pre_registered = FALSE, ",
                     $field,
                     " = COALESCE($7, ",
                     $field,
@@ -169,6 +173,7 @@ impl Store {
                 .bind(details.livechat_data)
                 .bind(details.contact_manager)
                 .bind(value)
+                .bind(details.token)
                 .fetch_optional(pool)
                 .await)?;
             if let Some(visitor) = updated {

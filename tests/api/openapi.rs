@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 117] = [
+const EXPECTED_ROUTES: [(&str, &str); 129] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -51,6 +51,13 @@ const EXPECTED_ROUTES: [(&str, &str); 117] = [
     ("post", "/api/v1/omnichannel/contact"),
     ("get", "/api/v1/omnichannel/contact"),
     ("get", "/api/v1/omnichannel/contact.search"),
+    ("post", "/api/v1/omnichannel/contacts"),
+    ("post", "/api/v1/omnichannel/contacts.update"),
+    ("get", "/api/v1/omnichannel/contacts.get"),
+    ("get", "/api/v1/omnichannel/contacts.search"),
+    ("get", "/api/v1/omnichannel/contacts.checkExistence"),
+    ("get", "/api/v1/omnichannel/contacts.history"),
+    ("get", "/api/v1/omnichannel/contacts.channels"),
     ("get", "/api/v1/livechat/visitor/{token}"),
     ("delete", "/api/v1/livechat/visitor/{token}"),
     ("get", "/api/v1/livechat/visitors.info"),
@@ -130,6 +137,11 @@ const EXPECTED_ROUTES: [(&str, &str); 117] = [
     ("put", "/v1/chats/status"),
     ("put", "/v1/chats/assignee"),
     ("put", "/v1/chats/department"),
+    ("get", "/v1/customers"),
+    ("get", "/v1/customers/{id}"),
+    ("post", "/v1/customers/search"),
+    ("get", "/v1/chats/{id}/messages"),
+    ("post", "/v1/messages"),
 ];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];

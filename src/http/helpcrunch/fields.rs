@@ -16,6 +16,7 @@ use crate::domain::chat::ChatStatus;
 use crate::domain::chat_search::{
     ChatField, ChatOperator, ChatSortField, Comparison, MAX_CHATS_PER_PAGE, parse_direction,
 };
+use crate::domain::customer_search::{CustomerField, CustomerOperator, CustomerSort};
 use crate::domain::page::Direction;
 use crate::http::extract::MAX_KEY_CHARS;
 
@@ -276,6 +277,23 @@ word_field!(
     OperatorName(ChatOperator)
 );
 
+word_field!(
+    /// What a page of customers is sorted by.
+    CustomerSortName(CustomerSort)
+);
+word_field!(
+    /// What a customer search condition compares.
+    CustomerFieldName(CustomerField)
+);
+word_field!(
+    /// How a customer search condition compares.
+    CustomerOperatorName(CustomerOperator)
+);
+word_field!(
+    /// The kind of message to post: `message` (private notes are not served).
+    MessageTypeName(MessageType)
+);
+
 /// A pattern matching any of `names` in any case: `^(?:[aA][sS][cC]|...)$`.
 fn any_case_pattern(names: &[&str]) -> String {
     let case_free = |name: &str| -> String {
@@ -340,6 +358,59 @@ impl Named for ChatOperator {
 
     fn parse(raw: &str) -> Option<Self> {
         ChatOperator::parse(raw)
+    }
+}
+
+impl Named for CustomerSort {
+    const NAMES: &'static [&'static str] = &["customers.firstSeen", "customers.lastSeen"];
+
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "customers.firstSeen" => Some(Self::FirstSeen),
+            "customers.lastSeen" => Some(Self::LastSeen),
+            _ => None,
+        }
+    }
+}
+
+impl Named for CustomerField {
+    const NAMES: &'static [&'static str] = &[
+        "customers.id",
+        "customers.name",
+        "customers.email",
+        "customers.phone",
+        "customers.userId",
+        "customers.firstSeen",
+        "customers.lastSeen",
+    ];
+    const NOT_BLANK: bool = true;
+
+    fn parse(raw: &str) -> Option<Self> {
+        CustomerField::parse(raw)
+    }
+}
+
+impl Named for CustomerOperator {
+    const NAMES: &'static [&'static str] = &["=", "!=", "~", ">", ">=", "<", "<="];
+    const NOT_BLANK: bool = true;
+
+    fn parse(raw: &str) -> Option<Self> {
+        CustomerOperator::parse(raw)
+    }
+}
+
+/// The kinds of message the API posts: a chat message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    Message,
+}
+
+impl Named for MessageType {
+    const NAMES: &'static [&'static str] = &["message"];
+    const NOT_BLANK: bool = true;
+
+    fn parse(raw: &str) -> Option<Self> {
+        (raw == "message").then_some(Self::Message)
     }
 }
 

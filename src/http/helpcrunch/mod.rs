@@ -3,10 +3,12 @@
 
 mod auth;
 mod chats;
+mod customers;
 mod departments;
 pub mod error;
 pub mod extract;
 mod fields;
+mod messages;
 mod wire;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -15,5 +17,9 @@ use super::AppState;
 pub use auth::{require_api_key, serves};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(chats::router()).merge(departments::router())
+    OpenApiRouter::new()
+        .merge(chats::router())
+        .merge(departments::router())
+        .merge(customers::router())
+        .merge(messages::router())
 }

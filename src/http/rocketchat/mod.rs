@@ -4,6 +4,7 @@ mod agents;
 mod api_keys;
 mod auth;
 mod contacts;
+mod contacts_family;
 mod custom_fields;
 pub(crate) mod departments;
 pub(crate) mod inquiries;
@@ -60,6 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         routing::router(),
         transfers::router(),
         contacts::router(),
+        contacts_family::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

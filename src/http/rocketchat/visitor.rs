@@ -523,7 +523,7 @@ pub(crate) async fn send_visitor_message(
 
 /// Stores a visitor's message; a chat on hold it resumes back into the queue (its
 /// agent being at its chat limit) is routed at once.
-pub(super) async fn store_visitor_message(
+pub(crate) async fn store_visitor_message(
     state: &AppState,
     visitor: &Visitor,
     message: NewMessage<'_>,
