@@ -35,3 +35,4 @@ pub const EDIT_MESSAGE: &str = "edit-message";
 pub const DELETE_MESSAGE: &str = "delete-message";
 pub const DELETE_OWN_MESSAGE: &str = "delete-own-message";
 pub const FORCE_DELETE_MESSAGE: &str = "force-delete-message";
+pub const SEND_OMNICHANNEL_CHAT_TRANSCRIPT: &str = "send-omnichannel-chat-transcript";

@@ -11,12 +11,14 @@ pub(crate) mod messages;
 mod permissions;
 mod priorities;
 mod roles;
+mod room_data;
 mod room_work;
 mod rooms;
 mod routing;
 mod settings;
 mod sla;
 mod sla_breaches;
+mod transcripts;
 mod transfers;
 mod users;
 mod visitor;
@@ -60,6 +62,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         routing::router(),
         transfers::router(),
         contacts::router(),
+        room_data::router(),
+        transcripts::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)
