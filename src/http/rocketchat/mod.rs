@@ -18,7 +18,7 @@ mod routing;
 mod settings;
 mod sla;
 mod sla_breaches;
-mod transcripts;
+pub(crate) mod transcripts;
 mod transfers;
 mod users;
 mod visitor;
