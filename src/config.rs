@@ -9,7 +9,7 @@ use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::domain::queue::QueueSort;
 use crate::domain::routing::RoutingMethod;
-use crate::domain::settings::{RoutingMethodSetting, SettingDefault, SortingMechanism};
+use crate::domain::settings::{FromEmail, RoutingMethodSetting, SettingDefault, SmtpHost, SmtpPort, SortingMechanism};
 
 /// A password, key or URL with credentials from the settings. `Debug` prints `***`, so
 /// printing settings never shows it; [`Secret::expose`] hands the value to its one user.
@@ -271,6 +271,19 @@ pub struct AppSettings {
     /// more pile up is disconnected.
     #[arg(long, env = "LIVECHAT_REALTIME_SEND_QUEUE_FRAMES", default_value_t = NonZeroUsize::new(256).expect("not zero"), global = true)]
     pub realtime_send_queue_frames: NonZeroUsize,
+    /// Host of the SMTP relay transcripts are mailed through (plain SMTP, no TLS). Only
+    /// the default of the setting SMTP_Host: applied at start while that setting was
+    /// never changed through the API.
+    #[arg(long, env = "LIVECHAT_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+
+    /// Port of that relay: the default of the setting SMTP_Port (25 when both are unset).
+    #[arg(long, env = "LIVECHAT_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+
+    /// Sender address of mails: the default of the setting From_Email.
+    #[arg(long, env = "LIVECHAT_FROM_EMAIL", global = true)]
+    pub from_email: Option<String>,
 }
 
 impl AppSettings {
@@ -279,7 +292,10 @@ impl AppSettings {
         let sort = self.queue_sort.map(|sort| SettingDefault::of::<SortingMechanism>(sort.setting_value()));
         let routing =
             self.routing_method.map(|method| SettingDefault::of::<RoutingMethodSetting>(method.setting_value()));
-        sort.into_iter().chain(routing).collect()
+        let smtp_host = self.smtp_host.clone().map(SettingDefault::of::<SmtpHost>);
+        let smtp_port = self.smtp_port.map(|port| SettingDefault::of::<SmtpPort>(port.to_string()));
+        let from_email = self.from_email.clone().map(SettingDefault::of::<FromEmail>);
+        sort.into_iter().chain(routing).chain(smtp_host).chain(smtp_port).chain(from_email).collect()
     }
 }
 

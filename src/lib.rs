@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod mail;
 pub mod routing;
 pub mod server;
 pub mod sla;

@@ -40,3 +40,4 @@ pub const CREATE_LIVECHAT_CONTACT: &str = "create-livechat-contact";
 pub const UPDATE_LIVECHAT_CONTACT: &str = "update-livechat-contact";
 pub const VIEW_LIVECHAT_CONTACT: &str = "view-livechat-contact";
 pub const VIEW_LIVECHAT_CONTACT_HISTORY: &str = "view-livechat-contact-history";
+pub const SEND_OMNICHANNEL_CHAT_TRANSCRIPT: &str = "send-omnichannel-chat-transcript";

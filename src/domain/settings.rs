@@ -174,6 +174,24 @@ typed_setting!(
     MessageAllowDeleting = "Message_AllowDeleting": bool = true
 );
 
+typed_setting!(
+    /// The SMTP relay mails go through; blank: mail is not configured.
+    SmtpHost = "SMTP_Host": String = String::new()
+);
+typed_setting!(
+    /// The relay's port, as text (Rocket.Chat's setting is a string); blank: 25.
+    SmtpPort = "SMTP_Port": String = String::new()
+);
+typed_setting!(
+    /// The sender of mails: an address, or `Name <address>`.
+    FromEmail = "From_Email": String = String::new()
+);
+typed_setting!(
+    /// The subject of transcript mails when the request names none; blank: Rocket.Chat's
+    /// `Transcript of your livechat conversation`.
+    TranscriptEmailSubject = "Livechat_transcript_email_subject": String = String::new()
+);
+
 /// The JSON of a setting value given at start by an environment variable: the
 /// setting's default until the setting is changed through the API.
 #[derive(Clone, Debug, PartialEq, Eq)]

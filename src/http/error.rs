@@ -148,6 +148,19 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, RcErrorBody { error: None, ..RcErrorBody::failure(String::new()) })
     }
 
+    /// 400 `{"success": false, "error": ..., "errorType": ...}`: Rocket.Chat's
+    /// `API.v1.failure(error, errorType)`.
+    pub fn failure_typed(error: &str, error_type: &str) -> Self {
+        let body = RcErrorBody { error_type: Some(error_type.to_owned()), ..RcErrorBody::failure(error.to_owned()) };
+        Self::new(StatusCode::BAD_REQUEST, body)
+    }
+
+    /// 400 `{"success": false, "message": ...}`: Rocket.Chat's `API.v1.failure({ message })`.
+    pub fn failure_message(message: impl Into<String>) -> Self {
+        let body = RcErrorBody { error: None, message: Some(message.into()), ..RcErrorBody::failure(String::new()) };
+        Self::new(StatusCode::BAD_REQUEST, body)
+    }
+
     /// 400 of a Meteor error thrown with a code and no reason: `"[<code>]"` plus `errorType`.
     pub fn code_only(code: &str) -> Self {
         let body = RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("[{code}]")) };

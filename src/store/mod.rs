@@ -20,6 +20,7 @@ mod message_changes;
 mod messages;
 mod postgres;
 mod priorities;
+mod room_data;
 mod room_work;
 mod rooms;
 mod routing;
@@ -56,7 +57,7 @@ pub use departments::{
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
-pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, VisitorMessageSent};
+pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, ROCKET_CAT, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityChange, PrioritySortField};
 pub use room_work::{ResumeOutcome, RoomInfo, RoomWorkState, SaveInfoOutcome, SystemNote};
 pub use rooms::{CloseRoom, Closer, InstantRange, NewRoom, Room, RoomFilter, RoomGuard, RoomRemoval, RoomSortField};

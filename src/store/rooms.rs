@@ -77,6 +77,10 @@ pub struct Room {
     tags: Option<String>,
     /// The values of room-scoped custom fields: a JSON object of strings.
     pub livechat_data: Option<String>,
+    /// The visitor's survey answers (room.survey): a JSON object of strings.
+    pub survey_feedback: Option<String>,
+    /// The transcript asked to be emailed on close: a JSON object.
+    pub transcript_request: Option<String>,
     pub ts: Millis,
     pub updated_at: Millis,
     #[sqlx(flatten)]

@@ -87,7 +87,8 @@ macro_rules! room_select {
             $crate::store::sql::sla_breached_at!(),
             " AS sla_breached_at, r.inquiry_id, \
              r.inquiry_status, r.inquiry_message, r.queued_at, r.taken_at, r.message_count, r.last_message_at, \
-             r.last_customer_message_at, r.topic, r.tags, r.livechat_data, r.ts, r.updated_at, ",
+             r.last_customer_message_at, r.topic, r.tags, r.livechat_data, r.survey_feedback, r.transcript_request, \
+             r.ts, r.updated_at, ",
             $crate::store::sql::last_message_columns!(),
             $crate::store::sql::from_chat!(),
             $crate::store::sql::join_last_message!()

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 129] = [
+const EXPECTED_ROUTES: [(&str, &str); 141] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -90,6 +90,18 @@ const EXPECTED_ROUTES: [(&str, &str); 129] = [
     ("get", "/api/v1/livechat/transfer.history/{rid}"),
     ("get", "/api/v1/livechat/room.join"),
     ("post", "/api/v1/livechat/room.saveInfo"),
+    ("post", "/api/v1/livechat/room.survey"),
+    ("get", "/api/v1/livechat/rooms/filters"),
+    ("get", "/api/v1/rooms.info"),
+    ("get", "/api/v1/rooms.get"),
+    ("get", "/api/v1/subscriptions.getOne"),
+    ("get", "/api/v1/channels.info"),
+    ("get", "/api/v1/groups.info"),
+    ("get", "/api/v1/chat.search"),
+    ("get", "/api/v1/livechat/{rid}/messages"),
+    ("post", "/api/v1/livechat/transcript"),
+    ("post", "/api/v1/livechat/transcript/{rid}"),
+    ("delete", "/api/v1/livechat/transcript/{rid}"),
     ("post", "/api/v1/livechat/room.onHold"),
     ("post", "/api/v1/livechat/room.resumeOnHold"),
     ("get", "/api/v1/livechat/rooms"),
@@ -295,6 +307,8 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("post", "/api/v1/livechat/message"),
         ("get", "/api/v1/livechat/messages.history/{rid}"),
         ("post", "/api/v1/livechat/room.close"),
+        ("post", "/api/v1/livechat/room.survey"),
+        ("post", "/api/v1/livechat/transcript"),
         ("get", "/api/v1/livechat/message/{_id}"),
         ("put", "/api/v1/livechat/message/{_id}"),
         ("delete", "/api/v1/livechat/message/{_id}"),

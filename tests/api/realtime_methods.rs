@@ -17,7 +17,7 @@ use crate::realtime::{
 };
 
 /// A Meteor error as DDP carries it; `method` adds Rocket.Chat's `details`.
-fn meteor(error: Value, reason: Option<&str>, method: Option<&str>) -> Value {
+pub(crate) fn meteor(error: Value, reason: Option<&str>, method: Option<&str>) -> Value {
     let code = match &error {
         Value::String(code) => code.clone(),
         other => other.to_string(),
@@ -36,11 +36,11 @@ fn meteor(error: Value, reason: Option<&str>, method: Option<&str>) -> Value {
     shown
 }
 
-fn match_failed() -> Value {
+pub(crate) fn match_failed() -> Value {
     meteor(json!(400), Some("Match failed"), None)
 }
 
-fn failed(id: &str, error: Value) -> Value {
+pub(crate) fn failed(id: &str, error: Value) -> Value {
     json!({"msg": "result", "id": id, "error": error})
 }
 
@@ -51,7 +51,13 @@ fn queue_data(room_id: &str, spot: i64) -> Value {
 }
 
 /// Calls a method over `method.call` (with a session) or `method.callAnon`: the result frame.
-async fn call_over_rest(app: &TestApp, session: Option<&Session>, id: &str, method: &str, params: Value) -> Value {
+pub(crate) async fn call_over_rest(
+    app: &TestApp,
+    session: Option<&Session>,
+    id: &str,
+    method: &str,
+    params: Value,
+) -> Value {
     let path = match session {
         Some(_) => format!("/api/v1/method.call/{method}"),
         None => format!("/api/v1/method.callAnon/{method}"),

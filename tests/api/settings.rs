@@ -185,7 +185,7 @@ both_backends!(the_settings_list_shows_privileged_users_every_setting, clock = S
         )
     );
     let (status, body) = app.get(&format!("{SETTINGS}?count=100"), Some(&app.admin)).await;
-    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(60), &json!(60)));
+    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(64), &json!(64)));
     assert_eq!(app.get(SETTINGS, None).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     assert_eq!(
         app.get(&format!("{SETTINGS}?includeDefaults=maybe"), Some(&app.admin)).await,

@@ -12,7 +12,9 @@ use utoipa::ToSchema;
 
 use super::frames::with_ejson_dates;
 use super::session::{Identity, Refusal};
-use crate::domain::permissions::{MANAGE_LIVECHAT_DEPARTMENTS, REMOVE_CLOSED_LIVECHAT_ROOM, VIEW_L_ROOM};
+use crate::domain::permissions::{
+    MANAGE_LIVECHAT_DEPARTMENTS, REMOVE_CLOSED_LIVECHAT_ROOM, SEND_OMNICHANNEL_CHAT_TRANSCRIPT, VIEW_L_ROOM,
+};
 use crate::domain::routing::RoutingMethod;
 use crate::domain::settings::RoutingMethodSetting;
 use crate::http::error::ApiError;
@@ -20,6 +22,7 @@ use crate::http::extract::checked;
 use crate::http::rocketchat::departments::{DepartmentBody, DepartmentView, save_department};
 use crate::http::rocketchat::inquiries::return_room;
 use crate::http::rocketchat::messages::room_access;
+use crate::http::rocketchat::transcripts::send_transcript;
 use crate::http::rocketchat::visitor::{Registration, register, send_visitor_message};
 use crate::http::rocketchat::wire::MessageView;
 use crate::store::{AuthUser, CustomFieldValue, ReturnOutcome, RoomRemoval, StoreError, Visitor};
@@ -48,6 +51,7 @@ const METHODS: &[(&str, Handler)] = &[
     ("livechat:saveDepartment", |identity, params| Box::pin(identity.save_department(params))),
     ("livechat:returnAsInquiry", |identity, params| Box::pin(identity.return_as_inquiry(params))),
     ("livechat:removeRoom", |identity, params| Box::pin(identity.remove_room(params))),
+    ("livechat:sendTranscript", |identity, params| Box::pin(identity.send_transcript(params))),
 ];
 
 /// The handler of the method `name`.
@@ -274,6 +278,30 @@ impl Identity {
             }
             RoomRemoval::OutOfReach => Err(not_allowed(METHOD)),
         }
+    }
+}
+
+impl Identity {
+    /// `livechat:sendTranscript` `[token, rid, email, subject?]`: an agent mails the
+    /// transcript of the room of the visitor of `token`, as `POST livechat/transcript`
+    /// does for the visitor; answers `true`. Needs send-omnichannel-chat-transcript, and
+    /// a room the caller may see.
+    async fn send_transcript(&mut self, params: Vec<Value>) -> Outcome {
+        const METHOD: &str = "livechat:sendTranscript";
+        let caller = self.permitted(SEND_OMNICHANNEL_CHAT_TRANSCRIPT, METHOD)?;
+        let (Some(token), Some(room_id), Some(email)) =
+            (id_param(&params, 0)?, id_param(&params, 1)?, id_param(&params, 2)?)
+        else {
+            return Err(Refusal::match_failed());
+        };
+        let subject = id_param(&params, 3)?;
+        match self.state.store.room_state(room_id, room_access(caller)).await? {
+            Some(room) if room.accessible => {}
+            Some(_) => return Err(not_allowed(METHOD)),
+            None => return Err(invalid_room(METHOD)),
+        }
+        send_transcript(&self.state, token, room_id, email, subject).await.map_err(|error| refused(error, METHOD))?;
+        Ok(Some(json!(true)))
     }
 }
 

@@ -12,12 +12,14 @@ pub(crate) mod messages;
 mod permissions;
 mod priorities;
 mod roles;
+mod room_data;
 mod room_work;
 mod rooms;
 mod routing;
 mod settings;
 mod sla;
 mod sla_breaches;
+pub(crate) mod transcripts;
 mod transfers;
 mod users;
 pub(crate) mod visitor;
@@ -62,6 +64,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         transfers::router(),
         contacts::router(),
         contacts_family::router(),
+        room_data::router(),
+        transcripts::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

@@ -204,6 +204,7 @@ async fn close_by_user(
     match state.store.close_room(close).await {
         Ok(()) => {
             state.route_queue().await;
+            super::transcripts::after_close(&state, &body.rid);
             Ok(Done::ANSWER)
         }
         // Nothing closed: say why from the room as it is now, in Rocket.Chat's order.

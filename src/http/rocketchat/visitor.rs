@@ -616,6 +616,7 @@ async fn close_room(
     match state.store.close_room(close).await {
         Ok(()) => {
             state.route_queue().await;
+            super::transcripts::after_close(&state, &body.rid);
             Ok(Json(VisitorClosedRoom { rid: body.rid, comment: COMMENT.to_owned(), success: Success }))
         }
         Err(StoreError::NotFound) => {

@@ -267,12 +267,12 @@ struct WidgetMessages {
 /// The satisfaction survey, fixed as in Rocket.Chat.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Survey {
-    items: [&'static str; 4],
-    values: [&'static str; 5],
+pub(super) struct Survey {
+    pub(super) items: [&'static str; 4],
+    pub(super) values: [&'static str; 5],
 }
 
-const SURVEY: Survey = Survey {
+pub(super) const SURVEY: Survey = Survey {
     // Rocket.Chat's spelling, which its widget expects.
     items: ["satisfaction", "agentKnowledge", "agentResposiveness", "agentFriendliness"],
     values: ["1", "2", "3", "4", "5"],

@@ -394,6 +394,15 @@ pub struct RoomView {
     #[serde(rename = "livechatData", skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, value_type = Option<Object>)]
     livechat_data: Option<Value>,
+    /// The visitor's survey answers (livechat/room.survey); present once given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Object>)]
+    survey_feedback: Option<Value>,
+    /// The transcript an agent asked to be emailed when the room closes
+    /// (`POST livechat/transcript/{rid}`); present while asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Object>)]
+    transcript_request: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     sla_id: Option<String>,
@@ -479,6 +488,8 @@ impl From<&Room> for RoomView {
             topic: room.topic.clone(),
             tags: room.tags(),
             livechat_data: room.livechat_data.as_deref().and_then(|data| serde_json::from_str(data).ok()),
+            survey_feedback: room.survey_feedback.as_deref().and_then(|data| serde_json::from_str(data).ok()),
+            transcript_request: room.transcript_request.as_deref().and_then(|data| serde_json::from_str(data).ok()),
             sla_id: room.sla_id.clone(),
             estimated_waiting_time_queue: room.sla_id.as_ref().map(|_| room.estimated_waiting_time_queue),
             priority_id: room.priority_id.clone(),
