@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod chat;
 pub mod chat_search;
 pub mod custom_fields;
+pub mod files;
 pub mod ids;
 pub mod page;
 pub mod password;

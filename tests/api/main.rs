@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod contacts;
 mod departments;
+mod files;
 mod foundation;
 mod hardening;
 mod helpcrunch_auth;

@@ -6,6 +6,7 @@ mod auth;
 mod contacts;
 mod custom_fields;
 mod departments;
+mod files;
 mod inquiries;
 pub(crate) mod messages;
 mod permissions;
@@ -60,6 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         routing::router(),
         transfers::router(),
         contacts::router(),
+        files::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)
