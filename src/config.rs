@@ -284,9 +284,65 @@ pub struct AppSettings {
     /// Sender address of mails: the default of the setting From_Email.
     #[arg(long, env = "LIVECHAT_FROM_EMAIL", global = true)]
     pub from_email: Option<String>,
+
+    /// Folder of uploaded files, created if missing. Default: `uploads` beside the SQLite
+    /// database file, or `data/uploads` on PostgreSQL. Not used when LIVECHAT_S3_BUCKET is set.
+    #[arg(long, env = "LIVECHAT_UPLOADS_DIR", global = true)]
+    pub uploads_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub s3: S3Settings,
+}
+
+/// An S3-compatible bucket for uploaded files, used instead of the uploads folder when
+/// a bucket is named.
+#[derive(Args, Clone, Debug)]
+pub struct S3Settings {
+    /// Bucket of uploaded files; setting it stores files there instead of the uploads folder.
+    #[arg(long = "s3-bucket", env = "LIVECHAT_S3_BUCKET", global = true)]
+    pub bucket: Option<String>,
+
+    /// Endpoint of an S3-compatible service (e.g. `http://127.0.0.1:9000`), addressed
+    /// path-style; AWS's own endpoint for the region when unset. `http://` is allowed.
+    #[arg(long = "s3-endpoint", env = "LIVECHAT_S3_ENDPOINT", global = true)]
+    pub endpoint: Option<String>,
+
+    /// Region of the bucket.
+    #[arg(long = "s3-region", env = "LIVECHAT_S3_REGION", default_value = "us-east-1", global = true)]
+    pub region: String,
+
+    /// Access key id; with the secret key. Unset: AWS's usual sources (instance role, ...).
+    #[arg(long = "s3-access-key-id", env = "LIVECHAT_S3_ACCESS_KEY_ID", global = true)]
+    pub access_key_id: Option<String>,
+
+    /// Secret access key.
+    #[arg(long = "s3-secret-access-key", env = "LIVECHAT_S3_SECRET_ACCESS_KEY", hide_env_values = true, global = true)]
+    pub secret_access_key: Option<Secret>,
+
+    /// Prefix of every key in the bucket (e.g. `livechat/`); none by default.
+    #[arg(long = "s3-prefix", env = "LIVECHAT_S3_PREFIX", global = true)]
+    pub prefix: Option<String>,
 }
 
 impl AppSettings {
+    /// The folder of uploaded files: the configured one, or `data/uploads`.
+    pub fn uploads_dir(&self) -> std::path::PathBuf {
+        self.uploads_dir.clone().unwrap_or_else(|| std::path::PathBuf::from("data/uploads"))
+    }
+
+    /// Fills in the default uploads folder of a server on `database`: `uploads` beside
+    /// the SQLite database file, `data/uploads` otherwise.
+    pub fn default_uploads_dir_for(&mut self, database: &DatabaseUrl) {
+        if self.uploads_dir.is_some() {
+            return;
+        }
+        if let DatabaseUrl::Sqlite(url) = database {
+            let file = url.trim_start_matches("sqlite://").split('?').next().unwrap_or("");
+            let folder = std::path::Path::new(file).parent().filter(|folder| !folder.as_os_str().is_empty());
+            self.uploads_dir = Some(folder.unwrap_or(std::path::Path::new(".")).join("uploads"));
+        }
+    }
+
     /// The settings' defaults given by flags or environment variables, to apply at start.
     pub fn setting_defaults(&self) -> Vec<SettingDefault> {
         let sort = self.queue_sort.map(|sort| SettingDefault::of::<SortingMechanism>(sort.setting_value()));

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod routing;

@@ -205,7 +205,11 @@ async fn run_server(store: Store, settings: ServeSettings, url: &DatabaseUrl) ->
         "livechat-server listening"
     );
     let grace = std::time::Duration::from_secs(settings.app.shutdown_grace_secs);
-    let state = AppState::new(store.clone(), settings.app);
+    let mut app_settings = settings.app;
+    app_settings.default_uploads_dir_for(url);
+    let files = livechat_server::files::FileStorage::from_settings(&app_settings)?;
+    tracing::info!(storage = ?files.kind(), "file storage");
+    let state = AppState::with_files(store.clone(), app_settings, files);
     let metrics = match settings.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)

@@ -45,7 +45,7 @@ use tower::ServiceExt;
 
 use crate::config::AppSettings;
 use crate::http::MAX_BODY_BYTES;
-use crate::http::body::{BodyBudget, BodyLate, declared_length};
+use crate::http::body::{BodyBudget, BodyLate, declared_length, is_upload_path};
 use crate::http::error::ApiError;
 use crate::http::extract::BodyRefusal;
 use crate::http::helpcrunch;
@@ -625,7 +625,9 @@ fn closing(mut response: Response) -> Response {
 /// the path belongs to.
 pub async fn guard_request(State(limits): State<RequestLimits>, mut request: Request, next: Next) -> Response {
     let face = Face::of(request.uri().path());
-    if declared_length(request.headers()).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    // Uploads are streamed under their own limit, from the setting FileUpload_MaxFileSize.
+    let upload = is_upload_path(request.uri().path());
+    if !upload && declared_length(request.headers()).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         drain(request);
         return face.too_large();
     }

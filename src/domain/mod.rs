@@ -7,6 +7,7 @@ pub mod chat;
 pub mod chat_search;
 pub mod custom_fields;
 pub mod customer_search;
+pub mod files;
 pub mod ids;
 pub mod page;
 pub mod password;

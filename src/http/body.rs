@@ -56,7 +56,7 @@ impl BodyBudget {
     }
 
     /// Room for `bytes`, waiting up to [`BUDGET_WAIT`]; `None` when there was none.
-    async fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
+    pub(crate) async fn reserve(&self, bytes: usize) -> Option<OwnedSemaphorePermit> {
         let share = if bytes <= SMALL_RESERVATION { &self.small } else { &self.large };
         let units = u32::try_from(bytes.div_ceil(UNIT).max(1)).ok()?;
         tokio::time::timeout(BUDGET_WAIT, share.clone().acquire_many_owned(units)).await.ok()?.ok()
@@ -133,7 +133,19 @@ pub async fn read(request: Request, limit: usize, mut guard: Option<JsonGuard>) 
 }
 
 fn is_late(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    failed_late(error)
+}
+
+/// Whether `path` is a file upload route (`livechat/upload/{rid}`, `rooms.media/{rid}`):
+/// its body is streamed into the file storage under the limit of the setting
+/// FileUpload_MaxFileSize, so the server's 1 MiB limit does not apply to it.
+pub fn is_upload_path(path: &str) -> bool {
+    path.starts_with("/api/v1/livechat/upload/") || path.starts_with("/api/v1/rooms.media/")
+}
+
+/// Whether a body read failed because its read timeout passed.
+pub fn failed_late(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
     while let Some(error) = source {
         if error.is::<BodyLate>() {
             return true;

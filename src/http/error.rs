@@ -41,6 +41,10 @@ pub struct RcErrorBody {
     error_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// The code of a failure Rocket.Chat answers as `{reason, success: false}`
+    /// (`error-type-not-allowed` of a visitor's upload).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 /// `"status": "error"`.
@@ -52,7 +56,7 @@ enum ErrorStatus {
 
 impl RcErrorBody {
     fn failure(error: String) -> Self {
-        Self { success: Some(Failure), status: None, error: Some(error), error_type: None, message: None }
+        Self { success: Some(Failure), status: None, error: Some(error), error_type: None, message: None, reason: None }
     }
 }
 
@@ -86,6 +90,7 @@ impl ApiError {
             error: Some("Unauthorized".to_owned()),
             error_type: None,
             message: Some("Unauthorized".to_owned()),
+            reason: None,
         };
         Self::new(StatusCode::UNAUTHORIZED, body)
     }
@@ -164,6 +169,12 @@ impl ApiError {
     /// 400 of a Meteor error thrown with a code and no reason: `"[<code>]"` plus `errorType`.
     pub fn code_only(code: &str) -> Self {
         let body = RcErrorBody { error_type: Some(code.to_owned()), ..RcErrorBody::failure(format!("[{code}]")) };
+        Self::new(StatusCode::BAD_REQUEST, body)
+    }
+
+    /// 400 `{"reason": <code>, "success": false}`: Rocket.Chat's `API.v1.failure({reason})`.
+    pub fn reason(code: &str) -> Self {
+        let body = RcErrorBody { error: None, reason: Some(code.to_owned()), ..RcErrorBody::failure(String::new()) };
         Self::new(StatusCode::BAD_REQUEST, body)
     }
 

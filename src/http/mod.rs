@@ -42,6 +42,7 @@ use crate::config::AppSettings;
 use crate::domain::page::PageLimits;
 use crate::domain::time::{Clock, Millis, SystemClock};
 use crate::events::EventBus;
+use crate::files::FileStorage;
 use crate::routing::PassGate;
 use crate::store::Store;
 use error::ApiError;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub routing: Arc<PassGate>,
     /// This instance's fan-out of the store's events to realtime connections.
     pub events: Arc<EventBus>,
+    /// Where uploaded files' bytes live.
+    pub files: FileStorage,
 }
 
 impl AppState {
@@ -68,9 +71,18 @@ impl AppState {
         Self::with_clock(store, settings, Arc::new(SystemClock))
     }
 
+    /// The state of a server whose file storage was set up from `settings`.
+    pub fn with_files(store: Store, settings: AppSettings, files: FileStorage) -> Self {
+        Self { files, ..Self::new(store, settings) }
+    }
+
+    /// The state on `clock`. The settings' file storage must be usable (the server's
+    /// start checks it with [`FileStorage::from_settings`] first).
     pub fn with_clock(store: Store, settings: AppSettings, clock: Arc<dyn Clock>) -> Self {
         let password_checks = Arc::new(PasswordChecks::new(settings.max_pending_password_checks.get()));
+        let files = FileStorage::from_settings(&settings).expect("the file storage settings were checked at start");
         Self {
+            files,
             store,
             settings: Arc::new(settings),
             metrics: Arc::default(),

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::events::{INQUIRY_QUEUED, record_event};
 use super::sql::{message_columns, under_chat_limit};
+use super::uploads::{NewUpload, insert_upload};
 use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
 use crate::domain::time::Millis;
@@ -189,6 +190,18 @@ impl Store {
         message: NewMessage<'_>,
         resume: AutomaticResume<'_>,
     ) -> StoreResult<VisitorMessageSent> {
+        self.add_visitor_message_with_upload(visitor_id, message, resume, None).await
+    }
+
+    /// [`Store::add_visitor_message`], recording `upload` (the file the message shows)
+    /// in the same transaction.
+    pub async fn add_visitor_message_with_upload(
+        &self,
+        visitor_id: &str,
+        message: NewMessage<'_>,
+        resume: AutomaticResume<'_>,
+        upload: Option<&NewUpload<'_>>,
+    ) -> StoreResult<VisitorMessageSent> {
         const UPDATE: &str = "UPDATE rooms SET \
                last_message_id = $3, last_message_at = $4, last_customer_message_at = $4, \
                message_count = message_count + 1, \
@@ -231,6 +244,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some((on_hold,)) = on_hold else { return Err(StoreError::NotFound) };
+            if let Some(upload) = upload {
+                insert_upload!(&mut *tx, upload, true);
+            }
             let stored = insert_message!(&mut *tx, &message, true);
             let mut requeued = false;
             if on_hold {

@@ -30,6 +30,7 @@ mod sla_breaches;
 mod sql;
 mod sqlite;
 mod transfers;
+mod uploads;
 mod users;
 mod visitor_rooms;
 mod visitors;
@@ -68,6 +69,7 @@ pub use sla_breaches::{SLA_BREACH_MESSAGE, SlaBreach, SlaBreachFilter, SlaBreach
 pub use transfers::{
     DepartmentRef, Forward, ForwardOutcome, ForwardTarget, Party, TRANSFER_HISTORY, TransferSortField,
 };
+pub use uploads::{ConfirmOutcome, NewUpload, Upload};
 pub use users::{LivechatUser, LivechatUserSort, NewUser, User, UserListFilter};
 pub use visitor_rooms::{VisitorRoomFilter, VisitorRoomSort};
 pub use visitors::{Erasure, HttpHeaderInfo, Visitor, VisitorDetails, VisitorSort};

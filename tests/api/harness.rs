@@ -30,6 +30,7 @@ use livechat_server::domain::routing::RoutingMethod;
 use livechat_server::domain::settings::{AcceptChatsWithNoAgents, TypedSetting};
 use livechat_server::domain::time::{Clock, ManualClock, Millis, SystemClock};
 use livechat_server::events::BusEvent;
+use livechat_server::files::FileStorage;
 use livechat_server::store::{Store, StoreOptions};
 use livechat_server::{AppState, serve, serve_metrics};
 use reqwest::{Method, StatusCode};
@@ -75,6 +76,10 @@ pub struct TestApp {
     database: TestDatabase,
     /// What this server's event bus published, and the last event id seen of it.
     published: Mutex<(broadcast::Receiver<Arc<BusEvent>>, i64)>,
+    /// Where this server stores uploaded files.
+    pub files: FileStorage,
+    /// The uploads folder of this server, unless its settings name one or a bucket.
+    _uploads: Option<tempfile::TempDir>,
 }
 
 /// The clock a test fixed for its server (`app.clock.set(..)`, `app.clock.advance(..)`).
@@ -210,6 +215,15 @@ impl TestApp {
     /// A server on a [`ManualClock`] standing at `start`, or on the system clock.
     pub async fn spawn_on(backend: Backend, mut settings: AppSettings, start: Option<Millis>) -> Self {
         settings.routing_method.get_or_insert(RoutingMethod::ManualSelection);
+        // Uploaded files go to a folder of the test's own, unless it names a bucket.
+        let uploads = match (&settings.uploads_dir, &settings.s3.bucket) {
+            (None, None) => {
+                let folder = tempfile::tempdir().expect("temporary uploads folder");
+                settings.uploads_dir = Some(folder.path().to_owned());
+                Some(folder)
+            }
+            _ => None,
+        };
         let manual = start.map(|start| Arc::new(ManualClock::new(start)));
         let server_clock: Arc<dyn Clock> = match &manual {
             Some(manual) => manual.clone(),
@@ -238,6 +252,7 @@ impl TestApp {
             .expect("accept chats with no agents");
         let state = AppState::with_clock(store, settings, server_clock.clone());
         let published = Mutex::new((state.events.subscribe(), 0));
+        let files = state.files.clone();
         let (metrics_base, metrics_shutdown) = start_metrics(state.clone()).await;
         let (base, shutdown, task) = serve_state(state).await;
         let client = reqwest::Client::new();
@@ -254,6 +269,8 @@ impl TestApp {
             shutdown: vec![metrics_shutdown],
             database,
             published,
+            files,
+            _uploads: uploads,
         };
         app.admin = app.login("admin", ADMIN_PASSWORD).await;
         app

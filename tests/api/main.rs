@@ -13,6 +13,7 @@ mod connections;
 mod contacts;
 mod contacts_family;
 mod departments;
+mod files;
 mod foundation;
 mod hardening;
 mod helpcrunch_auth;

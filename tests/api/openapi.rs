@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 141] = [
+const EXPECTED_ROUTES: [(&str, &str); 145] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -140,6 +140,10 @@ const EXPECTED_ROUTES: [(&str, &str); 141] = [
     ("get", "/api/v1/roles.list"),
     ("get", "/api/v1/users.info"),
     ("get", "/avatar/{username}"),
+    ("post", "/api/v1/livechat/upload/{rid}"),
+    ("post", "/api/v1/rooms.media/{rid}"),
+    ("post", "/api/v1/rooms.mediaConfirm/{rid}/{fileId}"),
+    ("get", "/file-upload/{id}/{name}"),
     ("get", "/v1/departments"),
     ("get", "/v1/chats"),
     ("post", "/api/v1/method.call/{method}"),
@@ -324,6 +328,8 @@ fn only_login_visitor_and_public_routes_go_without_credentials() {
         ("get", "/api/v1/livechat/agent.next/{token}"),
         ("post", "/api/v1/method.callAnon/{method}"),
         ("get", "/avatar/{username}"),
+        ("post", "/api/v1/livechat/upload/{rid}"),
+        ("get", "/file-upload/{id}/{name}"),
     ]
     .iter()
     .map(|(method, path)| (method.to_string(), path.to_string()))

@@ -73,12 +73,12 @@ both_backends!(public_settings_need_no_login_and_list_only_public_ones, settings
             json!({
                 "settings": [
                     {"_id": "FileUpload_Enabled", "value": true},
+                    {"_id": "FileUpload_MaxFileSize", "value": 104857600},
+                    {"_id": "FileUpload_MediaTypeBlackList", "value": "image/svg+xml"},
+                    {"_id": "FileUpload_MediaTypeWhiteList", "value": ""},
                     {"_id": "Language", "value": ""},
-                    {"_id": "Livechat_Allow_collect_and_store_HTTP_header_informations", "value": false},
-                    {"_id": "Livechat_Routing_Method", "value": "Auto_Selection"},
-                    enterprise("Livechat_allow_manual_on_hold", json!(false), json!(false)),
                 ],
-                "count": 5, "offset": 0, "total": 44, "success": true,
+                "count": 5, "offset": 0, "total": 47, "success": true,
             })
         )
     );
@@ -185,7 +185,7 @@ both_backends!(the_settings_list_shows_privileged_users_every_setting, clock = S
         )
     );
     let (status, body) = app.get(&format!("{SETTINGS}?count=100"), Some(&app.admin)).await;
-    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(64), &json!(64)));
+    assert_eq!((status, &body["count"], &body["total"]), (StatusCode::OK, &json!(67), &json!(67)));
     assert_eq!(app.get(SETTINGS, None).await, (StatusCode::UNAUTHORIZED, not_logged_in()));
     assert_eq!(
         app.get(&format!("{SETTINGS}?includeDefaults=maybe"), Some(&app.admin)).await,

@@ -7,6 +7,7 @@ mod contacts;
 mod contacts_family;
 mod custom_fields;
 pub(crate) mod departments;
+mod files;
 pub(crate) mod inquiries;
 pub(crate) mod messages;
 mod permissions;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         contacts_family::router(),
         room_data::router(),
         transcripts::router(),
+        files::router(),
     ]
     .into_iter()
     .fold(OpenApiRouter::new(), OpenApiRouter::merge)

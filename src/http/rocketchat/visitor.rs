@@ -25,8 +25,8 @@ use crate::http::schema_check::Violation;
 use crate::http::shapes::{Success, Timestamp};
 use crate::http::{AppState, ClientAddress};
 use crate::store::{
-    AutomaticResume, CloseRoom, Closer, Erasure, HttpHeaderInfo, Message, NewMessage, NewRoom, Room, RoomGuard,
-    StoreError, StoreResult, Visitor, VisitorDetails,
+    AutomaticResume, CloseRoom, Closer, Erasure, HttpHeaderInfo, Message, NewMessage, NewRoom, NewUpload, Room,
+    RoomGuard, StoreError, StoreResult, Visitor, VisitorDetails,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -372,10 +372,18 @@ async fn erase_visitor(State(state): State<AppState>, Path(token): Path<String>)
     // A token no widget holds: the visitor is unreachable while the erasure runs.
     let detached_token = format!("erased-{}", meteor_id());
     match state.store.erase_visitor(&token, &detached_token, now).await? {
-        Erasure::Erased { visitor_id } => Ok(Json(ErasedVisitor {
-            visitor: ErasedVisitorId { id: visitor_id, ts: Timestamp(now) },
-            success: Success,
-        })),
+        Erasure::Erased { visitor_id, file_keys } => {
+            // The rows are gone; their files go now. One that fails stays behind, logged.
+            for key in file_keys {
+                if let Err(error) = state.files.delete(&key).await {
+                    tracing::warn!(%error, key, "deleting an erased visitor's file failed");
+                }
+            }
+            Ok(Json(ErasedVisitor {
+                visitor: ErasedVisitorId { id: visitor_id, ts: Timestamp(now) },
+                success: Success,
+            }))
+        }
         Erasure::UnknownToken => Err(ApiError::meteor("invalid-token")),
         Erasure::OpenRoom => Err(ApiError::coded("visitor-has-open-rooms", "Cannot remove visitors with opened rooms")),
     }
@@ -528,12 +536,22 @@ pub(crate) async fn store_visitor_message(
     visitor: &Visitor,
     message: NewMessage<'_>,
 ) -> StoreResult<Message> {
+    store_visitor_file_message(state, visitor, message, None).await
+}
+
+/// [`store_visitor_message`] of a message showing `upload`, recorded with it.
+pub(super) async fn store_visitor_file_message(
+    state: &AppState,
+    visitor: &Visitor,
+    message: NewMessage<'_>,
+    upload: Option<&NewUpload<'_>>,
+) -> StoreResult<Message> {
     let comment = format!(
         "The chat was automatically resumed from On Hold upon receiving a new message from {}",
         visitor.display_name()
     );
     let resume = AutomaticResume { message_id: &meteor_id(), comment: &comment };
-    let sent = state.store.add_visitor_message(&visitor.id, message, resume).await?;
+    let sent = state.store.add_visitor_message_with_upload(&visitor.id, message, resume, upload).await?;
     if sent.requeued {
         state.route_queue().await;
     }
