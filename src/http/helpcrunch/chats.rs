@@ -28,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{HelpCrunchError, HelpCrunchResult};
-use super::extract::{AuthenticatedApiKey, HcBody, HcQuery, HcRequest, Problem};
+use super::extract::{AuthenticatedApiKey, HcBody, HcQuery, HcRequest, Problem, filter_conditions};
 use super::fields::{
     BLANK, ChatId, ChatLimit, ChatOffset, ComparisonName, FieldName, NOT_NUMERIC, NOT_VALID, NumericId, OperatorName,
     OrderName, Seconds, SortName, StatusName,
@@ -164,19 +164,7 @@ impl SearchCondition {
 impl ChatSearchRequest {
     /// Every condition, or the problems of the bad ones, at `filter[N].<part>`.
     fn conditions(&self) -> Result<Vec<ChatCondition>, Vec<Problem>> {
-        let mut conditions = Vec::new();
-        let mut problems = Vec::new();
-        for (index, entry) in self.filter.iter().flatten().enumerate() {
-            match entry.condition() {
-                Ok(condition) => conditions.push(condition),
-                Err(parts) => problems.extend(
-                    parts
-                        .into_iter()
-                        .map(|(part, message)| Problem::new(&["filter", &index.to_string(), part], message)),
-                ),
-            }
-        }
-        if problems.is_empty() { Ok(conditions) } else { Err(problems) }
+        filter_conditions(self.filter.iter().flatten(), SearchCondition::condition)
     }
 }
 

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{HelpCrunchError, HelpCrunchResult};
-use super::extract::{HcBody, HcQuery, HcRequest, Problem};
+use super::extract::{HcBody, HcQuery, HcRequest, Problem, filter_conditions};
 use super::fields::{
     BLANK, ChatLimit, ChatOffset, ComparisonName, CustomerFieldName, CustomerOperatorName, CustomerSortName,
     NOT_NUMERIC, NOT_STRING, NOT_VALID, NumericId, OrderName, Seconds,
@@ -249,19 +249,7 @@ impl CustomerConditionRequest {
 impl CustomerSearchRequest {
     /// Every condition, or the problems of the bad ones, at `filter[N].<part>`.
     fn conditions(&self) -> Result<Vec<CustomerCondition>, Vec<Problem>> {
-        let mut conditions = Vec::new();
-        let mut problems = Vec::new();
-        for (index, entry) in self.filter.iter().flatten().enumerate() {
-            match entry.condition() {
-                Ok(condition) => conditions.push(condition),
-                Err(parts) => problems.extend(
-                    parts
-                        .into_iter()
-                        .map(|(part, message)| Problem::new(&["filter", &index.to_string(), part], message)),
-                ),
-            }
-        }
-        if problems.is_empty() { Ok(conditions) } else { Err(problems) }
+        filter_conditions(self.filter.iter().flatten(), CustomerConditionRequest::condition)
     }
 }
 

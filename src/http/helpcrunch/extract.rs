@@ -49,6 +49,25 @@ pub trait HcRequest: DeserializeOwned + ToSchema + 'static {
     }
 }
 
+/// The condition of each entry of a search's `filter`, or the problems of the bad ones,
+/// each at `filter[N].<part>` (the part `condition` names: `field`, `operator`, ...).
+pub fn filter_conditions<'a, E: 'a, C>(
+    entries: impl IntoIterator<Item = &'a E>,
+    condition: impl Fn(&E) -> Result<C, Vec<(&'static str, String)>>,
+) -> Result<Vec<C>, Vec<Problem>> {
+    let mut conditions = Vec::new();
+    let mut problems = Vec::new();
+    for (index, entry) in entries.into_iter().enumerate() {
+        match condition(entry) {
+            Ok(condition) => conditions.push(condition),
+            Err(parts) => problems.extend(
+                parts.into_iter().map(|(part, message)| Problem::new(&["filter", &index.to_string(), part], message)),
+            ),
+        }
+    }
+    if problems.is_empty() { Ok(conditions) } else { Err(problems) }
+}
+
 /// A bad part of a request: where (`["filter", "0", "field"]`) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
