@@ -361,3 +361,36 @@ both_backends!(messages_refuse_bad_input_unknown_chats_and_closed_chats, clock =
         (StatusCode::UNAUTHORIZED, invalid(&[("invalid_token", "Invalid token")]))
     );
 });
+
+both_backends!(bodies_that_are_not_json_are_refused_on_the_new_routes, |app| {
+    let hc = HelpCrunch::new(&app).await;
+    for path in ["/v1/customers/search", "/v1/messages"] {
+        let raw = app
+            .client
+            .post(app.url(path))
+            .header("Authorization", format!("Bearer {}", hc.key))
+            .header("content-type", "application/json")
+            .body("{\"filter\": [");
+        assert_eq!(
+            crate::harness::send(raw).await,
+            (StatusCode::BAD_REQUEST, invalid(&[("body", "This value should be valid JSON.")])),
+            "{path}"
+        );
+    }
+    let bad_json = (
+        StatusCode::BAD_REQUEST,
+        crate::envelopes::coded(
+            "error-invalid-json",
+            "Body is not valid JSON: EOF while parsing an object at line 1 column 1",
+        ),
+    );
+    for path in [
+        "/api/v1/livechat/transcript",
+        "/api/v1/livechat/room.survey",
+        "/api/v1/omnichannel/contacts",
+        "/api/v1/omnichannel/contacts.update",
+        "/api/v1/rooms.mediaConfirm/room/file",
+    ] {
+        assert_eq!(app.send_raw_json(Method::POST, path, &app.admin, "{").await, bad_json, "{path}");
+    }
+});
