@@ -141,7 +141,7 @@ macro_rules! announce_breaches {
                 .bind(serde_json::to_string(&messages).expect("breach messages serialize"))
                 .bind($crate::store::SLA_BREACH_MESSAGE)
                 // Written in the name of the server's bot, as Rocket.Chat writes its own.
-                .bind("rocket.cat")
+                .bind($crate::store::ROCKET_CAT)
                 .bind("Rocket.Cat")
                 .fetch_all(&mut *$tx)
                 .await?;
