@@ -70,6 +70,12 @@ const DRAIN_BYTES: usize = MAX_BODY_BYTES;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const DRAIN_PAUSE: Duration = Duration::from_secs(1);
 
+/// Refused bodies drained per second, all connections together. Past it a refused body's
+/// connection is closed unread: a flood of oversized bodies then costs the server their
+/// headers, not their megabytes, while an occasional oversized request still gets its
+/// answer.
+const DRAIN_BYTES_PER_SECOND: usize = 16 * 1024 * 1024;
+
 /// Most a connection buffers of what it reads (hyper's default is about 400 KiB): it
 /// bounds a request's headers, and what each of many connections streaming bodies holds.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
@@ -96,6 +102,7 @@ pub struct RequestLimits {
     pub request_timeout: Option<Duration>,
     /// Body bytes that may be read at once; unbounded when none.
     pub body_budget: Option<BodyBudget>,
+    pub drain_budget: DrainBudget,
 }
 
 fn seconds(secs: u64) -> Option<Duration> {
@@ -120,6 +127,7 @@ impl RequestLimits {
             body_read_timeout: seconds(settings.body_read_timeout_secs),
             request_timeout: seconds(settings.request_timeout_secs),
             body_budget: BodyBudget::new(settings.max_body_bytes_in_flight),
+            drain_budget: DrainBudget::default(),
         }
     }
 }
@@ -628,7 +636,7 @@ pub async fn guard_request(State(limits): State<RequestLimits>, mut request: Req
     // Uploads are streamed under their own limit, from the setting FileUpload_MaxFileSize.
     let upload = is_upload_path(request.uri().path());
     if !upload && declared_length(request.headers()).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        drain(request);
+        drain(request, limits.drain_budget.clone());
         return face.too_large();
     }
     if let Some(budget) = &limits.body_budget {
@@ -646,7 +654,7 @@ pub async fn guard_request(State(limits): State<RequestLimits>, mut request: Req
                 body,
                 deadline: body_deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
                 ended: false,
-                drain_on_drop,
+                drain_on_drop: drain_on_drop.then(|| limits.drain_budget.clone()),
                 _received: Some(received),
             })
         })
@@ -686,14 +694,14 @@ pub async fn guard_request(State(limits): State<RequestLimits>, mut request: Req
 }
 
 /// A request body read under the body read timeout: past it, reading fails with
-/// [`BodyLate`]. Left unread when dropped, its rest is drained in the background, so that
-/// a client still sending it sees the answer rather than a reset. Its end or its drop
-/// starts the request timeout.
+/// [`BodyLate`]. Left unread when dropped, its rest is drained in the background under the
+/// budget it holds, so that a client still sending it sees the answer rather than a reset.
+/// Its end or its drop starts the request timeout.
 struct GuardedBody {
     body: Body,
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     ended: bool,
-    drain_on_drop: bool,
+    drain_on_drop: Option<DrainBudget>,
     _received: Option<oneshot::Sender<()>>,
 }
 
@@ -734,11 +742,11 @@ impl http_body::Body for GuardedBody {
 impl Drop for GuardedBody {
     fn drop(&mut self) {
         if !self.ended
-            && self.drain_on_drop
             && !http_body::Body::is_end_stream(&self.body)
+            && let Some(budget) = self.drain_on_drop.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(drain_stream(std::mem::take(&mut self.body).into_data_stream()));
+            runtime.spawn(drain_stream(std::mem::take(&mut self.body).into_data_stream(), budget));
         }
     }
 }
@@ -746,24 +754,54 @@ impl Drop for GuardedBody {
 /// Reads and drops some of a refused body in the background, so that a client sending it
 /// before reading the answer sees the 413 rather than a reset. A client waiting for
 /// `100 Continue` is not asked to send it.
-fn drain(request: Request) {
+fn drain(request: Request, budget: DrainBudget) {
     if request.headers().contains_key(EXPECT) {
         return;
     }
-    tokio::spawn(drain_stream(request.into_body().into_data_stream()));
+    tokio::spawn(drain_stream(request.into_body().into_data_stream(), budget));
 }
 
-async fn drain_stream(mut data: axum::body::BodyDataStream) {
+async fn drain_stream(mut data: axum::body::BodyDataStream, budget: DrainBudget) {
     let drain = async {
         let mut drained = 0;
         while let Ok(Some(Ok(chunk))) = tokio::time::timeout(DRAIN_PAUSE, data.next()).await {
             drained += chunk.len();
-            if drained > DRAIN_BYTES {
+            if drained > DRAIN_BYTES || !budget.spend(chunk.len()) {
                 return;
             }
         }
     };
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+}
+
+/// The bytes of refused bodies drained in the current second, shared by every connection
+/// of a listener: a fixed one-second window up to [`DRAIN_BYTES_PER_SECOND`].
+#[derive(Clone, Debug, Default)]
+pub struct DrainBudget(Arc<std::sync::Mutex<DrainWindow>>);
+
+#[derive(Debug, Default)]
+struct DrainWindow {
+    started: Option<Instant>,
+    spent: usize,
+}
+
+impl DrainBudget {
+    /// Counts `bytes` as drained; false when the second's budget cannot take them.
+    fn spend(&self, bytes: usize) -> bool {
+        self.spend_at(bytes, Instant::now())
+    }
+
+    fn spend_at(&self, bytes: usize, now: Instant) -> bool {
+        let mut window = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if window.started.is_none_or(|started| now.duration_since(started) >= Duration::from_secs(1)) {
+            *window = DrainWindow { started: Some(now), spent: 0 };
+        }
+        if window.spent + bytes > DRAIN_BYTES_PER_SECOND {
+            return false;
+        }
+        window.spent += bytes;
+        true
+    }
 }
 
 #[cfg(test)]
@@ -784,6 +822,16 @@ mod tests {
         assert_eq!(request_path(b"GET /v1/chats?x=1 HTTP/1.1\r\nHost: a\r\n").as_deref(), Some("/v1/chats"));
         assert_eq!(request_path(b"GET http://h/api/v1/me HTTP/1.1\r\n").as_deref(), Some("/api/v1/me"));
         assert_eq!(request_path(b"\x16\x03\x01"), None);
+    }
+
+    #[test]
+    fn draining_stops_past_the_second_s_budget() {
+        let (budget, start) = (DrainBudget::default(), Instant::now());
+        assert!(budget.spend_at(DRAIN_BYTES_PER_SECOND - 10, start));
+        assert!(!budget.spend_at(11, start + Duration::from_millis(500)));
+        assert!(budget.spend_at(10, start + Duration::from_millis(999)));
+        assert!(!budget.spend_at(1, start + Duration::from_millis(999)));
+        assert!(budget.spend_at(DRAIN_BYTES_PER_SECOND, start + Duration::from_secs(1)));
     }
 
     #[test]
