@@ -11,6 +11,9 @@
 //! Within an instance one pass runs at a time (`PassGate`): concurrent passes would all
 //! choose the same inquiry and agent and queue on that agent's row, each losing in
 //! turn, so under a burst of changes they would spend their time losing races.
+//! A pass makes at most [`ASSIGNMENTS_PER_PASS`] assignments: a request waiting for
+//! its pass waits for that many at most, not for a backlog of thousands, and the
+//! periodic task goes on with the rest at once.
 //! Each assignment is `Store::take_inquiry`, the same statements a manual take runs,
 //! so two instances choosing the same inquiry or the same last free place of an agent
 //! cannot both win: the loser chooses again.
@@ -19,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use tokio::time::MissedTickBehavior;
 
 use crate::domain::permissions::ROLE_AGENT;
@@ -32,25 +35,39 @@ use crate::store::{Store, StoreResult, TakeOutcome, Visitor};
 /// queue keeps draining while this pass gives up.
 const LOST_RACES_BEFORE_GIVING_UP: usize = 8;
 
-/// Assigns queued inquiries until none can be; returns how many this pass assigned.
+/// Most assignments one pass makes before it lets the next waiter of the gate in.
+const ASSIGNMENTS_PER_PASS: usize = 25;
+
+/// What a pass did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pass {
+    pub assigned: usize,
+    /// It stopped at [`ASSIGNMENTS_PER_PASS`]: more may be assignable.
+    pub cut_short: bool,
+}
+
+/// Assigns queued inquiries until none can be, or [`ASSIGNMENTS_PER_PASS`] were.
 /// Does nothing under Manual_Selection (and External). Each assignment is stamped
 /// with `now()` read as it is made: a long pass must not date its last assignments
 /// back to its start, before the closes that made room for them.
-pub async fn route_queue(store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
+pub async fn route_queue(store: &Store, now: impl Fn() -> Millis) -> StoreResult<Pass> {
     let method = store.setting::<RoutingMethodSetting>().await?;
     if !method.assigns_automatically() {
-        return Ok(0);
+        return Ok(Pass { assigned: 0, cut_short: false });
     }
     let sort = store.setting::<SortingMechanism>().await?;
     let (mut assigned, mut lost) = (0, 0);
     while lost < LOST_RACES_BEFORE_GIVING_UP {
+        if assigned == ASSIGNMENTS_PER_PASS {
+            return Ok(Pass { assigned, cut_short: true });
+        }
         let Some((inquiry_id, agent_id)) = store.next_assignment(method, sort).await? else { break };
         match store.take_inquiry(&inquiry_id, &agent_id, None, now()).await? {
             TakeOutcome::Taken => assigned += 1,
             _ => lost += 1,
         }
     }
-    Ok(assigned)
+    Ok(Pass { assigned, cut_short: false })
 }
 
 /// Under Omnichannel_contact_manager_routing, whatever the routing method, a new
@@ -87,19 +104,25 @@ pub struct PassGate {
     changes: AtomicU64,
     /// The changes announced when the latest pass started, all stored before it read.
     covered: AtomicU64,
+    /// Woken when a pass was cut short, so that the periodic task goes on at once.
+    unfinished: Notify,
 }
 
 impl PassGate {
     /// Routes after a change already stored: returns once a pass that started after
     /// the change has finished, this caller's or another's.
-    pub async fn route_after_change(&self, store: &Store, now: impl Fn() -> Millis) -> StoreResult<usize> {
+    pub async fn route_after_change(&self, store: &Store, now: impl Fn() -> Millis) -> StoreResult<Pass> {
         let ticket = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
         let _running = self.running.lock().await;
         if self.covered.load(Ordering::SeqCst) >= ticket {
-            return Ok(0);
+            return Ok(Pass { assigned: 0, cut_short: false });
         }
         self.covered.store(self.changes.load(Ordering::SeqCst), Ordering::SeqCst);
-        route_queue(store, now).await
+        let pass = route_queue(store, now).await?;
+        if pass.cut_short {
+            self.unfinished.notify_one();
+        }
+        Ok(pass)
     }
 }
 
@@ -109,13 +132,16 @@ impl PassGate {
 pub const PERIODIC_PASS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Routes the queue every [`PERIODIC_PASS_INTERVAL`] through `gate`, as a change of
-/// this instance would, until the task is dropped. A failed pass is logged; the next
-/// one tries again.
+/// this instance would, and at once after a pass cut short, until the task is dropped.
+/// A failed pass is logged; the next one tries again.
 pub async fn route_periodically(store: Store, gate: Arc<PassGate>, clock: Arc<dyn Clock>) {
     let mut ticks = tokio::time::interval(PERIODIC_PASS_INTERVAL);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = gate.unfinished.notified() => {}
+        }
         if let Err(error) = gate.route_after_change(&store, || clock.now()).await {
             tracing::warn!(%error, "the periodic routing pass failed");
         }

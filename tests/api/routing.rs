@@ -250,6 +250,26 @@ both_backends!(manual_selection_assigns_nothing_by_itself, |app| {
     assert_eq!(inquiry_of(&app, &room_id).await["status"], json!("queued"));
 });
 
+both_backends!(a_backlog_longer_than_one_pass_is_routed_by_the_passes_after_it, |app| {
+    // A pass makes 25 assignments at most: the request that switches the method waits
+    // for one pass, and the passes after it route the rest without another change.
+    const ROOMS: usize = 30;
+    let alice = available_agent(&app, "alice").await;
+    for index in 0..ROOMS {
+        visitor_with_room(&app, &format!("backlog{index}"), None).await;
+    }
+    const SERVED: &str = "SELECT COALESCE(served_by, '-') FROM rooms";
+    assert_eq!(app.column_strings(SERVED).await, vec!["-".to_owned(); ROOMS]);
+    set_setting(&app, "Livechat_Routing_Method", json!("Auto_Selection")).await;
+    let served_now = app.column_strings(SERVED).await.iter().filter(|server| **server == alice.user_id).count();
+    assert!(served_now >= 25, "one pass has run before the answer: {served_now} served");
+    let deadline = tokio::time::Instant::now() + PERIODIC_PASS_INTERVAL * 3;
+    while app.column_strings(SERVED).await != vec![alice.user_id.clone(); ROOMS] {
+        assert!(tokio::time::Instant::now() < deadline, "still queued: {:?}", app.column_strings(SERVED).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+});
+
 both_backends!(the_lowest_chat_limit_applies_to_takes, |app| {
     let alice = available_agent(&app, "alice").await;
     let sales = department(&app, "Sales", &[&alice]).await;
