@@ -188,6 +188,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     store.migrate().await.context("applying migrations")?;
     let database = Database::connect(&url).await?;
     let dataset = database.ensure_seeded(cli.queued, cli.history).await?;
+    // Before the server starts: under the default automatic routing it would begin
+    // assigning the seeded queue to the bench agents.
+    database.reset_queue().await?;
     if dataset.queued == 0 {
         bail!("--queued must be at least 1: every scenario works on queued inquiries");
     }

@@ -102,6 +102,9 @@ pub enum Database {
     Sqlite(SqlitePool),
 }
 
+/// PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim.
+const DEADLOCK: &str = "40P01";
+
 macro_rules! on_database {
     ($database:expr, |$pool:ident| $body:expr) => {
         match $database {
@@ -480,8 +483,17 @@ impl Database {
              WHERE inquiry_id IS NOT NULL AND (NOT open OR inquiry_status IS NULL OR inquiry_status <> 'queued' \
                OR sla_id IS NOT NULL OR chat_status <> 'new')";
         on_database!(self, |pool| sqlx::query(MANUAL_ROUTING).execute(pool).await.map(|_| ()))?;
-        on_database!(self, |pool| sqlx::query(RESET).execute(pool).await.map(|_| ()))?;
-        Ok(())
+        // A routing pass the server began before reading the manual method may still be
+        // taking inquiries; PostgreSQL can pick the reset as the victim of that deadlock.
+        let mut attempts = 0;
+        loop {
+            match on_database!(self, |pool| sqlx::query(RESET).execute(pool).await.map(|_| ())) {
+                Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DEADLOCK) && attempts < 5 => {
+                    attempts += 1;
+                }
+                done => return done.context("resetting the queue"),
+            }
+        }
     }
 
     /// Routing as the routing scenarios need it: the first `agents` bench agents
