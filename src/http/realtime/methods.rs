@@ -5,8 +5,8 @@
 //! first (every string bounded): a mismatch is Meteor's `400 Match failed`.
 
 use futures::future::BoxFuture;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
@@ -83,7 +83,7 @@ fn ejson<T: serde::Serialize>(shape: T) -> Result<Value, Refusal> {
 }
 
 /// The visitor's message of `livechat:sendMessageLivechat`; `file`, `files` and
-/// `attachments` are accepted and ignored (no uploads here).
+/// `attachments` are accepted and ignored (files are sent through `livechat/upload`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LivechatMessage {
@@ -145,19 +145,60 @@ struct GuestField {
     scope: Option<String>,
 }
 
+/// What `livechat:registerGuest` answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisteredGuest<'a> {
+    user_id: &'a str,
+    visitor: RegisteredVisitor<'a>,
+}
+
 /// The visitor as `livechat:registerGuest` answers it: Rocket.Chat's projection.
-fn registered_visitor(visitor: &Visitor) -> Value {
-    let mut shown = json!({"_id": visitor.id, "token": visitor.token, "username": visitor.username()});
-    if let Some(name) = &visitor.name {
-        shown["name"] = json!(name);
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisteredVisitor<'a> {
+    #[serde(rename = "_id")]
+    id: &'a str,
+    token: &'a str,
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visitor_emails: Option<[VisitorEmail<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    department: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct VisitorEmail<'a> {
+    address: &'a str,
+}
+
+impl<'a> RegisteredGuest<'a> {
+    fn of(visitor: &'a Visitor) -> Self {
+        Self {
+            user_id: &visitor.id,
+            visitor: RegisteredVisitor {
+                id: &visitor.id,
+                token: &visitor.token,
+                username: visitor.username(),
+                name: visitor.name.as_deref(),
+                visitor_emails: visitor.email.as_deref().map(|address| [VisitorEmail { address }]),
+                department: visitor.department_id.as_deref(),
+            },
+        }
     }
-    if let Some(email) = &visitor.email {
-        shown["visitorEmails"] = json!([{"address": email}]);
-    }
-    if let Some(department) = &visitor.department_id {
-        shown["department"] = json!(department);
-    }
-    shown
+}
+
+/// What `livechat:sendMessageLivechat` answers: the stored message, with Rocket.Chat's
+/// `newRoom` (always false: the room exists) and `showConnecting`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentMessage {
+    #[serde(flatten)]
+    message: MessageView,
+    new_room: bool,
+    show_connecting: bool,
 }
 
 /// The text parameter at `index` (`null` or missing: none), at most 256 characters.
@@ -190,10 +231,12 @@ impl Identity {
                 .await
                 .map_err(|error| refused(error, METHOD))?;
         let method = self.state.store.setting::<RoutingMethodSetting>().await?;
-        let mut answer = ejson(MessageView::new(&stored, Some(&visitor.token)))?;
-        answer["newRoom"] = json!(false);
-        answer["showConnecting"] = json!(method == RoutingMethod::ManualSelection);
-        Ok(Some(answer))
+        let answer = SentMessage {
+            message: MessageView::new(&stored, Some(&visitor.token)),
+            new_room: false,
+            show_connecting: method == RoutingMethod::ManualSelection,
+        };
+        Ok(Some(ejson(answer)?))
     }
 
     /// `livechat:registerGuest` `{token, name?, email?, department?, customFields?}`:
@@ -226,7 +269,7 @@ impl Identity {
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(Some(json!({"userId": visitor.id, "visitor": registered_visitor(&visitor)})))
+        Ok(Some(ejson(RegisteredGuest::of(&visitor))?))
     }
 
     /// `livechat:saveDepartment` `[_id or null, departmentData, departmentAgents?]`:
