@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod file_sweep;
 pub mod files;
 pub mod http;
 pub mod mail;
@@ -26,7 +27,8 @@ pub use http::{AppState, router};
 /// connections. The instance's event bus runs meanwhile. Connections and
 /// requests are bounded by the timeouts and the connection limit of the state's
 /// settings (see [`server`]). While it serves, it sweeps SLA breaches (see [`sla`])
-/// and routes the queue periodically (see [`routing::route_periodically`]).
+/// and discarded files (see [`file_sweep`]) and routes the queue periodically (see
+/// [`routing::route_periodically`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -44,6 +46,8 @@ pub async fn serve(
         "connection limits"
     );
     let sweep = tokio::spawn(sla::sweep_breaches(state.store.clone(), state.clock.clone()));
+    let file_sweep =
+        tokio::spawn(file_sweep::sweep_files(state.store.clone(), state.files.clone(), state.clock.clone()));
     let routing =
         tokio::spawn(routing::route_periodically(state.store.clone(), state.routing.clone(), state.clock.clone()));
     let events = state.events.clone();
@@ -57,6 +61,7 @@ pub async fn serve(
     ));
     let served = server::serve_router(listener, app, limits, shutdown, grace).await;
     sweep.abort();
+    file_sweep.abort();
     routing.abort();
     bus.abort();
     events.close();

@@ -6,6 +6,7 @@ use super::events::{MESSAGE_DELETED, MESSAGE_UPDATED, record_event};
 use super::messages::{Message, NewMessage, insert_message};
 use super::rooms::LOCK_ROOM;
 use super::sql::{message_columns, room_access};
+use super::uploads::delete_message_uploads;
 use super::{Store, StoreError, StoreResult, begin_write, on_pool};
 use crate::domain::page::Page;
 use crate::domain::time::Millis;
@@ -198,7 +199,8 @@ impl Store {
 
     /// Deletes a plain message and, when it was the room's last message, makes the latest
     /// remaining plain message the last one; the room counts one message less. An agent
-    /// deletes in open and closed rooms it may see, a visitor only in its open room.
+    /// deletes in open and closed rooms it may see, a visitor only in its open room. The
+    /// files the message showed are deleted with it, as Rocket.Chat does.
     /// `None` when the message, the room or the actor's rights do not allow it.
     pub async fn delete_message(
         &self,
@@ -261,6 +263,8 @@ impl Store {
                 }
             };
             let Some(deleted) = deleted else { return Ok(None) };
+            // A file the message showed goes with it (its object queued for the sweep).
+            delete_message_uploads!(tx, &deleted);
             sqlx::query(RESET).bind(room_id).bind(message_id).bind(now).execute(&mut *tx).await?;
             sqlx::query(TOMBSTONE).bind(message_id).bind(room_id).bind(now).execute(&mut *tx).await?;
             let payload = serde_json::to_string(&deleted).expect("a message serializes");

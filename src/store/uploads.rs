@@ -2,13 +2,19 @@
 //! the row's `object_key`, written before the row; the row and the message showing the
 //! file are written in one transaction, so no message names a file that is not stored
 //! and no committed row names an object that was not written.
+//!
+//! The other way round, no object outlives its row for long: deleting an upload row, by
+//! whatever statement or cascade, queues its object in `discarded_objects` in the same
+//! transaction (a trigger of migration 0030), and the file sweep (`crate::file_sweep`)
+//! deletes the queued objects from the storage, claiming them so that instances sharing
+//! the database do not all delete the same ones.
 
 use sqlx::FromRow;
 
 use super::message_changes::RoomAccess;
 use super::messages::{Message, NewMessage, insert_message};
 use super::sql::room_access;
-use super::{Store, StoreResult, begin_write, on_pool};
+use super::{Backend, Store, StoreResult, begin_write, on_pool};
 use crate::domain::time::Millis;
 
 /// A file to record.
@@ -83,6 +89,34 @@ macro_rules! insert_upload {
 }
 pub(super) use insert_upload;
 
+/// Deletes the upload rows of the files `$message` (a deleted message) showed, on a
+/// transaction of either backend: the trigger queues their objects for the file sweep.
+macro_rules! delete_message_uploads {
+    ($tx:expr, $message:expr) => {{
+        let message: &$crate::store::Message = $message;
+        for file_id in $crate::store::uploads::shown_file_ids(message.extra.as_deref()) {
+            sqlx::query("DELETE FROM uploads WHERE id = $1 AND room_id = $2")
+                .bind(&file_id)
+                .bind(&message.room_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(super) use delete_message_uploads;
+
+/// The ids of the files a message's `extra` shows: its `files` entries, and its `file`.
+pub(super) fn shown_file_ids(extra: Option<&str>) -> Vec<String> {
+    let Some(extra) = extra.and_then(|extra| serde_json::from_str::<serde_json::Value>(extra).ok()) else {
+        return Vec::new();
+    };
+    let entries = extra["files"].as_array().into_iter().flatten().chain(std::iter::once(&extra["file"]));
+    let mut ids: Vec<String> = entries.filter_map(|entry| entry["_id"].as_str()).map(str::to_owned).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 impl Store {
     /// Records a user's file (rooms.media) in an open room the user may write into,
     /// unconfirmed: no message shows it yet. False when the room refused it.
@@ -118,6 +152,77 @@ impl Store {
             inserted.rows_affected()
         });
         Ok(inserted == 1)
+    }
+
+    /// Deletes the unconfirmed uploads (rooms.media files no rooms.mediaConfirm showed)
+    /// uploaded before `uploaded_before`; their objects are queued for the file sweep. A
+    /// confirmation racing with the deletion either confirms first (the row is kept) or
+    /// finds the file gone. Answers how many were deleted.
+    pub async fn expire_unconfirmed_uploads(&self, uploaded_before: Millis) -> StoreResult<u64> {
+        // Most sweeps find nothing: they read, and take no write lock.
+        const ANY: &str = "SELECT EXISTS (SELECT 1 FROM uploads WHERE NOT confirmed AND uploaded_at < $1)";
+        const EXPIRE: &str = "DELETE FROM uploads WHERE NOT confirmed AND uploaded_at < $1";
+        let (any,): (bool,) = on_pool!(self, |pool| sqlx::query_as(ANY).bind(uploaded_before).fetch_one(pool).await)?;
+        if !any {
+            return Ok(0);
+        }
+        begin_write!(self, |tx| {
+            let expired = sqlx::query(EXPIRE).bind(uploaded_before).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(expired.rows_affected())
+        })
+    }
+
+    /// Claims up to `limit` queued objects no sweep holds at `now`, the oldest first,
+    /// until `claimed_until`: another sweep does not claim them before, and one whose
+    /// deletion failed (or whose sweep stopped) is claimable again after. Two instances
+    /// claiming at once claim different objects.
+    pub async fn claim_discarded_objects(
+        &self,
+        now: Millis,
+        claimed_until: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        const ANY: &str = "SELECT EXISTS (SELECT 1 FROM discarded_objects WHERE claimable_at <= $1)";
+        // The outer condition is checked again on a row another claim changed meanwhile,
+        // so a row is claimed once; PostgreSQL's claims also skip each other's rows.
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
+                    "UPDATE discarded_objects SET claimable_at = $2 \
+                     WHERE claimable_at <= $1 AND object_key IN (SELECT object_key FROM discarded_objects \
+                       WHERE claimable_at <= $1 ORDER BY claimable_at, discarded_at, object_key LIMIT $3",
+                    $lock,
+                    ") RETURNING object_key"
+                )
+            };
+        }
+        const CLAIM_POSTGRES: &str = claim!(" FOR UPDATE SKIP LOCKED");
+        const CLAIM_SQLITE: &str = claim!("");
+        let claim = match self.backend {
+            Backend::Postgres(_) => CLAIM_POSTGRES,
+            Backend::Sqlite(_) => CLAIM_SQLITE,
+        };
+        let (any,): (bool,) = on_pool!(self, |pool| sqlx::query_as(ANY).bind(now).fetch_one(pool).await)?;
+        if !any {
+            return Ok(Vec::new());
+        }
+        begin_write!(self, |tx| {
+            let claimed: Vec<(String,)> =
+                sqlx::query_as(claim).bind(now).bind(claimed_until).bind(limit).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(claimed.into_iter().map(|(key,)| key).collect())
+        })
+    }
+
+    /// The object of `object_key` is gone from the storage: its queue row goes too.
+    pub async fn forget_discarded_object(&self, object_key: &str) -> StoreResult<()> {
+        const FORGET: &str = "DELETE FROM discarded_objects WHERE object_key = $1";
+        begin_write!(self, |tx| {
+            sqlx::query(FORGET).bind(object_key).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// A file by id, with its room's visitor's token.
@@ -175,5 +280,19 @@ impl Store {
             tx.commit().await?;
             Ok(ConfirmOutcome::Sent(Box::new(stored)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_file_ids;
+
+    #[test]
+    fn a_message_shows_the_files_of_its_extra() {
+        let extra = r#"{"file": {"_id": "f1"}, "files": [{"_id": "f1"}, {"_id": "f2"}], "groupable": false}"#;
+        assert_eq!(shown_file_ids(Some(extra)), vec!["f1".to_owned(), "f2".to_owned()]);
+        assert_eq!(shown_file_ids(Some(r#"{"comment": "closed"}"#)), Vec::<String>::new());
+        assert_eq!(shown_file_ids(Some("not json")), Vec::<String>::new());
+        assert_eq!(shown_file_ids(None), Vec::<String>::new());
     }
 }

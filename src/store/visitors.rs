@@ -227,13 +227,10 @@ impl Store {
 /// What an erasure did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Erasure {
-    /// The visitor of this id is gone, with its rooms, their messages and its custom
-    /// field values.
+    /// The visitor of this id is gone, with its rooms, their messages, their files
+    /// (whose objects the file sweep deletes) and its custom field values.
     Erased {
         visitor_id: String,
-        /// The storage keys of the files of its rooms, whose rows went with the rooms:
-        /// the caller deletes the objects.
-        file_keys: Vec<String>,
     },
     UnknownToken,
     /// The visitor has an open room; nothing was changed.
@@ -282,8 +279,6 @@ impl Store {
     pub async fn erase_visitor(&self, token: &str, detached_token: &str, now: Millis) -> StoreResult<Erasure> {
         const DETACH: &str = "UPDATE visitors SET token = $2, updated_at = $3 WHERE token = $1 RETURNING id";
         const HAS_OPEN_ROOM: &str = "SELECT EXISTS (SELECT 1 FROM rooms WHERE visitor_id = $1 AND open)";
-        const FILE_KEYS: &str =
-            "SELECT u.object_key FROM uploads u JOIN rooms r ON r.id = u.room_id WHERE r.visitor_id = $1";
         const DELETE_ROOMS: &str = "DELETE FROM rooms WHERE visitor_id = $1";
         const DELETE_VISITOR: &str = "DELETE FROM visitors WHERE id = $1";
         begin_write!(self, |tx| {
@@ -296,12 +291,10 @@ impl Store {
             if has_open_room {
                 return Ok(Erasure::OpenRoom);
             }
-            let file_keys: Vec<(String,)> = sqlx::query_as(FILE_KEYS).bind(&visitor_id).fetch_all(&mut *tx).await?;
             sqlx::query(DELETE_ROOMS).bind(&visitor_id).execute(&mut *tx).await?;
             sqlx::query(DELETE_VISITOR).bind(&visitor_id).execute(&mut *tx).await?;
             tx.commit().await?;
-            let file_keys = file_keys.into_iter().map(|(key,)| key).collect();
-            Ok(Erasure::Erased { visitor_id, file_keys })
+            Ok(Erasure::Erased { visitor_id })
         })
     }
 

@@ -16,14 +16,14 @@ use crate::envelopes::{coded, invalid_params, not_logged_in};
 use crate::harness::{Backend, START, Session, TestApp, both_backends, send};
 use crate::lifecycle::{available_agent, visitor_with_room};
 
-const START_TEXT: &str = "2026-01-02T03:04:05.678Z";
-const BUCKET: &str = "livechat-files";
-const ACCESS_KEY: &str = "test-access-key";
-const SECRET_KEY: &str = "test-secret-key";
+pub(crate) const START_TEXT: &str = "2026-01-02T03:04:05.678Z";
+pub(crate) const BUCKET: &str = "livechat-files";
+pub(crate) const ACCESS_KEY: &str = "test-access-key";
+pub(crate) const SECRET_KEY: &str = "test-secret-key";
 
 /// The endpoint of the S3-compatible server shared by the tests: s3s-fs serving a
 /// folder of its own, on a thread of its own so that it outlives each test's runtime.
-fn s3_endpoint() -> &'static str {
+pub(crate) fn s3_endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         let (started, endpoint) = std::sync::mpsc::channel();
@@ -53,7 +53,7 @@ fn s3_endpoint() -> &'static str {
 }
 
 /// A server storing its files in the S3 server, under a prefix of its own.
-fn s3_settings() -> AppSettings {
+pub(crate) fn s3_settings() -> AppSettings {
     AppSettings {
         s3: S3Settings {
             bucket: Some(BUCKET.into()),
@@ -68,7 +68,7 @@ fn s3_settings() -> AppSettings {
 }
 
 /// A PNG of `width` x `height` pixels as far as its header tells, with some bytes after it.
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
     bytes.extend_from_slice(b"IHDR");
     bytes.extend_from_slice(&width.to_be_bytes());
@@ -78,12 +78,17 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     bytes
 }
 
-fn file_part(bytes: Vec<u8>, name: &str, media_type: &str) -> Part {
+pub(crate) fn file_part(bytes: Vec<u8>, name: &str, media_type: &str) -> Part {
     Part::bytes(bytes).file_name(name.to_owned()).mime_str(media_type).unwrap()
 }
 
 /// A visitor's upload: the form, with `x-visitor-token` when given.
-async fn visitor_upload(app: &TestApp, room_id: &str, token: Option<&str>, form: Form) -> (StatusCode, Value) {
+pub(crate) async fn visitor_upload(
+    app: &TestApp,
+    room_id: &str,
+    token: Option<&str>,
+    form: Form,
+) -> (StatusCode, Value) {
     let mut request = app.client.post(app.url(&format!("/api/v1/livechat/upload/{room_id}"))).multipart(form);
     if let Some(token) = token {
         request = request.header("x-visitor-token", token);
@@ -91,7 +96,7 @@ async fn visitor_upload(app: &TestApp, room_id: &str, token: Option<&str>, form:
     send(request).await
 }
 
-async fn media(app: &TestApp, session: Option<&Session>, room_id: &str, form: Form) -> (StatusCode, Value) {
+pub(crate) async fn media(app: &TestApp, session: Option<&Session>, room_id: &str, form: Form) -> (StatusCode, Value) {
     let mut request = app.client.post(app.url(&format!("/api/v1/rooms.media/{room_id}"))).multipart(form);
     if let Some(session) = session {
         request = request.header("X-User-Id", &session.user_id).header("X-Auth-Token", &session.token);
@@ -100,7 +105,7 @@ async fn media(app: &TestApp, session: Option<&Session>, room_id: &str, form: Fo
 }
 
 /// A file read back: status, content type and bytes.
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     url: &str,
     session: Option<&Session>,
@@ -121,11 +126,11 @@ async fn download(
 }
 
 /// The storage keys of every stored file.
-async fn stored_keys(app: &TestApp) -> Vec<String> {
+pub(crate) async fn stored_keys(app: &TestApp) -> Vec<String> {
     app.files.keys("uploads").await.expect("the storage lists its files")
 }
 
-async fn upload_rows(app: &TestApp) -> Vec<String> {
+pub(crate) async fn upload_rows(app: &TestApp) -> Vec<String> {
     app.column_strings("SELECT id FROM uploads ORDER BY id").await
 }
 
@@ -145,7 +150,7 @@ async fn send_undocumented(request: reqwest::RequestBuilder) -> (StatusCode, Val
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn md(text: &str) -> Value {
+pub(crate) fn md(text: &str) -> Value {
     json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": text}]}])
 }
 
@@ -215,8 +220,8 @@ async fn visitor_uploads_an_image_and_reads_it_back(app: TestApp) {
     // Erasing the visitor takes its files from the storage too.
     let (status, erased) = app.delete(&format!("/api/v1/livechat/visitor/{token}"), None).await;
     assert_eq!(status, StatusCode::OK, "{erased}");
-    assert_eq!(stored_keys(&app).await, Vec::<String>::new());
     assert_eq!(upload_rows(&app).await, Vec::<String>::new());
+    crate::file_cleanup::wait_for_files(&app, Vec::new()).await;
 }
 
 both_backends!(a_visitor_uploads_into_the_local_folder, clock = START, |app| {

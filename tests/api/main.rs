@@ -13,6 +13,7 @@ mod connections;
 mod contacts;
 mod contacts_family;
 mod departments;
+mod file_cleanup;
 mod files;
 mod foundation;
 mod hardening;

@@ -372,18 +372,11 @@ async fn erase_visitor(State(state): State<AppState>, Path(token): Path<String>)
     // A token no widget holds: the visitor is unreachable while the erasure runs.
     let detached_token = format!("erased-{}", meteor_id());
     match state.store.erase_visitor(&token, &detached_token, now).await? {
-        Erasure::Erased { visitor_id, file_keys } => {
-            // The rows are gone; their files go now. One that fails stays behind, logged.
-            for key in file_keys {
-                if let Err(error) = state.files.delete(&key).await {
-                    tracing::warn!(%error, key, "deleting an erased visitor's file failed");
-                }
-            }
-            Ok(Json(ErasedVisitor {
-                visitor: ErasedVisitorId { id: visitor_id, ts: Timestamp(now) },
-                success: Success,
-            }))
-        }
+        // The rows of its files went with its rooms; the file sweep deletes their objects.
+        Erasure::Erased { visitor_id } => Ok(Json(ErasedVisitor {
+            visitor: ErasedVisitorId { id: visitor_id, ts: Timestamp(now) },
+            success: Success,
+        })),
         Erasure::UnknownToken => Err(ApiError::meteor("invalid-token")),
         Erasure::OpenRoom => Err(ApiError::coded("visitor-has-open-rooms", "Cannot remove visitors with opened rooms")),
     }
