@@ -10,6 +10,7 @@
 mod api_keys;
 mod auth;
 mod chats;
+mod contact_moderation;
 mod contacts;
 mod custom_fields;
 mod customers;
@@ -57,6 +58,7 @@ pub use departments::{
     DepartmentName, DepartmentSort, DepartmentSummary, NewDepartmentAgent,
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
+pub use contact_moderation::{ConflictResolution, ConflictingField, Resolution, conflicting_fields};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, ROCKET_CAT, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityChange, PrioritySortField};
@@ -90,6 +92,9 @@ pub enum StoreError {
     /// The room's department asks for tags before closing and the close gives none.
     #[error("tags must be assigned before closing")]
     TagsRequired,
+    /// The contact's channel the room would be opened in is blocked.
+    #[error("the contact's channel is blocked")]
+    ChannelBlocked,
     /// A conditional change kept finding its row changed by others and was given up;
     /// trying it again may succeed.
     #[error("the row kept changing concurrently")]
