@@ -129,9 +129,9 @@ impl Store {
                 resolution.wipe
                     || (field == "name" && resolution.name.is_some())
                     || (field == "manager" && resolution.contact_manager.is_some())
-                    || field.strip_prefix("customFields.").is_some_and(|key| {
-                        resolution.custom_fields.is_some_and(|given| given.contains_key(key))
-                    })
+                    || field
+                        .strip_prefix("customFields.")
+                        .is_some_and(|key| resolution.custom_fields.is_some_and(|given| given.contains_key(key)))
             };
             let left: Vec<ConflictingField> =
                 conflicts.into_iter().filter(|conflict| !settled(&conflict.field)).collect();

@@ -50,6 +50,7 @@ use crate::domain::page::{Direction, SortKey};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
+pub use contact_moderation::{ConflictResolution, ConflictingField, Resolution, conflicting_fields};
 pub use contacts::{Contact, ContactChanges, ContactRoom, NewContact};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
 pub use customers::ChatMessage;
@@ -58,7 +59,6 @@ pub use departments::{
     DepartmentName, DepartmentSort, DepartmentSummary, NewDepartmentAgent,
 };
 pub use inquiries::{Inquiry, InquirySortField, QueueEntry, ReturnOutcome, TakeOutcome};
-pub use contact_moderation::{ConflictResolution, ConflictingField, Resolution, conflicting_fields};
 pub use message_changes::{MessageActor, RoomAccess, RoomState};
 pub use messages::{AutomaticResume, HistoryActor, Message, NewMessage, ROCKET_CAT, VisitorMessageSent};
 pub use priorities::{PrioritizeOutcome, Priority, PriorityChange, PrioritySortField};

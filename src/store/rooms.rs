@@ -284,13 +284,13 @@ impl Store {
                (id, visitor_id, fname, department_id, source_type, open, chat_status, inquiry_id, inquiry_status, \
                 queued_at, ts, updated_at) \
              SELECT $1, $2, $3, $4, $5, TRUE, 'new', $6, 'queued', $7, $7, $7 \
-             WHERE $8 OR EXISTS (SELECT 1 FROM users u \
+             WHERE ($8 OR EXISTS (SELECT 1 FROM users u \
                JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $9 \
                WHERE u.livechat_status = 'available' AND ($4 IS NULL OR EXISTS (SELECT 1 FROM department_agents da \
                  WHERE da.agent_id = u.id AND da.department_id IN ( \
                    WITH RECURSIVE fallbacks (id) AS (SELECT $4 UNION SELECT d.fallback_forward_department \
                      FROM departments d JOIN fallbacks f ON d.id = f.id WHERE d.fallback_forward_department IS NOT NULL) \
-                   SELECT id FROM fallbacks)))) \
+                   SELECT id FROM fallbacks))))) \
              AND NOT EXISTS (SELECT 1 FROM contact_channel_blocks b WHERE b.visitor_id = $2 AND b.source_type = $5) \
              ON CONFLICT (visitor_id) WHERE open DO NOTHING";
         const BLOCKED: &str =
@@ -318,11 +318,8 @@ impl Store {
                 record_event!(&mut *tx, INQUIRY_QUEUED, new.id, "{}", new.now);
                 tx.commit().await?;
             } else {
-                let (blocked,): (bool,) = sqlx::query_as(BLOCKED)
-                    .bind(&new.visitor.id)
-                    .bind(new.source_type)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let (blocked,): (bool,) =
+                    sqlx::query_as(BLOCKED).bind(&new.visitor.id).bind(new.source_type).fetch_one(&mut *tx).await?;
                 if blocked {
                     return Err(StoreError::ChannelBlocked);
                 }

@@ -151,7 +151,10 @@ impl Store {
         let email = details.email.and_then(email_key);
         let headers = details.headers;
         // What a known contact keeps of a name it is not given.
-        let conflict = details.name.filter(|_| details.name_conflicts).map(|name| serde_json::json!([{"field": "name", "value": name}]).to_string());
+        let conflict = details
+            .name
+            .filter(|_| details.name_conflicts)
+            .map(|name| serde_json::json!([{"field": "name", "value": name}]).to_string());
         let inserted = on_pool!(self, |pool| sqlx::query_as(INSERT)
             .bind(details.id)
             .bind(details.token)

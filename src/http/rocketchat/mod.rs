@@ -3,8 +3,8 @@
 mod agents;
 mod api_keys;
 mod auth;
-mod contacts;
 mod contact_moderation;
+mod contacts;
 mod contacts_family;
 mod custom_fields;
 pub(crate) mod departments;
