@@ -241,6 +241,7 @@ impl From<StoreError> for ApiError {
                 Self::unavailable()
             }
             StoreError::OutOfReach => Self::unauthorized_object(),
+            StoreError::ChannelBlocked => Self::bad_request("error-contact-channel-blocked"),
             other => Self::internal(other),
         }
     }

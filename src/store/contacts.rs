@@ -21,6 +21,9 @@ pub struct Contact {
     pub known: bool,
     pub manager_id: Option<String>,
     pub manager_name: Option<String>,
+    /// Rocket.Chat's `conflictingFields`: a JSON array of `{field, value}`, NULL when
+    /// there is none (see `upsert_visitor` and `resolve_contact_conflicts`).
+    pub conflicting_fields: Option<String>,
 }
 
 /// A contact's latest room of one source type.
@@ -30,6 +33,8 @@ pub struct ContactRoom {
     pub source_type: String,
     pub room_id: String,
     pub ts: Millis,
+    /// Whether the channel is blocked (see `block_contact_channel`).
+    pub blocked: bool,
 }
 
 /// A contact to create: a visitor whose token no widget holds.
@@ -55,6 +60,8 @@ pub struct ContactChanges<'a> {
     pub phone: Option<Option<&'a str>>,
     pub livechat_data: Option<&'a str>,
     pub contact_manager: Option<&'a str>,
+    /// Drop the contact's conflicting fields.
+    pub wipe_conflicts: bool,
     pub now: Millis,
 }
 
@@ -66,8 +73,8 @@ macro_rules! contact_select {
             visitor_columns!(),
             ", contact_known AS known, \
              (SELECT u.id FROM users u WHERE u.username = visitors.contact_manager) AS manager_id, \
-             (SELECT u.name FROM users u WHERE u.username = visitors.contact_manager) AS manager_name \
-             FROM visitors"
+             (SELECT u.name FROM users u WHERE u.username = visitors.contact_manager) AS manager_name, \
+             conflicting_fields FROM visitors"
         )
     };
 }
@@ -110,7 +117,8 @@ impl Store {
                email = CASE WHEN $3 THEN $4 ELSE email END, email_key = CASE WHEN $3 THEN $5 ELSE email_key END, \
                phone = CASE WHEN $6 THEN $7 ELSE phone END, phone_key = CASE WHEN $6 THEN $8 ELSE phone_key END, \
                livechat_data = COALESCE($9, livechat_data), contact_manager = COALESCE($10, contact_manager), \
-               contact_known = TRUE, updated_at = $11 \
+               contact_known = TRUE, updated_at = $11, \
+               conflicting_fields = CASE WHEN $12 THEN NULL ELSE conflicting_fields END \
              WHERE id = $1";
         let email = changes.email.map(|email| email.and_then(|email| email_key(email).map(|key| (email, key))));
         let phone = changes.phone.map(|phone| phone.and_then(|phone| phone_key(phone).map(|key| (phone, key))));
@@ -130,6 +138,7 @@ impl Store {
             .bind(changes.livechat_data)
             .bind(changes.contact_manager)
             .bind(changes.now)
+            .bind(changes.wipe_conflicts)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
@@ -195,7 +204,9 @@ impl Store {
         macro_rules! latest_rooms {
             ($backend:ident) => {
                 concat!(
-                    "SELECT visitor_id, source_type, id AS room_id, ts FROM rooms r WHERE visitor_id IN (",
+                    "SELECT visitor_id, source_type, id AS room_id, ts, EXISTS (SELECT 1 FROM contact_channel_blocks b \
+                       WHERE b.visitor_id = r.visitor_id AND b.source_type = r.source_type) AS blocked \
+                     FROM rooms r WHERE visitor_id IN (",
                     json_strings!($backend, "$1"),
                     ") AND NOT EXISTS (SELECT 1 FROM rooms later WHERE later.visitor_id = r.visitor_id \
                        AND later.source_type = r.source_type \

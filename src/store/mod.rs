@@ -10,6 +10,7 @@
 mod api_keys;
 mod auth;
 mod chats;
+mod contact_moderation;
 mod contacts;
 mod custom_fields;
 mod customers;
@@ -49,6 +50,7 @@ use crate::domain::page::{Direction, SortKey};
 pub use api_keys::{API_KEY_NAME_TAKEN, ApiKey, NewApiKey};
 pub use auth::{AttemptLimit, AuthUser, PermissionGrant, Reservation, ReservedAttempt};
 pub use chats::{AssigneeOutcome, StatusChange, StatusOutcome};
+pub use contact_moderation::{ConflictResolution, ConflictingField, Resolution, conflicting_fields};
 pub use contacts::{Contact, ContactChanges, ContactRoom, NewContact};
 pub use custom_fields::{CustomField, CustomFieldDefinition, CustomFieldSort};
 pub use customers::ChatMessage;
@@ -90,6 +92,9 @@ pub enum StoreError {
     /// The room's department asks for tags before closing and the close gives none.
     #[error("tags must be assigned before closing")]
     TagsRequired,
+    /// The contact's channel the room would be opened in is blocked.
+    #[error("the contact's channel is blocked")]
+    ChannelBlocked,
     /// A conditional change kept finding its row changed by others and was given up;
     /// trying it again may succeed.
     #[error("the row kept changing concurrently")]

@@ -141,6 +141,10 @@ impl RoomGuard<'static> {
 /// trigger watches.
 pub(super) const LOCK_ROOM: &str = "UPDATE rooms SET tags = tags WHERE id = $1";
 
+/// Holds visitor `$1`'s row for the rest of the transaction, as `LOCK_ROOM` holds a
+/// room's: a room being opened and its channel being blocked wait for each other.
+pub(super) const LOCK_VISITOR: &str = "UPDATE visitors SET contact_known = contact_known WHERE id = $1";
+
 /// A close of a room: who closes it, within which guard, with what.
 pub struct CloseRoom<'a> {
     pub room_id: &'a str,
@@ -271,24 +275,31 @@ impl Store {
     /// would need an available agent and none serves its department or the departments
     /// its fallback chain leads to (`UNION` ends a circular chain). A visitor has at most
     /// one open room (a partial unique index), so concurrent calls open one room; the
-    /// agent check is part of the insert. `NotFound` when the visitor was erased meanwhile.
+    /// agent check is part of the insert. `NotFound` when the visitor was erased meanwhile;
+    /// `ChannelBlocked` when its channel of the room's source type is blocked (see
+    /// `block_contact_channel`, which holds the visitor's row as this does, so a block and
+    /// a room being opened are ordered).
     pub async fn open_room(&self, new: NewRoom<'_>) -> StoreResult<Option<(Room, bool)>> {
         const INSERT: &str = "INSERT INTO rooms \
                (id, visitor_id, fname, department_id, source_type, open, chat_status, inquiry_id, inquiry_status, \
                 queued_at, ts, updated_at) \
              SELECT $1, $2, $3, $4, $5, TRUE, 'new', $6, 'queued', $7, $7, $7 \
-             WHERE $8 OR EXISTS (SELECT 1 FROM users u \
+             WHERE ($8 OR EXISTS (SELECT 1 FROM users u \
                JOIN user_roles ur ON ur.user_id = u.id AND ur.role = $9 \
                WHERE u.livechat_status = 'available' AND ($4 IS NULL OR EXISTS (SELECT 1 FROM department_agents da \
                  WHERE da.agent_id = u.id AND da.department_id IN ( \
                    WITH RECURSIVE fallbacks (id) AS (SELECT $4 UNION SELECT d.fallback_forward_department \
                      FROM departments d JOIN fallbacks f ON d.id = f.id WHERE d.fallback_forward_department IS NOT NULL) \
-                   SELECT id FROM fallbacks)))) \
+                   SELECT id FROM fallbacks))))) \
+             AND NOT EXISTS (SELECT 1 FROM contact_channel_blocks b WHERE b.visitor_id = $2 AND b.source_type = $5) \
              ON CONFLICT (visitor_id) WHERE open DO NOTHING";
+        const BLOCKED: &str =
+            "SELECT EXISTS (SELECT 1 FROM contact_channel_blocks WHERE visitor_id = $1 AND source_type = $2)";
         if let Some(room) = self.open_room_of_visitor(&new.visitor.id).await? {
             return Ok(Some((room, false)));
         }
         let inserted = begin_write!(self, |tx| {
+            sqlx::query(LOCK_VISITOR).bind(&new.visitor.id).execute(&mut *tx).await?;
             let inserted = sqlx::query(INSERT)
                 .bind(new.id)
                 .bind(&new.visitor.id)
@@ -306,6 +317,12 @@ impl Store {
             if inserted == 1 {
                 record_event!(&mut *tx, INQUIRY_QUEUED, new.id, "{}", new.now);
                 tx.commit().await?;
+            } else {
+                let (blocked,): (bool,) =
+                    sqlx::query_as(BLOCKED).bind(&new.visitor.id).bind(new.source_type).fetch_one(&mut *tx).await?;
+                if blocked {
+                    return Err(StoreError::ChannelBlocked);
+                }
             }
             inserted
         });

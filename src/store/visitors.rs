@@ -58,6 +58,10 @@ pub struct VisitorDetails<'a> {
     pub livechat_data: Option<&'a str>,
     /// The username of the contact's manager.
     pub contact_manager: Option<&'a str>,
+    /// A visitor registering itself: a known contact keeps its name, and another name
+    /// given becomes its conflicting name. False: the name given is written (an agent
+    /// registering the contact).
+    pub name_conflicts: bool,
     pub now: Millis,
 }
 
@@ -89,14 +93,19 @@ impl Store {
     /// number or the email address is (and keeps its own token); failing that, a
     /// visitor is created. Phone and email keys are unique, so concurrent
     /// registrations with one number or address reach one visitor. A visitor whose new
-    /// number or address another visitor has keeps its own number and address.
+    /// number or address another visitor has keeps its own number and address. With
+    /// `name_conflicts`, a known contact (see `contacts`) keeps its name: another name
+    /// given becomes its one conflicting field, for omnichannel/contacts.conflicts.
     pub async fn upsert_visitor(&self, details: VisitorDetails<'_>) -> StoreResult<Visitor> {
         const INSERT: &str = concat!(
             "INSERT INTO visitors (id, token, name, email, phone, phone_key, department_id, ip, user_agent, host, \
                created_at, updated_at, email_key, livechat_data, contact_manager) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) \
              ON CONFLICT (token) DO UPDATE SET \
-               name = COALESCE(excluded.name, visitors.name), \
+               name = CASE WHEN visitors.contact_known AND $15 IS NOT NULL AND excluded.name <> visitors.name THEN visitors.name \
+                 ELSE COALESCE(excluded.name, visitors.name) END, \
+               conflicting_fields = CASE WHEN visitors.contact_known AND $15 IS NOT NULL AND excluded.name <> visitors.name THEN $15 \
+                 ELSE visitors.conflicting_fields END, \
                email = COALESCE(excluded.email, visitors.email), \
                email_key = COALESCE(excluded.email_key, visitors.email_key), \
                phone = COALESCE(excluded.phone, visitors.phone), \
@@ -111,11 +120,16 @@ impl Store {
         // The fields a registration changes on a visitor found by `$key` = `$1`, with
         // `$field` (the one it was found by) as given in `$7`, when there is one. A
         // contact created through omnichannel/contacts holds a token no widget knows
-        // until the first visitor with its number or address takes it over (`$8`).
+        // until the first visitor with its number or address takes it over (`$8`). A
+        // known contact keeps its name: another one given is its conflicting name (`$9`).
         macro_rules! update_found_by {
             ($key:literal, $field:literal) => {
                 concat!(
-                    "UPDATE visitors SET name = COALESCE($2, name), department_id = COALESCE($3, department_id), \
+                    "UPDATE visitors SET \
+                       name = CASE WHEN contact_known AND $9 IS NOT NULL AND $2 <> name THEN name ELSE COALESCE($2, name) END, \
+                       conflicting_fields = CASE WHEN contact_known AND $9 IS NOT NULL AND $2 <> name THEN $9 \
+                         ELSE conflicting_fields END, \
+                       department_id = COALESCE($3, department_id), \
                        updated_at = $4, livechat_data = COALESCE($5, livechat_data), \
                        contact_manager = COALESCE($6, contact_manager), \
                        token = CASE WHEN contact_pre_registered THEN $8 ELSE token END, \
@@ -136,6 +150,11 @@ impl Store {
         let phone = details.phone.and_then(phone_key);
         let email = details.email.and_then(email_key);
         let headers = details.headers;
+        // What a known contact keeps of a name it is not given.
+        let conflict = details
+            .name
+            .filter(|_| details.name_conflicts)
+            .map(|name| serde_json::json!([{"field": "name", "value": name}]).to_string());
         let inserted = on_pool!(self, |pool| sqlx::query_as(INSERT)
             .bind(details.id)
             .bind(details.token)
@@ -151,6 +170,7 @@ impl Store {
             .bind(&email)
             .bind(details.livechat_data)
             .bind(details.contact_manager)
+            .bind(&conflict)
             .fetch_one(pool)
             .await);
         // A change writes `visitor.changed` events by trigger: wake the readers.
@@ -174,6 +194,7 @@ impl Store {
                 .bind(details.contact_manager)
                 .bind(value)
                 .bind(details.token)
+                .bind(&conflict)
                 .fetch_optional(pool)
                 .await)?;
             if let Some(visitor) = updated {
@@ -278,12 +299,24 @@ impl Store {
     /// that room. SQLite's writer lock orders them alike. Refusing rolls everything back.
     pub async fn erase_visitor(&self, token: &str, detached_token: &str, now: Millis) -> StoreResult<Erasure> {
         const DETACH: &str = "UPDATE visitors SET token = $2, updated_at = $3 WHERE token = $1 RETURNING id";
+        self.erase_detached(DETACH, token, detached_token, now).await
+    }
+
+    /// `erase_visitor` of the visitor that `detach` (`$1` the key given, `$2` the
+    /// detached token, `$3` the time, returning the id) gives another token.
+    pub(super) async fn erase_detached(
+        &self,
+        detach: &'static str,
+        key: &str,
+        detached_token: &str,
+        now: Millis,
+    ) -> StoreResult<Erasure> {
         const HAS_OPEN_ROOM: &str = "SELECT EXISTS (SELECT 1 FROM rooms WHERE visitor_id = $1 AND open)";
         const DELETE_ROOMS: &str = "DELETE FROM rooms WHERE visitor_id = $1";
         const DELETE_VISITOR: &str = "DELETE FROM visitors WHERE id = $1";
         begin_write!(self, |tx| {
             let detached: Option<(String,)> =
-                sqlx::query_as(DETACH).bind(token).bind(detached_token).bind(now).fetch_optional(&mut *tx).await?;
+                sqlx::query_as(detach).bind(key).bind(detached_token).bind(now).fetch_optional(&mut *tx).await?;
             let Some((visitor_id,)) = detached else {
                 return Ok(Erasure::UnknownToken);
             };

@@ -10,6 +10,7 @@ mod bench_smoke;
 mod chats;
 mod cli;
 mod connections;
+mod contact_moderation;
 mod contacts;
 mod contacts_family;
 mod departments;

@@ -12,7 +12,7 @@ use crate::harness::{both_backends, send};
 
 /// Every route of both faces. A route added to the router must be added here, and
 /// documented, or `the_document_lists_exactly_the_expected_routes` fails.
-const EXPECTED_ROUTES: [(&str, &str); 145] = [
+const EXPECTED_ROUTES: [(&str, &str); 149] = [
     ("get", "/health"),
     ("get", "/health/live"),
     ("get", "/api/info"),
@@ -58,6 +58,10 @@ const EXPECTED_ROUTES: [(&str, &str); 145] = [
     ("get", "/api/v1/omnichannel/contacts.checkExistence"),
     ("get", "/api/v1/omnichannel/contacts.history"),
     ("get", "/api/v1/omnichannel/contacts.channels"),
+    ("post", "/api/v1/omnichannel/contacts.delete"),
+    ("post", "/api/v1/omnichannel/contacts.block"),
+    ("post", "/api/v1/omnichannel/contacts.unblock"),
+    ("post", "/api/v1/omnichannel/contacts.conflicts"),
     ("get", "/api/v1/livechat/visitor/{token}"),
     ("delete", "/api/v1/livechat/visitor/{token}"),
     ("get", "/api/v1/livechat/visitors.info"),

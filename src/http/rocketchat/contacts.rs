@@ -208,6 +208,7 @@ async fn register_contact(
             headers: None,
             livechat_data: Some(&livechat_data),
             contact_manager: manager.as_deref(),
+            name_conflicts: false,
             now: state.now(),
         })
         .await?;

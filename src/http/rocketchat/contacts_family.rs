@@ -6,7 +6,8 @@
 //! `emails` and `phones` lists of at most one entry, and both stay unique keys, so a
 //! visitor registering with a contact's address or number joins that contact. Its
 //! `channels` (one per source type, with its latest room as `lastChat`) and `lastChat`
-//! are read from its rooms; none is ever verified or blocked.
+//! are read from its rooms; none is ever verified, and a channel is blocked through
+//! `contact_moderation.rs`, which also resolves the conflicting fields shown here.
 
 use std::collections::HashMap;
 
@@ -32,6 +33,7 @@ use crate::http::openapi::{RcBadRequest, RcJsonBody, RcNotFound, RcPermitted};
 use crate::http::shapes::{Success, Timestamp, rc_page};
 use crate::store::{
     Contact, ContactChanges, ContactRoom, NewContact, StoreError, VisitorRoomFilter, VisitorRoomSort, VisitorSort,
+    conflicting_fields,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -105,8 +107,7 @@ struct ContactUpdateBody {
     custom_fields: Option<Map<String, Value>>,
     #[schema(max_length = 256)]
     contact_manager: Option<String>,
-    /// Accepted and not used: contacts here have no conflicting fields.
-    #[allow(dead_code)]
+    /// true: the contact's conflicting fields are dropped.
     wipe_conflicts: Option<bool>,
 }
 
@@ -165,7 +166,7 @@ struct HistoryFilter {
 /// A contact as the family shows it.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ContactView {
+pub(super) struct ContactView {
     #[serde(rename = "_id")]
     id: String,
     /// The visitor's name, or its username when it gave none.
@@ -190,6 +191,19 @@ struct ContactView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     last_chat: Option<LastChat>,
+    /// Values a visitor registering brought that the contact kept its own of (only a
+    /// name, here); present while there is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    conflicting_fields: Vec<ConflictView>,
+}
+
+/// One of the contact's conflicting fields.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConflictView {
+    /// `name`, `manager` or `customFields.<id>`.
+    field: String,
+    value: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -230,7 +244,7 @@ struct ChannelView {
     /// Always false.
     verified: bool,
     visitor: ChannelVisitor,
-    /// Always false.
+    /// Whether omnichannel/contacts.block blocked it: it opens no room.
     blocked: bool,
     details: ChannelSource,
     last_chat: LastChat,
@@ -270,7 +284,7 @@ fn channel_view(room: &ContactRoom) -> ChannelView {
         name: room.source_type.clone(),
         verified: false,
         visitor: ChannelVisitor { visitor_id: room.visitor_id.clone(), source: source() },
-        blocked: false,
+        blocked: room.blocked,
         details: source(),
         last_chat: LastChat::of(room),
     }
@@ -321,18 +335,22 @@ async fn contact_views(state: &AppState, contacts: Vec<Contact>, shape: ManagerS
                 channels: rooms.iter().map(channel_view).collect(),
                 created_at: Timestamp(visitor.created_at),
                 updated_at: Timestamp(visitor.updated_at),
+                conflicting_fields: conflicting_fields(contact.conflicting_fields.as_deref())
+                    .into_iter()
+                    .map(|conflict| ConflictView { field: conflict.field, value: conflict.value })
+                    .collect(),
             }
         })
         .collect())
 }
 
-async fn contact_view(state: &AppState, contact: Contact) -> ApiResult<ContactView> {
+pub(super) async fn contact_view(state: &AppState, contact: Contact) -> ApiResult<ContactView> {
     let views = contact_views(state, vec![contact], ManagerShape::Id).await?;
     Ok(views.into_iter().next().expect("one contact, one view"))
 }
 
 /// The username of the manager a user id names: the user must be a livechat agent.
-async fn manager_username(state: &AppState, user_id: &str) -> ApiResult<String> {
+pub(super) async fn manager_username(state: &AppState, user_id: &str) -> ApiResult<String> {
     let not_found = || ApiError::bad_request("error-contact-manager-not-found");
     let user = state.store.user_by_id(user_id).await?.ok_or_else(not_found)?;
     if !state.store.user_has_role(&user.id, ROLE_AGENT).await? {
@@ -469,6 +487,7 @@ async fn update(
             phone: body.phones.as_deref().map(only),
             livechat_data: custom_fields.as_deref(),
             contact_manager: manager.as_deref(),
+            wipe_conflicts: body.wipe_conflicts.unwrap_or(false),
             now: state.now(),
         })
         .await

@@ -3,6 +3,7 @@
 mod agents;
 mod api_keys;
 mod auth;
+mod contact_moderation;
 mod contacts;
 mod contacts_family;
 mod custom_fields;
@@ -65,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         transfers::router(),
         contacts::router(),
         contacts_family::router(),
+        contact_moderation::router(),
         room_data::router(),
         transcripts::router(),
         files::router(),

@@ -312,6 +312,7 @@ pub(crate) async fn register(state: &AppState, registration: Registration<'_>) -
             headers: registration.headers.filter(|_| collect_headers),
             livechat_data: None,
             contact_manager: None,
+            name_conflicts: true,
             now: state.now(),
         })
         .await?;
