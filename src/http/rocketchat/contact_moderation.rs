@@ -70,15 +70,8 @@ async fn delete(
     // A token no widget holds: the visitor is unreachable while the erasure runs.
     let detached_token = format!("erased-{}", meteor_id());
     match state.store.erase_contact(&body.contact_id, &detached_token, state.now()).await? {
-        Erasure::Erased { file_keys, .. } => {
-            // The rows are gone; their files go now. One that fails stays behind, logged.
-            for key in file_keys {
-                if let Err(error) = state.files.delete(&key).await {
-                    tracing::warn!(%error, key, "deleting an erased contact's file failed");
-                }
-            }
-            Ok(Done::ANSWER)
-        }
+        // The rows of its files went with its rooms; the file sweep deletes their objects.
+        Erasure::Erased { .. } => Ok(Done::ANSWER),
         Erasure::UnknownToken => Err(ApiError::not_found("error-contact-not-found")),
         Erasure::OpenRoom => Err(ApiError::bad_request("error-invalid-contact")),
     }
