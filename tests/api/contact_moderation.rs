@@ -350,6 +350,7 @@ both_backends!(resolving_conflicts_refuses_bad_input_and_callers, |app| {
         (json!({"contactId": "nobody", "name": "X"}), "error-contact-not-found"),
         (json!({"contactId": id, "contactManager": "nobody"}), "error-contact-manager-not-found"),
         (json!({"contactId": id, "contactManager": plain.user_id}), "error-contact-manager-not-found"),
+        (json!({"contactId": id, "customFields": {"unknown": "x"}}), "Custom field unknown is not allowed"),
     ] {
         assert_eq!(
             app.post(CONFLICTS, Some(&app.admin), body.clone()).await,

@@ -154,8 +154,10 @@ async fn block(
             })
             .await;
         match closed {
+            // The agent it frees may be given a queued chat.
+            Ok(()) => state.route_queue().await,
             // Closed meanwhile by someone else.
-            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(StoreError::NotFound) => {}
             Err(error) => return Err(error.into()),
         }
     }
@@ -210,6 +212,24 @@ struct Resolved {
 /// The longest custom field value kept, as contacts.update keeps.
 const MAX_CUSTOM_FIELD_CHARS: usize = 256;
 
+/// Refuses a value for no visitor custom field, or one its pattern does not match, in
+/// the words of contacts.update.
+async fn defined_custom_fields(state: &AppState, given: &Map<String, Value>) -> ApiResult<()> {
+    let defined = state.store.custom_fields_of_scope("visitor").await?;
+    for (key, value) in given {
+        let Some(field) = defined.iter().find(|field| &field.id == key) else {
+            return Err(ApiError::bad_request(format!("Custom field {key} is not allowed")));
+        };
+        let value = value.as_str().unwrap_or_default();
+        if let Some(pattern) = field.regexp.as_deref().filter(|pattern| !pattern.is_empty())
+            && !regex::Regex::new(pattern).is_ok_and(|pattern| pattern.is_match(value))
+        {
+            return Err(ApiError::bad_request(format!("Invalid value for {} field", field.label)));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves a contact's conflicting fields: writes the values given and drops the
 /// conflicts they settle (or every one with `wipeConflicts`). Empty values are not
 /// written.
@@ -246,6 +266,9 @@ async fn conflicts(
         Some(id) => Some(manager_username(&state, id).await?),
         None => None,
     };
+    if let Some(fields) = &custom_fields {
+        defined_custom_fields(&state, fields).await?;
+    }
     let resolution = state
         .store
         .resolve_contact_conflicts(ConflictResolution {
