@@ -399,14 +399,7 @@ both_backends!(deletion_and_room_opening_racing_end_in_one_of_them, |app| {
             other => panic!("{token}: {other:?} {deleted:?} {opened:?}"),
         }
     }
-    kept.sort();
-    let mut remaining = app.column_strings("SELECT token FROM visitors").await;
-    remaining.sort();
-    assert_eq!(remaining, kept);
-    let mut with_rooms =
-        app.column_strings("SELECT v.token FROM rooms r JOIN visitors v ON v.id = r.visitor_id WHERE r.open").await;
-    with_rooms.sort();
-    assert_eq!(with_rooms, kept);
+    crate::visitors::only_these_visitors_remain_with_open_rooms(&app, kept).await;
 });
 
 both_backends!(blocking_and_room_opening_racing_leave_no_room_open, |app| {

@@ -152,6 +152,12 @@ both_backends!(erasure_and_room_opening_racing_end_in_one_of_them, |app| {
             other => panic!("{token}: {other:?} {erased:?} {opened:?}"),
         }
     }
+    only_these_visitors_remain_with_open_rooms(&app, kept).await;
+});
+
+/// After erasures raced room openings: the visitors left are exactly those whose
+/// room won (`kept`), and each has its open room.
+pub(crate) async fn only_these_visitors_remain_with_open_rooms(app: &TestApp, mut kept: Vec<String>) {
     kept.sort();
     let mut remaining = app.column_strings("SELECT token FROM visitors").await;
     remaining.sort();
@@ -160,7 +166,7 @@ both_backends!(erasure_and_room_opening_racing_end_in_one_of_them, |app| {
         app.column_strings("SELECT v.token FROM rooms r JOIN visitors v ON v.id = r.visitor_id WHERE r.open").await;
     with_rooms.sort();
     assert_eq!(with_rooms, kept);
-});
+}
 
 both_backends!(visitors_info_shows_a_visitor_by_id, |app| {
     visitor_with_room(&app, "tok-info", None).await;
