@@ -389,6 +389,10 @@ both_backends!(bodies_that_are_not_json_are_refused_on_the_new_routes, |app| {
         "/api/v1/livechat/room.survey",
         "/api/v1/omnichannel/contacts",
         "/api/v1/omnichannel/contacts.update",
+        "/api/v1/omnichannel/contacts.delete",
+        "/api/v1/omnichannel/contacts.block",
+        "/api/v1/omnichannel/contacts.unblock",
+        "/api/v1/omnichannel/contacts.conflicts",
         "/api/v1/rooms.mediaConfirm/room/file",
     ] {
         assert_eq!(app.send_raw_json(Method::POST, path, &app.admin, "{").await, bad_json, "{path}");
